@@ -1,0 +1,59 @@
+# Chợ OCOP — `make help` lists the targets.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+
+.PHONY: help run test test-unit test-integration test-e2e lint bench translations setup dev-setup clean
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PY) not found); set PY=..."; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+shop/translations/en/LC_MESSAGES/messages.mo: shop/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d shop/translations -l en
+
+setup: $(VENV)/.installed shop/translations/en/LC_MESSAGES/messages.mo ## Create .venv and install what the app needs
+
+dev-setup: setup $(VENV)/.installed-dev ## Also install the test and lint tools
+
+run: setup ## Migrate, seed the demo if empty, serve on http://127.0.0.1:$(PORT) with worker and beat
+	PORT=$(PORT) $(BIN)/python -m shop.devstack
+
+test: dev-setup ## Run the whole suite (unit, integration on SQLite+PostgreSQL, e2e in Chromium)
+	$(BIN)/python -m pytest tests
+
+test-unit: dev-setup ## Unit tests only
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: dev-setup ## Integration tests only
+	$(BIN)/python -m pytest tests/integration
+
+test-e2e: dev-setup ## End-to-end tests only
+	$(BIN)/python -m pytest tests/e2e
+
+lint: dev-setup ## Ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check shop worker tests bench config.py wsgi.py
+
+translations: dev-setup ## Extract strings and update the English catalog
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o shop/translations/messages.pot .
+	$(BIN)/pybabel update -i shop/translations/messages.pot -d shop/translations -l en --no-fuzzy-matching
+
+bench: dev-setup ## Catalog benchmark on 100,000 products (see README)
+	$(BIN)/python bench/catalog.py
+
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) instance

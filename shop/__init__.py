@@ -1,0 +1,83 @@
+"""Chợ OCOP: the application factory."""
+
+import os
+from pathlib import Path
+
+from flask import Flask, request
+from flask_babel import get_locale
+
+from config import CONFIGS, dev_secret_key
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    chosen = request.cookies.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    """Build the Flask app. `config_name` is development (default), testing or
+    production (also from SHOP_ENV); `overrides` replace single settings."""
+    config_name = config_name or os.environ.get("SHOP_ENV", "development")
+    config_class = CONFIGS[config_name]
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(Path(config_class.INSTANCE_DIR)),
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    if config_name == "production":
+        config_class.check()
+    elif not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = dev_secret_key()
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    from shop import models  # noqa: F401 - registers every table with the metadata
+    from shop.cache import cache, cache_config
+    from shop.extensions import babel, csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "shop" / "translations"))
+    cache.init_app(app, config=cache_config(app.config))
+
+    from shop.db_events import register_db_events
+
+    register_db_events(app)
+
+    from shop.api.views import bp as api_bp
+    from shop.catalog.views import bp as catalog_bp
+    from shop.health.views import bp as health_bp
+    from shop.pages.views import bp as pages_bp
+
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
+
+    from shop.errors import register_error_handlers
+    from shop.templating import register_templating
+
+    register_error_handlers(app)
+    register_templating(app)
+
+    from shop.cli import register_cli
+
+    register_cli(app)
+
+    @app.context_processor
+    def inject_locale():
+        return {"locale": str(get_locale())}
+
+    return app

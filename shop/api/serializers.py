@@ -1,0 +1,86 @@
+"""JSON shapes of the public API. Money is an int of đồng; dates are ISO 8601."""
+
+from shop.catalog.models import Category, Product
+from shop.catalog.queries import Reference
+from shop.places.models import Province
+from shop.producers.models import Certificate, Producer
+from shop.templating import absolute_url
+
+
+def province_json(p: Province) -> dict:
+    return {"slug": p.slug, "name": p.name, "kind": p.kind, "merged_from": p.merged_names}
+
+
+def product_item(p: Product, ref: Reference) -> dict:
+    group = ref.group_of(p.category_id)
+    return {
+        "slug": p.slug,
+        "name": p.name,
+        "price": p.min_price,
+        "currency": "VND",
+        "stars": p.stars,
+        "province": p.province.name,
+        "province_slug": p.province.slug,
+        "group": group.slug if group else None,
+        "category": ref.by_id[p.category_id].slug if p.category_id in ref.by_id else None,
+        "producer": {"slug": p.producer.slug, "name": p.producer.name},
+        "in_stock": p.in_stock,
+        "image": absolute_url("catalog.media", path=p.cover_image) if p.cover_image else None,
+        "url": absolute_url("catalog.product", slug=p.slug),
+    }
+
+
+def certificate_json(c: Certificate | None) -> dict | None:
+    if c is None:
+        return None
+    return {
+        "stars": c.stars,
+        "decision_number": c.decision_number,
+        "decision_date": c.decision_date.isoformat(),
+        "issuing_level": c.issuing_level,
+        "issuing_province": c.issuing_province.name if c.issuing_province else None,
+        "expires_on": c.expires_on.isoformat(),
+    }
+
+
+def product_detail(p: Product, certificate: Certificate | None, ref: Reference) -> dict:
+    return {
+        **product_item(p, ref),
+        "description": p.description,
+        "images": [
+            {"url": absolute_url("catalog.media", path=i.path), "alt": i.alt, "width": i.width, "height": i.height}
+            for i in p.images
+        ],
+        "certificate": certificate_json(certificate),
+        "variants": [
+            {"sku": v.sku, "label": v.label, "price": v.price, "weight_grams": v.weight_grams,
+             "in_stock": v.stock > 0, "barcode": v.barcode}
+            for v in p.variants
+        ],
+    }
+
+
+def producer_item(p: Producer, product_count: int | None = None) -> dict:
+    out = {
+        "slug": p.slug,
+        "name": p.name,
+        "owner_type": p.owner_type,
+        "province": p.province.name,
+        "province_slug": p.province.slug,
+        "ward": p.ward,
+        "url": absolute_url("catalog.producer", slug=p.slug),
+    }
+    if product_count is not None:
+        out["product_count"] = product_count
+    return out
+
+
+def category_json(c: Category, ref: Reference) -> dict:
+    return {
+        "slug": c.slug,
+        "code": c.code,
+        "level": c.level,
+        "name": c.name_vi,
+        "name_en": c.name_en,
+        "children": [category_json(child, ref) for child in ref.children.get(c.id, [])],
+    }

@@ -1,0 +1,81 @@
+"""Page cache for anonymous catalog reads, invalidated by a catalog version.
+
+Any change that alters what shoppers see (a product, price, stock, certificate,
+producer status) calls `bump_catalog_version()` after its commit; cached pages
+are keyed by that version, so stale pages are never served and old entries
+simply expire. Requests that carry a session cookie are never cached, and a
+cache that does not answer (Redis down) only costs a render.
+"""
+
+import functools
+import logging
+
+from flask import current_app, g, make_response, request
+from flask_babel import get_locale
+from flask_caching import Cache
+
+from shop.formatting import today_vn
+
+log = logging.getLogger(__name__)
+cache = Cache()
+VERSION_KEY = "catalog-version"
+
+
+def cache_config(app_config: dict) -> dict:
+    url = app_config.get("REDIS_URL")
+    if url and app_config.get("PAGE_CACHE_SECONDS", 0) > 0:
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": "shop:"}
+    return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
+
+
+def catalog_version() -> int:
+    if "catalog_version" not in g:
+        try:
+            g.catalog_version = int(cache.get(VERSION_KEY) or 0)
+        except Exception:  # noqa: BLE001 - a cache outage must not break pages
+            log.warning("cache unavailable; rendering without it", exc_info=True)
+            g.catalog_version = -1
+    return g.catalog_version
+
+
+def bump_catalog_version() -> None:
+    """Invalidate every cached catalog page (call after the commit)."""
+    try:
+        if cache.inc(VERSION_KEY) is None:
+            cache.set(VERSION_KEY, 1, timeout=0)
+    except Exception:  # noqa: BLE001
+        log.warning("could not bump the catalog version", exc_info=True)
+
+
+def cached_page(view):
+    """Serve an anonymous GET from the page cache, keyed by catalog version,
+    language and the full URL."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        seconds = current_app.config["PAGE_CACHE_SECONDS"]
+        cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
+        if seconds <= 0 or request.method != "GET" or cookie in request.cookies:
+            return view(*args, **kwargs)
+        version = catalog_version()
+        if version < 0:
+            return view(*args, **kwargs)
+        # The Vietnam date is part of the key: a certificate that lapses at
+        # midnight takes its star badge off every page at once.
+        key = f"page:{version}:{today_vn().isoformat()}:{get_locale()}:{request.full_path}"
+        try:
+            hit = cache.get(key)
+        except Exception:  # noqa: BLE001
+            hit = None
+        if hit is not None:
+            body, status, mimetype = hit
+            return current_app.response_class(body, status=status, mimetype=mimetype)
+        response = make_response(view(*args, **kwargs))
+        if response.status_code in (200, 404) and not response.direct_passthrough:
+            try:
+                cache.set(key, (response.get_data(), response.status_code, response.mimetype), timeout=seconds)
+            except Exception:  # noqa: BLE001
+                log.warning("could not store a page in the cache", exc_info=True)
+        return response
+
+    return wrapper

@@ -1,0 +1,1 @@
+"""Catalog: categories, products, variants, images, search and the storefront pages."""

@@ -1,0 +1,136 @@
+"""Catalog use cases. They take plain values and commit once.
+
+`refresh_products` keeps the read columns of Product (lowest price, stock
+state, certificate stars, cover image, folded search text) in step with the
+variants, certificates and images they summarise.
+"""
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from shop.cache import bump_catalog_version
+from shop.catalog.models import Category, Product, ProductImage, Variant
+from shop.extensions import db
+from shop.places.models import Province
+from shop.producers.models import Certificate, Producer
+from shop.text import fold, slugify
+
+
+def search_text(name: str, producer: str, province: str, categories: Iterable[str],
+                description: str, skus: Iterable[str] = ()) -> tuple[str, str]:
+    """The (name, body) columns the full-text index reads: folded, so tone marks
+    and đ never matter. The name weighs more than the rest in ranking."""
+    body = " ".join([producer, province, *categories, *skus, description])
+    return fold(name), fold(body)
+
+
+def refresh_products(product_ids: Iterable[int]) -> None:
+    """Recompute the summary columns of these products (no commit)."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    session = db.session
+    session.flush()
+    prices = dict(session.execute(
+        select(Variant.product_id, func.min(Variant.price)).where(Variant.product_id.in_(ids))
+        .group_by(Variant.product_id)
+    ).all())
+    stocked = set(session.scalars(
+        select(Variant.product_id).where(Variant.product_id.in_(ids), Variant.stock > 0).distinct()
+    ))
+    covers: dict[int, str] = {}
+    for pid, path in session.execute(
+        select(ProductImage.product_id, ProductImage.path).where(ProductImage.product_id.in_(ids))
+        .order_by(ProductImage.product_id, ProductImage.position.desc(), ProductImage.id.desc())
+    ):
+        covers[pid] = path  # the last row per product is its first image
+    certs: dict[int, tuple[int, object]] = {}
+    for pid, stars, expires in session.execute(
+        select(Certificate.product_id, Certificate.stars, Certificate.expires_on)
+        .where(Certificate.product_id.in_(ids), Certificate.state == "verified")
+        .order_by(Certificate.product_id, Certificate.expires_on)
+    ):
+        best = certs.get(pid)
+        # Prefer the certificate valid longest; among equal expiries, more stars.
+        if best is None or (expires, stars) > (best[1], best[0]):
+            certs[pid] = (stars, expires)
+    skus: dict[int, list[str]] = {}
+    for pid, sku in session.execute(select(Variant.product_id, Variant.sku).where(Variant.product_id.in_(ids))):
+        skus.setdefault(pid, []).append(sku)
+
+    categories = {c.id: c for c in session.scalars(select(Category))}
+    rows = session.execute(
+        select(Product, Producer.name, Province.name)
+        .join(Producer, Producer.id == Product.producer_id)
+        .join(Province, Province.id == Product.province_id)
+        .where(Product.id.in_(ids))
+    ).all()
+    for product, producer_name, province_name in rows:
+        names, c = [], categories.get(product.category_id)
+        while c is not None:
+            names += [c.name_vi, c.name_en]
+            c = categories.get(c.parent_id) if c.parent_id else None
+        product.min_price = prices.get(product.id, 0)
+        product.in_stock = product.id in stocked
+        stars_expiry = certs.get(product.id)
+        product.cert_stars, product.cert_valid_until = stars_expiry if stars_expiry else (None, None)
+        product.cover_image = covers.get(product.id)
+        product.search_name, product.search_body = search_text(
+            product.name, producer_name, province_name, names, product.description, skus.get(product.id, [])
+        )
+
+
+def commit_catalog_change(product_ids: Iterable[int]) -> None:
+    """Refresh the products' summaries, commit, and invalidate cached pages."""
+    refresh_products(product_ids)
+    db.session.commit()
+    bump_catalog_version()
+
+
+CATEGORY_DATA = Path(__file__).resolve().parent.parent / "data" / "product_groups.json"
+
+
+def category_rows(data: dict) -> list[dict]:
+    """Flatten the OCOP classification into rows with unique slugs.
+
+    A set that shares its sub-group's name (e.g. "Cà phê, ca cao") gets the
+    sub-group code and its position appended to keep slugs unique."""
+    rows, seen = [], set()
+
+    def add(level, code, vi, en, parent_code, position):
+        slug = slugify(vi)
+        if slug in seen:
+            slug = f"{slug}-{code.replace('.', '-')}"
+        seen.add(slug)
+        rows.append({"level": level, "code": code, "slug": slug, "name_vi": vi, "name_en": en,
+                     "parent_code": parent_code, "position": position})
+
+    for gi, group in enumerate(data["groups"]):
+        add(1, group["code"], group["vi"], group["en"], None, gi)
+        for si, sub in enumerate(group["subgroups"]):
+            add(2, sub["code"], sub["vi"], sub["en"], group["code"], si)
+            for ti, item in enumerate(sub["sets"]):
+                add(3, f"{sub['code']}.{ti + 1}", item["vi"], item["en"], sub["code"], ti)
+    return rows
+
+
+def upsert_categories() -> int:
+    """Create the OCOP category rows that are missing (matched by code); operators
+    may have renamed existing ones, so those are left as they are (no commit)."""
+    existing = {c.code: c for c in db.session.scalars(select(Category))}
+    added = 0
+    for row in category_rows(json.loads(CATEGORY_DATA.read_text(encoding="utf-8"))):
+        if row["code"] in existing:
+            continue
+        parent = existing.get(row["parent_code"]) if row["parent_code"] else None
+        category = Category(
+            level=row["level"], code=row["code"], slug=row["slug"], name_vi=row["name_vi"],
+            name_en=row["name_en"], position=row["position"], parent=parent,
+        )
+        db.session.add(category)
+        existing[row["code"]] = category
+        added += 1
+    return added

@@ -1,0 +1,107 @@
+"""Storefront pages: home, listing with facets and search, product, producer."""
+
+import io
+from pathlib import Path
+
+import segno
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
+
+from shop.cache import cached_page
+from shop.catalog import queries
+from shop.catalog.filters import parse_filter
+from shop.templating import absolute_url
+
+bp = Blueprint("catalog", __name__)
+
+
+@bp.get("/")
+@cached_page
+def home():
+    five_star = queries.list_products(parse_filter({"stars": "5", "in_stock": "1"}, strict=False, per_page=8,
+                                                   max_per_page=8), with_facets=False)
+    newest = queries.list_products(parse_filter({"sort": "newest"}, strict=False, per_page=8, max_per_page=8),
+                                   with_facets=False)
+    return render_template(
+        "catalog/home.html",
+        five_star=five_star.items,
+        newest=newest.items,
+        provinces=queries.province_counts(),
+        ref=queries.reference(),
+    )
+
+
+@bp.get("/san-pham")
+@cached_page
+def listing():
+    f = parse_filter(request.args, strict=False, per_page=current_app.config["CATALOG_PER_PAGE"],
+                     max_per_page=current_app.config["CATALOG_PER_PAGE"])
+    result = queries.list_products(f)
+    return render_template("catalog/listing.html", listing=result, f=f, ref=queries.reference())
+
+
+@bp.get("/san-pham/<slug>")
+@cached_page
+def product(slug: str):
+    item = queries.get_product(slug)
+    if item is None:
+        abort(404)
+    certificate = queries.valid_certificate(item.id)
+    return render_template(
+        "catalog/product.html", product=item, certificate=certificate,
+        trail=queries.reference().trail(item.category_id),
+    )
+
+
+@bp.get("/san-pham/<slug>/qr.svg")
+@cached_page
+def product_qr(slug: str):
+    if queries.get_product(slug) is None:
+        abort(404)
+    out = io.BytesIO()
+    segno.make(absolute_url("catalog.product", slug=slug), error="m").save(out, kind="svg", scale=6, border=2)
+    return current_app.response_class(out.getvalue(), mimetype="image/svg+xml")
+
+
+@bp.get("/nha-san-xuat")
+@cached_page
+def producers():
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    rows, total = queries.list_producers(page, 24)
+    return render_template("catalog/producers.html", rows=rows, total=total, page=page,
+                           pages=max(1, -(-total // 24)))
+
+
+@bp.get("/nha-san-xuat/<slug>")
+@cached_page
+def producer(slug: str):
+    item = queries.get_producer(slug)
+    if item is None:
+        abort(404)
+    f = parse_filter({"producer": slug, "page": request.args.get("page", "1")}, strict=False,
+                     per_page=current_app.config["CATALOG_PER_PAGE"],
+                     max_per_page=current_app.config["CATALOG_PER_PAGE"])
+    return render_template(
+        "catalog/producer.html", producer=item, listing=queries.list_products(f, with_facets=False),
+        certificates=queries.producer_certificates(item.id),
+    )
+
+
+@bp.get("/media/<path:path>")
+def media(path: str):
+    return send_from_directory(Path(current_app.config["MEDIA_DIR"]), path, max_age=86400 * 30)
+
+
+@bp.get("/sitemap.xml")
+@cached_page
+def sitemap():
+    products, producers = queries.sitemap_entries()
+    xml = render_template("catalog/sitemap.xml", products=products, producers=producers)
+    return current_app.response_class(xml, mimetype="application/xml")
+
+
+@bp.get("/robots.txt")
+def robots():
+    body = f"User-agent: *\nDisallow: /api/\nSitemap: {absolute_url('catalog.sitemap')}\n"
+    return current_app.response_class(body, mimetype="text/plain")
+

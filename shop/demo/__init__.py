@@ -1,0 +1,1 @@
+"""Demo and benchmark data: `flask seed-demo` and `flask seed-bulk`."""

@@ -1,0 +1,148 @@
+"""A large synthetic catalog for benchmarks (`flask seed-bulk --products N`).
+
+Rows go in with Core executemany in batches, ids assigned here so variants and
+certificates can refer to their product without a round trip per row. Names,
+prices, stars and provinces follow the shape of the real programme (about three
+quarters 3-star, a fifth 4-star, a few 5-star)."""
+
+import random
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, insert, select, text
+
+from shop.cache import bump_catalog_version
+from shop.catalog.models import Category, Product, Variant
+from shop.catalog.services import search_text
+from shop.demo.images import draw_product_image, save_product_images
+from shop.reference import load_reference_data
+from shop.extensions import db
+from shop.formatting import today_vn, utcnow
+from shop.places.models import Province
+from shop.producers.models import OWNER_TYPES, Certificate, Producer
+from shop.producers.rules import certificate_expiry
+from shop.text import slugify
+
+KINDS = [
+    ("Mật ong", "jar", 40), ("Trà", "cup", 100), ("Gạo", "rice", 50), ("Bánh", "cake", 30),
+    ("Nước mắm", "bottle", 200), ("Rượu", "bottle", 15), ("Miến", "bag", 50), ("Cà phê", "bag", 25),
+    ("Tinh dầu", "bottle", 270), ("Giỏ mây", "basket", 35), ("Lụa", "fabric", 300), ("Hoa lan", "flower", 320),
+    ("Chả cá", "fish", 190), ("Mứt", "box", 10), ("Nấm", "leaf", 90), ("Bưởi", "fruit", 60),
+]
+QUALIFIERS = ["truyền thống", "hữu cơ", "đặc sản", "thượng hạng", "loại 1", "gia truyền", "sạch", "rừng", "cao cấp",
+              "nguyên chất", "thủ công", "vùng cao"]
+LABELS = [("Gói 250 g", 250, 1.0), ("Gói 500 g", 500, 1.8), ("Hộp 1 kg", 1000, 3.3)]
+OWNER_PREFIX = {"cooperative": "HTX", "enterprise": "Công ty TNHH", "household": "Cơ sở",
+                "cooperative_group": "Tổ hợp tác"}
+BATCH = 5000
+
+
+def _image_pool(rng: random.Random) -> list[str]:
+    media_dir = Path(current_app.config["MEDIA_DIR"]) / "bulk"
+    pool = []
+    for i, (_, motif, hue) in enumerate(KINDS):
+        stem = f"bulk-{i}"
+        if not (media_dir / f"{stem}.jpg").exists():
+            save_product_images(draw_product_image(motif, hue, seed=i), media_dir, stem)
+        pool.append(f"bulk/{stem}.jpg")
+    return pool
+
+
+def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | None = None) -> int:
+    """Insert `count` synthetic published products with variants and certificates."""
+    load_reference_data()
+    rng = random.Random(seed)
+    session = db.session
+    provinces = list(session.scalars(select(Province).order_by(Province.position)))
+    categories = list(session.scalars(select(Category).where(Category.level > 1)))
+    category_names = {c.id: [c.name_vi, c.name_en] for c in categories}
+    images = _image_pool(rng)
+    next_producer = (session.scalar(select(func.max(Producer.id))) or 0) + 1
+    next_product = (session.scalar(select(func.max(Product.id))) or 0) + 1
+    next_variant = (session.scalar(select(func.max(Variant.id))) or 0) + 1
+    today = today_vn()
+    now = utcnow()
+
+    producers = []
+    for i in range(max(1, count // 20)):
+        province = provinces[i % len(provinces)]
+        owner = OWNER_TYPES[i % len(OWNER_TYPES)]
+        name = f"{OWNER_PREFIX[owner]} {rng.choice(QUALIFIERS)} {province.name} {next_producer + i}"
+        producers.append({
+            "id": next_producer + i, "slug": f"{slugify(name)}", "name": name, "owner_type": owner,
+            "province_id": province.id, "ward": f"xã số {i % 40 + 1}", "address": f"thôn {i % 9 + 1}, {province.name}",
+            "story": "", "phone": f"09{rng.randrange(10**7, 10**8)}", "email": "", "status": "approved",
+            "created_at": now,
+        })
+    for start in range(0, len(producers), BATCH):
+        session.execute(insert(Producer), producers[start:start + BATCH])
+
+    done = 0
+    while done < count:
+        n = min(BATCH, count - done)
+        products, variants, certs = [], [], []
+        for k in range(n):
+            pid = next_product + done + k
+            producer = producers[(done + k) % len(producers)]
+            kind, _motif, _hue = KINDS[pid % len(KINDS)]
+            province = provinces[(pid * 7) % len(provinces)]
+            name = f"{kind} {rng.choice(QUALIFIERS)} {province.name}"
+            category = categories[pid % len(categories)]
+            base_price = rng.randrange(20, 600) * 1000
+            stocks = [rng.choice((0, 0, 3, 12, 40, 120)) for _ in range(2)]
+            stars = None
+            valid_until = None
+            if rng.random() < 0.7:
+                stars = rng.choices((3, 4, 5), weights=(76, 23, 1))[0]
+                decided = today - timedelta(days=rng.randrange(10, 1400))
+                valid_until = certificate_expiry(decided)
+                certs.append({
+                    "producer_id": producer["id"], "product_id": pid, "stars": stars,
+                    "decision_number": f"{rng.randrange(100, 9999)}/QĐ-UBND", "decision_date": decided,
+                    "issuing_level": "central" if stars == 5 else "province",
+                    "issuing_province_id": None if stars == 5 else province.id,
+                    "expires_on": valid_until, "state": "verified", "verified_at": now,
+                    "rejection_reason": "", "created_at": now,
+                })
+            skus = []
+            for vi, (label, grams, factor) in enumerate(LABELS[:2]):
+                sku = f"BK{pid}-{vi + 1}"
+                skus.append(sku)
+                variants.append({
+                    "id": next_variant + (done + k) * 2 + vi, "product_id": pid, "sku": sku, "label": label,
+                    "price": int(base_price * factor) // 1000 * 1000, "weight_grams": grams + 50,
+                    "stock": stocks[vi], "barcode": None, "position": vi,
+                })
+            description = f"{name} do {producer['name']} sản xuất tại {province.name}."
+            search_name, search_body = search_text(
+                name, producer["name"], province.name, category_names[category.id], description, skus)
+            products.append({
+                "id": pid, "producer_id": producer["id"], "category_id": category.id, "province_id": province.id,
+                "slug": f"{slugify(name)}-{pid}", "name": name, "description": description,
+                "status": "published", "created_at": now - timedelta(minutes=count - done - k), "updated_at": now,
+                "min_price": base_price // 1000 * 1000, "in_stock": any(stocks), "cert_stars": stars,
+                "cert_valid_until": valid_until if stars else None, "cover_image": images[pid % len(images)],
+                "search_name": search_name, "search_body": search_body,
+            })
+        session.execute(insert(Product), products)
+        session.execute(insert(Variant), variants)
+        if certs:
+            session.execute(insert(Certificate), certs)
+        session.commit()
+        done += n
+        if progress:
+            progress(done)
+
+    if db.engine.dialect.name == "postgresql":
+        for table in ("producer", "product", "variant"):
+            session.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+        session.execute(text("ANALYZE"))
+        session.commit()
+    else:
+        session.execute(text("ANALYZE"))
+        session.commit()
+    bump_catalog_version()
+    return count

@@ -1,0 +1,53 @@
+"""Domain errors, mapped to HTTP once, at the edge."""
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class ShopError(Exception):
+    """A refusal a user can act on: `code` is stable, `message` is for people."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class NotFound(ShopError):
+    status = 404
+    code = "not_found"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/webhooks/")
+
+
+def json_error(status: int, code: str, message: str, **extra):
+    body = {"error": {"code": code, "message": message, **extra}}
+    return jsonify(body), status
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(ShopError)
+    def shop_error(err: ShopError):
+        if wants_json():
+            return json_error(err.status, err.code, err.message)
+        return render_template("errors/error.html", status=err.status, message=err.message), err.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        code = (err.name or "error").lower().replace(" ", "_")
+        if wants_json():
+            return json_error(err.code or 500, code, err.description or err.name)
+        return render_template("errors/error.html", status=err.code, message=None), err.code
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        app.logger.exception("unhandled error")
+        if wants_json():
+            return json_error(500, "internal_error", "Something went wrong on our side.")
+        return render_template("errors/error.html", status=500, message=None), 500

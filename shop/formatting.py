@@ -1,0 +1,46 @@
+"""Formatting at the edge: money in VND, dates and times in Vietnam time."""
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+_BABEL_LOCALES = {"vi": "vi_VN", "en": "en_US"}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware current time in UTC (what the database stores)."""
+    return datetime.now(timezone.utc)
+
+
+def today_vn(now: datetime | None = None) -> date:
+    """The calendar date in Vietnam at `now` (default: this instant)."""
+    return (now or utcnow()).astimezone(VN_TZ).date()
+
+
+def to_vn(moment: datetime) -> datetime:
+    """Convert a UTC datetime (naive values are taken as UTC) to Vietnam time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(VN_TZ)
+
+
+def vnd(amount: int, locale: str = "vi") -> str:
+    """Format whole đồng: 120000 -> "120.000 ₫" (vi) or "₫120,000" (en)."""
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise TypeError(f"money must be an int of đồng, got {type(amount).__name__}")
+    return format_currency(amount, "VND", locale=_BABEL_LOCALES.get(locale, "vi_VN"))
+
+
+def vn_date(value: date, locale: str = "vi") -> str:
+    """dd/mm/yyyy in both languages (the Vietnamese convention)."""
+    return format_date(value, "dd/MM/yyyy", locale=_BABEL_LOCALES.get(locale, "vi_VN"))
+
+
+def vn_datetime(moment: datetime, locale: str = "vi") -> str:
+    """dd/mm/yyyy HH:mm, 24-hour clock, in Vietnam time."""
+    return format_datetime(
+        to_vn(moment), "dd/MM/yyyy HH:mm", locale=_BABEL_LOCALES.get(locale, "vi_VN")
+    )

@@ -1,0 +1,1 @@
+"""Static pages the footer links to, and the language switch."""

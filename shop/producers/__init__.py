@@ -1,0 +1,1 @@
+"""Producers (chủ thể OCOP) and their OCOP certificates."""

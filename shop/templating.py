@@ -1,0 +1,82 @@
+"""Jinja filters and globals: money, dates, stars, language-aware names."""
+
+from flask import current_app, request, url_for
+from flask_babel import get_locale, lazy_gettext as _l
+
+from shop.formatting import vn_date, vn_datetime, vnd
+
+OWNER_TYPE_LABELS = {
+    "cooperative": (_l("Hợp tác xã"), "HTX"),
+    "enterprise": (_l("Doanh nghiệp"), _l("Doanh nghiệp")),
+    "household": (_l("Hộ kinh doanh"), _l("Hộ kinh doanh")),
+    "cooperative_group": (_l("Tổ hợp tác"), _l("Tổ hợp tác")),
+}
+
+
+def owner_type_label(code: str, short: bool = False) -> str:
+    long_name, short_name = OWNER_TYPE_LABELS.get(code, (code, code))
+    return str(short_name if short else long_name)
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    base = current_app.config.get("SITE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def canonical_url(**args) -> str:
+    """This page's absolute URL without tracking or display arguments."""
+    if not request.endpoint:
+        return absolute_url("catalog.home")
+    return absolute_url(request.endpoint, **(request.view_args or {}), **args)
+
+
+def page_url(endpoint: str, view_args: dict, args: dict, page: int) -> str:
+    """URL of another page of a paginated view, keeping its other arguments."""
+    query = {k: v for k, v in args.items() if k != "page"}
+    if page > 1:
+        query["page"] = page
+    return url_for(endpoint, **view_args, **query)
+
+
+def media_url(path: str | None) -> str:
+    if not path:
+        return url_for("static", filename="img/placeholder.svg")
+    return url_for("catalog.media", path=path)
+
+
+def register_templating(app) -> None:
+    def loc() -> str:
+        return str(get_locale())
+
+    app.jinja_env.filters["vnd"] = lambda amount: vnd(int(amount), loc())
+    app.jinja_env.filters["vn_date"] = lambda d: vn_date(d, loc()) if d else ""
+    app.jinja_env.filters["vn_datetime"] = lambda d: vn_datetime(d, loc()) if d else ""
+    app.jinja_env.filters["owner_type"] = owner_type_label
+    app.jinja_env.filters["cat_name"] = lambda c: c.name(loc()) if c else ""
+    app.jinja_env.filters["media_abs"] = lambda path: absolute_url("catalog.media", path=path)
+    app.jinja_env.filters["variant_offer"] = lambda v: {
+        "@type": "Offer", "sku": v.sku, "name": v.label, "price": v.price, "priceCurrency": "VND",
+        "availability": "https://schema.org/" + ("InStock" if v.stock > 0 else "OutOfStock"),
+    }
+    app.jinja_env.globals.update(
+        absolute_url=absolute_url,
+        canonical_url=canonical_url,
+        page_url=page_url,
+        media_url=media_url,
+        site_name=app.config["SITE_NAME"],
+        languages=app.config["LANGUAGES"],
+    )
+
+    @app.context_processor
+    def request_helpers():
+        def url_with(**changes):
+            args = request.args.to_dict()
+            args.update({k: v for k, v in changes.items() if v is not None})
+            for k, v in changes.items():
+                if v is None:
+                    args.pop(k, None)
+            return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+        return {"url_with": url_with}

@@ -1,0 +1,1 @@
+"""Test helpers: real local servers and data builders."""

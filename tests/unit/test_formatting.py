@@ -1,0 +1,41 @@
+from datetime import date, datetime, timezone
+
+import pytest
+
+from shop.formatting import today_vn, vn_date, vn_datetime, vnd
+
+NBSP = "\u00a0"
+
+
+def test_vnd_uses_dots_for_thousands_and_the_dong_sign_after():
+    assert vnd(120000) == f"120.000{NBSP}₫"
+    assert vnd(1_250_000) == f"1.250.000{NBSP}₫"
+    assert vnd(0) == f"0{NBSP}₫"
+
+
+def test_vnd_in_english_still_has_no_minor_unit():
+    assert vnd(120000, "en") == "₫120,000"
+
+
+@pytest.mark.parametrize("bad", [120000.0, "120000", True])
+def test_vnd_refuses_anything_but_an_int(bad):
+    with pytest.raises(TypeError):
+        vnd(bad)
+
+
+def test_dates_are_day_month_year():
+    assert vn_date(date(2026, 3, 9)) == "09/03/2026"
+
+
+def test_times_are_shown_in_vietnam_time_on_a_24_hour_clock():
+    moment = datetime(2026, 11, 22, 17, 30, tzinfo=timezone.utc)
+    assert vn_datetime(moment) == "23/11/2026 00:30"
+
+
+def test_naive_datetimes_from_sqlite_are_taken_as_utc():
+    assert vn_datetime(datetime(2026, 1, 1, 20, 5)) == "02/01/2026 03:05"
+
+
+def test_the_vietnamese_day_starts_seven_hours_before_utc_midnight():
+    assert today_vn(datetime(2026, 5, 31, 16, 59, tzinfo=timezone.utc)) == date(2026, 5, 31)
+    assert today_vn(datetime(2026, 5, 31, 17, 0, tzinfo=timezone.utc)) == date(2026, 6, 1)

