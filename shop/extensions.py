@@ -1,11 +1,11 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 
+from datetime import datetime
+
 from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from datetime import datetime
-
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
 

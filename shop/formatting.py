@@ -1,6 +1,6 @@
 """Formatting at the edge: money in VND, dates and times in Vietnam time."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -12,7 +12,7 @@ _BABEL_LOCALES = {"vi": "vi_VN", "en": "en_US"}
 
 def utcnow() -> datetime:
     """Timezone-aware current time in UTC (what the database stores)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def today_vn(now: datetime | None = None) -> date:
@@ -23,7 +23,7 @@ def today_vn(now: datetime | None = None) -> date:
 def to_vn(moment: datetime) -> datetime:
     """Convert a UTC datetime (naive values are taken as UTC) to Vietnam time."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(VN_TZ)
 
 
@@ -41,6 +41,4 @@ def vn_date(value: date, locale: str = "vi") -> str:
 
 def vn_datetime(moment: datetime, locale: str = "vi") -> str:
     """dd/mm/yyyy HH:mm, 24-hour clock, in Vietnam time."""
-    return format_datetime(
-        to_vn(moment), "dd/MM/yyyy HH:mm", locale=_BABEL_LOCALES.get(locale, "vi_VN")
-    )
+    return format_datetime(to_vn(moment), "dd/MM/yyyy HH:mm", locale=_BABEL_LOCALES.get(locale, "vi_VN"))

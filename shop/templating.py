@@ -1,7 +1,8 @@
 """Jinja filters and globals: money, dates, stars, language-aware names."""
 
 from flask import current_app, request, url_for
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from shop.formatting import vn_date, vn_datetime, vnd
 
@@ -57,7 +58,11 @@ def register_templating(app) -> None:
     app.jinja_env.filters["cat_name"] = lambda c: c.name(loc()) if c else ""
     app.jinja_env.filters["media_abs"] = lambda path: absolute_url("catalog.media", path=path)
     app.jinja_env.filters["variant_offer"] = lambda v: {
-        "@type": "Offer", "sku": v.sku, "name": v.label, "price": v.price, "priceCurrency": "VND",
+        "@type": "Offer",
+        "sku": v.sku,
+        "name": v.label,
+        "price": v.price,
+        "priceCurrency": "VND",
         "availability": "https://schema.org/" + ("InStock" if v.stock > 0 else "OutOfStock"),
     }
     app.jinja_env.globals.update(

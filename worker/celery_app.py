@@ -14,7 +14,7 @@ from shop import create_app
 def celery_url(redis_url: str) -> str:
     """Celery spells a Redis unix socket `redis+socket://`; redis-py spells it `unix://`."""
     if redis_url.startswith("unix://"):
-        return "redis+socket://" + redis_url[len("unix://"):]
+        return "redis+socket://" + redis_url[len("unix://") :]
     return redis_url
 
 

@@ -53,8 +53,14 @@ def product_detail(p: Product, certificate: Certificate | None, ref: Reference) 
         ],
         "certificate": certificate_json(certificate),
         "variants": [
-            {"sku": v.sku, "label": v.label, "price": v.price, "weight_grams": v.weight_grams,
-             "in_stock": v.stock > 0, "barcode": v.barcode}
+            {
+                "sku": v.sku,
+                "label": v.label,
+                "price": v.price,
+                "weight_grams": v.weight_grams,
+                "in_stock": v.stock > 0,
+                "barcode": v.barcode,
+            }
             for v in p.variants
         ],
     }

@@ -17,8 +17,12 @@ def bad_parameter(err: BadParameter):
 
 
 def _page_args() -> tuple[int, int]:
-    f = parse_filter({k: request.args.get(k) for k in ("page", "per_page")}, strict=True,
-                     per_page=20, max_per_page=current_app.config["API_MAX_PER_PAGE"])
+    f = parse_filter(
+        {k: request.args.get(k) for k in ("page", "per_page")},
+        strict=True,
+        per_page=20,
+        max_per_page=current_app.config["API_MAX_PER_PAGE"],
+    )
     return f.page, f.per_page
 
 
@@ -28,10 +32,14 @@ def products():
     f = parse_filter(request.args, strict=True, per_page=20, max_per_page=current_app.config["API_MAX_PER_PAGE"])
     result = queries.list_products(f, with_facets=False)
     ref = queries.reference()
-    return jsonify({
-        "items": [s.product_item(p, ref) for p in result.items],
-        "total": result.total, "page": f.page, "per_page": f.per_page,
-    })
+    return jsonify(
+        {
+            "items": [s.product_item(p, ref) for p in result.items],
+            "total": result.total,
+            "page": f.page,
+            "per_page": f.per_page,
+        }
+    )
 
 
 @bp.get("/products/<slug>")
@@ -54,8 +62,9 @@ def producers():
     if province and province not in queries.reference().province_by_slug:
         raise BadParameter("province", f"no province '{province[:80]}'; see /api/v1/provinces")
     rows, total = queries.list_producers(page, per_page, province=province, owner_type=owner_type)
-    return jsonify({"items": [s.producer_item(p, n) for p, n in rows], "total": total,
-                    "page": page, "per_page": per_page})
+    return jsonify(
+        {"items": [s.producer_item(p, n) for p, n in rows], "total": total, "page": page, "per_page": per_page}
+    )
 
 
 @bp.get("/producers/<slug>")
@@ -64,14 +73,16 @@ def producer(slug: str):
     item = queries.get_producer(slug)
     if item is None:
         return json_error(404, "not_found", f"No producer '{slug}'.")
-    return jsonify({
-        **s.producer_item(item),
-        "address": item.address,
-        "story": item.story,
-        "certificates": [
-            {**s.certificate_json(c), "product": c.product.slug} for c in queries.producer_certificates(item.id)
-        ],
-    })
+    return jsonify(
+        {
+            **s.producer_item(item),
+            "address": item.address,
+            "story": item.story,
+            "certificates": [
+                {**s.certificate_json(c), "product": c.product.slug} for c in queries.producer_certificates(item.id)
+            ],
+        }
+    )
 
 
 @bp.get("/categories")

@@ -65,7 +65,8 @@ class Product(db.Model):
         back_populates="product", order_by="Variant.position, Variant.id", cascade="all, delete-orphan"
     )
     images: Mapped[list["ProductImage"]] = relationship(
-        back_populates="product", order_by="ProductImage.position, ProductImage.id",
+        back_populates="product",
+        order_by="ProductImage.position, ProductImage.id",
         cascade="all, delete-orphan",
     )
 

@@ -19,8 +19,8 @@ from shop.formatting import today_vn
 from shop.places.models import Province
 from shop.producers.models import OWNER_TYPES, Certificate, Producer
 
-
 # --- reference data (small tables, read once per request) -----------------
+
 
 @dataclass
 class Reference:
@@ -71,13 +71,16 @@ class Reference:
 def reference() -> Reference:
     if "catalog_reference" not in g:
         g.catalog_reference = Reference(
-            categories=list(db.session.scalars(select(Category).order_by(Category.level, Category.position, Category.id))),
+            categories=list(
+                db.session.scalars(select(Category).order_by(Category.level, Category.position, Category.id))
+            ),
             provinces=list(db.session.scalars(select(Province).order_by(Province.position))),
         )
     return g.catalog_reference
 
 
 # --- listing ----------------------------------------------------------------
+
 
 def _visible() -> list:
     return [Product.status == "published", Producer.status == "approved"]
@@ -200,8 +203,9 @@ def _facet_counts(f: CatalogFilter, ref: Reference, today: date, search) -> Face
         if base is None:
             return None
         # Keys are cast to text so that one UNION can carry ints, strings and booleans.
-        stmt = base.with_only_columns(literal(name).label("facet"), cast(key, String).label("k"),
-                                      func.count().label("n"))
+        stmt = base.with_only_columns(
+            literal(name).label("facet"), cast(key, String).label("k"), func.count().label("n")
+        )
         for cond in extra:
             stmt = stmt.where(cond)
         return stmt.group_by(cast(key, String))
@@ -272,6 +276,7 @@ def list_products(f: CatalogFilter, *, with_facets: bool = True, today: date | N
 
 # --- single rows -------------------------------------------------------------
 
+
 def get_product(slug: str) -> Product | None:
     """A visible product with its producer, province, variants and images."""
     stmt = (
@@ -294,8 +299,7 @@ def valid_certificate(product_id: int, today: date | None = None) -> Certificate
     today = today or today_vn()
     return db.session.scalars(
         select(Certificate)
-        .where(Certificate.product_id == product_id, Certificate.state == "verified",
-               Certificate.expires_on >= today)
+        .where(Certificate.product_id == product_id, Certificate.state == "verified", Certificate.expires_on >= today)
         .options(selectinload(Certificate.issuing_province))
         .order_by(Certificate.stars.desc(), Certificate.decision_date.desc())
         .limit(1)
@@ -314,18 +318,25 @@ def get_producer(slug: str) -> Producer | None:
 def producer_certificates(producer_id: int, today: date | None = None) -> list[Certificate]:
     """A producer's verified, unexpired certificates with their products."""
     today = today or today_vn()
-    return list(db.session.scalars(
-        select(Certificate)
-        .join(Product, Product.id == Certificate.product_id)
-        .where(Certificate.producer_id == producer_id, Certificate.state == "verified",
-               Certificate.expires_on >= today, Product.status == "published")
-        .options(contains_eager(Certificate.product))
-        .order_by(Certificate.stars.desc(), Certificate.decision_date.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .join(Product, Product.id == Certificate.product_id)
+            .where(
+                Certificate.producer_id == producer_id,
+                Certificate.state == "verified",
+                Certificate.expires_on >= today,
+                Product.status == "published",
+            )
+            .options(contains_eager(Certificate.product))
+            .order_by(Certificate.stars.desc(), Certificate.decision_date.desc())
+        )
+    )
 
 
-def list_producers(page: int, per_page: int, province: str | None = None,
-                   owner_type: str | None = None) -> tuple[list[tuple[Producer, int]], int]:
+def list_producers(
+    page: int, per_page: int, province: str | None = None, owner_type: str | None = None
+) -> tuple[list[tuple[Producer, int]], int]:
     """Approved producers with their count of visible products, by name."""
     ref = reference()
     conds = [Producer.status == "approved"]
@@ -339,7 +350,9 @@ def list_producers(page: int, per_page: int, province: str | None = None,
     total = db.session.scalar(select(func.count(Producer.id)).where(*conds)) or 0
     counts = (
         select(Product.producer_id, func.count().label("n"))
-        .where(Product.status == "published").group_by(Product.producer_id).subquery()
+        .where(Product.status == "published")
+        .group_by(Product.producer_id)
+        .subquery()
     )
     rows = db.session.execute(
         select(Producer, func.coalesce(counts.c.n, 0))
@@ -348,7 +361,8 @@ def list_producers(page: int, per_page: int, province: str | None = None,
         .where(*conds)
         .options(contains_eager(Producer.province))
         .order_by(Producer.name, Producer.id)
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return [(p, n) for p, n in rows], total
 
@@ -359,7 +373,8 @@ def province_counts() -> list[tuple[Province, int]]:
     rows = db.session.execute(
         select(Product.province_id, func.count())
         .join(Producer, Producer.id == Product.producer_id)
-        .where(*_visible()).group_by(Product.province_id)
+        .where(*_visible())
+        .group_by(Product.province_id)
     ).all()
     return sorted(
         ((ref.province_by_id[pid], n) for pid, n in rows if pid in ref.province_by_id),
@@ -372,10 +387,10 @@ def sitemap_entries() -> tuple[list[tuple[str, object]], list[tuple[str, object]
     products = db.session.execute(
         select(Product.slug, Product.updated_at)
         .join(Producer, Producer.id == Product.producer_id)
-        .where(*_visible()).order_by(Product.id)
+        .where(*_visible())
+        .order_by(Product.id)
     ).all()
     producers = db.session.execute(
         select(Producer.slug, Producer.created_at).where(Producer.status == "approved").order_by(Producer.id)
     ).all()
     return products, producers
-

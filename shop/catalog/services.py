@@ -19,8 +19,9 @@ from shop.producers.models import Certificate, Producer
 from shop.text import fold, slugify
 
 
-def search_text(name: str, producer: str, province: str, categories: Iterable[str],
-                description: str, skus: Iterable[str] = ()) -> tuple[str, str]:
+def search_text(
+    name: str, producer: str, province: str, categories: Iterable[str], description: str, skus: Iterable[str] = ()
+) -> tuple[str, str]:
     """The (name, body) columns the full-text index reads: folded, so tone marks
     and đ never matter. The name weighs more than the rest in ranking."""
     body = " ".join([producer, province, *categories, *skus, description])
@@ -34,16 +35,20 @@ def refresh_products(product_ids: Iterable[int]) -> None:
         return
     session = db.session
     session.flush()
-    prices = dict(session.execute(
-        select(Variant.product_id, func.min(Variant.price)).where(Variant.product_id.in_(ids))
-        .group_by(Variant.product_id)
-    ).all())
-    stocked = set(session.scalars(
-        select(Variant.product_id).where(Variant.product_id.in_(ids), Variant.stock > 0).distinct()
-    ))
+    prices = dict(
+        session.execute(
+            select(Variant.product_id, func.min(Variant.price))
+            .where(Variant.product_id.in_(ids))
+            .group_by(Variant.product_id)
+        ).all()
+    )
+    stocked = set(
+        session.scalars(select(Variant.product_id).where(Variant.product_id.in_(ids), Variant.stock > 0).distinct())
+    )
     covers: dict[int, str] = {}
     for pid, path in session.execute(
-        select(ProductImage.product_id, ProductImage.path).where(ProductImage.product_id.in_(ids))
+        select(ProductImage.product_id, ProductImage.path)
+        .where(ProductImage.product_id.in_(ids))
         .order_by(ProductImage.product_id, ProductImage.position.desc(), ProductImage.id.desc())
     ):
         covers[pid] = path  # the last row per product is its first image
@@ -105,8 +110,17 @@ def category_rows(data: dict) -> list[dict]:
         if slug in seen:
             slug = f"{slug}-{code.replace('.', '-')}"
         seen.add(slug)
-        rows.append({"level": level, "code": code, "slug": slug, "name_vi": vi, "name_en": en,
-                     "parent_code": parent_code, "position": position})
+        rows.append(
+            {
+                "level": level,
+                "code": code,
+                "slug": slug,
+                "name_vi": vi,
+                "name_en": en,
+                "parent_code": parent_code,
+                "position": position,
+            }
+        )
 
     for gi, group in enumerate(data["groups"]):
         add(1, group["code"], group["vi"], group["en"], None, gi)
@@ -127,8 +141,13 @@ def upsert_categories() -> int:
             continue
         parent = existing.get(row["parent_code"]) if row["parent_code"] else None
         category = Category(
-            level=row["level"], code=row["code"], slug=row["slug"], name_vi=row["name_vi"],
-            name_en=row["name_en"], position=row["position"], parent=parent,
+            level=row["level"],
+            code=row["code"],
+            slug=row["slug"],
+            name_vi=row["name_vi"],
+            name_en=row["name_en"],
+            position=row["position"],
+            parent=parent,
         )
         db.session.add(category)
         existing[row["code"]] = category

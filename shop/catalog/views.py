@@ -17,10 +17,12 @@ bp = Blueprint("catalog", __name__)
 @bp.get("/")
 @cached_page
 def home():
-    five_star = queries.list_products(parse_filter({"stars": "5", "in_stock": "1"}, strict=False, per_page=8,
-                                                   max_per_page=8), with_facets=False)
-    newest = queries.list_products(parse_filter({"sort": "newest"}, strict=False, per_page=8, max_per_page=8),
-                                   with_facets=False)
+    five_star = queries.list_products(
+        parse_filter({"stars": "5", "in_stock": "1"}, strict=False, per_page=8, max_per_page=8), with_facets=False
+    )
+    newest = queries.list_products(
+        parse_filter({"sort": "newest"}, strict=False, per_page=8, max_per_page=8), with_facets=False
+    )
     return render_template(
         "catalog/home.html",
         five_star=five_star.items,
@@ -33,8 +35,12 @@ def home():
 @bp.get("/san-pham")
 @cached_page
 def listing():
-    f = parse_filter(request.args, strict=False, per_page=current_app.config["CATALOG_PER_PAGE"],
-                     max_per_page=current_app.config["CATALOG_PER_PAGE"])
+    f = parse_filter(
+        request.args,
+        strict=False,
+        per_page=current_app.config["CATALOG_PER_PAGE"],
+        max_per_page=current_app.config["CATALOG_PER_PAGE"],
+    )
     result = queries.list_products(f)
     return render_template("catalog/listing.html", listing=result, f=f, ref=queries.reference())
 
@@ -47,7 +53,9 @@ def product(slug: str):
         abort(404)
     certificate = queries.valid_certificate(item.id)
     return render_template(
-        "catalog/product.html", product=item, certificate=certificate,
+        "catalog/product.html",
+        product=item,
+        certificate=certificate,
         trail=queries.reference().trail(item.category_id),
     )
 
@@ -68,8 +76,7 @@ def producers():
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
     rows, total = queries.list_producers(page, 24)
-    return render_template("catalog/producers.html", rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // 24)))
+    return render_template("catalog/producers.html", rows=rows, total=total, page=page, pages=max(1, -(-total // 24)))
 
 
 @bp.get("/nha-san-xuat/<slug>")
@@ -78,11 +85,16 @@ def producer(slug: str):
     item = queries.get_producer(slug)
     if item is None:
         abort(404)
-    f = parse_filter({"producer": slug, "page": request.args.get("page", "1")}, strict=False,
-                     per_page=current_app.config["CATALOG_PER_PAGE"],
-                     max_per_page=current_app.config["CATALOG_PER_PAGE"])
+    f = parse_filter(
+        {"producer": slug, "page": request.args.get("page", "1")},
+        strict=False,
+        per_page=current_app.config["CATALOG_PER_PAGE"],
+        max_per_page=current_app.config["CATALOG_PER_PAGE"],
+    )
     return render_template(
-        "catalog/producer.html", producer=item, listing=queries.list_products(f, with_facets=False),
+        "catalog/producer.html",
+        producer=item,
+        listing=queries.list_products(f, with_facets=False),
         certificates=queries.producer_certificates(item.id),
     )
 
@@ -104,4 +116,3 @@ def sitemap():
 def robots():
     body = f"User-agent: *\nDisallow: /api/\nSitemap: {absolute_url('catalog.sitemap')}\n"
     return current_app.response_class(body, mimetype="text/plain")
-

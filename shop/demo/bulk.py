@@ -7,7 +7,7 @@ quarters 3-star, a fifth 4-star, a few 5-star)."""
 
 import random
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -17,25 +17,53 @@ from shop.cache import bump_catalog_version
 from shop.catalog.models import Category, Product, Variant
 from shop.catalog.services import search_text
 from shop.demo.images import draw_product_image, save_product_images
-from shop.reference import load_reference_data
 from shop.extensions import db
 from shop.formatting import today_vn, utcnow
 from shop.places.models import Province
 from shop.producers.models import OWNER_TYPES, Certificate, Producer
 from shop.producers.rules import certificate_expiry
+from shop.reference import load_reference_data
 from shop.text import slugify
 
 KINDS = [
-    ("Mật ong", "jar", 40), ("Trà", "cup", 100), ("Gạo", "rice", 50), ("Bánh", "cake", 30),
-    ("Nước mắm", "bottle", 200), ("Rượu", "bottle", 15), ("Miến", "bag", 50), ("Cà phê", "bag", 25),
-    ("Tinh dầu", "bottle", 270), ("Giỏ mây", "basket", 35), ("Lụa", "fabric", 300), ("Hoa lan", "flower", 320),
-    ("Chả cá", "fish", 190), ("Mứt", "box", 10), ("Nấm", "leaf", 90), ("Bưởi", "fruit", 60),
+    ("Mật ong", "jar", 40),
+    ("Trà", "cup", 100),
+    ("Gạo", "rice", 50),
+    ("Bánh", "cake", 30),
+    ("Nước mắm", "bottle", 200),
+    ("Rượu", "bottle", 15),
+    ("Miến", "bag", 50),
+    ("Cà phê", "bag", 25),
+    ("Tinh dầu", "bottle", 270),
+    ("Giỏ mây", "basket", 35),
+    ("Lụa", "fabric", 300),
+    ("Hoa lan", "flower", 320),
+    ("Chả cá", "fish", 190),
+    ("Mứt", "box", 10),
+    ("Nấm", "leaf", 90),
+    ("Bưởi", "fruit", 60),
 ]
-QUALIFIERS = ["truyền thống", "hữu cơ", "đặc sản", "thượng hạng", "loại 1", "gia truyền", "sạch", "rừng", "cao cấp",
-              "nguyên chất", "thủ công", "vùng cao"]
+QUALIFIERS = [
+    "truyền thống",
+    "hữu cơ",
+    "đặc sản",
+    "thượng hạng",
+    "loại 1",
+    "gia truyền",
+    "sạch",
+    "rừng",
+    "cao cấp",
+    "nguyên chất",
+    "thủ công",
+    "vùng cao",
+]
 LABELS = [("Gói 250 g", 250, 1.0), ("Gói 500 g", 500, 1.8), ("Hộp 1 kg", 1000, 3.3)]
-OWNER_PREFIX = {"cooperative": "HTX", "enterprise": "Công ty TNHH", "household": "Cơ sở",
-                "cooperative_group": "Tổ hợp tác"}
+OWNER_PREFIX = {
+    "cooperative": "HTX",
+    "enterprise": "Công ty TNHH",
+    "household": "Cơ sở",
+    "cooperative_group": "Tổ hợp tác",
+}
 BATCH = 5000
 
 
@@ -70,14 +98,24 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
         province = provinces[i % len(provinces)]
         owner = OWNER_TYPES[i % len(OWNER_TYPES)]
         name = f"{OWNER_PREFIX[owner]} {rng.choice(QUALIFIERS)} {province.name} {next_producer + i}"
-        producers.append({
-            "id": next_producer + i, "slug": f"{slugify(name)}", "name": name, "owner_type": owner,
-            "province_id": province.id, "ward": f"xã số {i % 40 + 1}", "address": f"thôn {i % 9 + 1}, {province.name}",
-            "story": "", "phone": f"09{rng.randrange(10**7, 10**8)}", "email": "", "status": "approved",
-            "created_at": now,
-        })
+        producers.append(
+            {
+                "id": next_producer + i,
+                "slug": f"{slugify(name)}",
+                "name": name,
+                "owner_type": owner,
+                "province_id": province.id,
+                "ward": f"xã số {i % 40 + 1}",
+                "address": f"thôn {i % 9 + 1}, {province.name}",
+                "story": "",
+                "phone": f"09{rng.randrange(10**7, 10**8)}",
+                "email": "",
+                "status": "approved",
+                "created_at": now,
+            }
+        )
     for start in range(0, len(producers), BATCH):
-        session.execute(insert(Producer), producers[start:start + BATCH])
+        session.execute(insert(Producer), producers[start : start + BATCH])
 
     done = 0
     while done < count:
@@ -98,34 +136,64 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
                 stars = rng.choices((3, 4, 5), weights=(76, 23, 1))[0]
                 decided = today - timedelta(days=rng.randrange(10, 1400))
                 valid_until = certificate_expiry(decided)
-                certs.append({
-                    "producer_id": producer["id"], "product_id": pid, "stars": stars,
-                    "decision_number": f"{rng.randrange(100, 9999)}/QĐ-UBND", "decision_date": decided,
-                    "issuing_level": "central" if stars == 5 else "province",
-                    "issuing_province_id": None if stars == 5 else province.id,
-                    "expires_on": valid_until, "state": "verified", "verified_at": now,
-                    "rejection_reason": "", "created_at": now,
-                })
+                certs.append(
+                    {
+                        "producer_id": producer["id"],
+                        "product_id": pid,
+                        "stars": stars,
+                        "decision_number": f"{rng.randrange(100, 9999)}/QĐ-UBND",
+                        "decision_date": decided,
+                        "issuing_level": "central" if stars == 5 else "province",
+                        "issuing_province_id": None if stars == 5 else province.id,
+                        "expires_on": valid_until,
+                        "state": "verified",
+                        "verified_at": now,
+                        "rejection_reason": "",
+                        "created_at": now,
+                    }
+                )
             skus = []
             for vi, (label, grams, factor) in enumerate(LABELS[:2]):
                 sku = f"BK{pid}-{vi + 1}"
                 skus.append(sku)
-                variants.append({
-                    "id": next_variant + (done + k) * 2 + vi, "product_id": pid, "sku": sku, "label": label,
-                    "price": int(base_price * factor) // 1000 * 1000, "weight_grams": grams + 50,
-                    "stock": stocks[vi], "barcode": None, "position": vi,
-                })
+                variants.append(
+                    {
+                        "id": next_variant + (done + k) * 2 + vi,
+                        "product_id": pid,
+                        "sku": sku,
+                        "label": label,
+                        "price": int(base_price * factor) // 1000 * 1000,
+                        "weight_grams": grams + 50,
+                        "stock": stocks[vi],
+                        "barcode": None,
+                        "position": vi,
+                    }
+                )
             description = f"{name} do {producer['name']} sản xuất tại {province.name}."
             search_name, search_body = search_text(
-                name, producer["name"], province.name, category_names[category.id], description, skus)
-            products.append({
-                "id": pid, "producer_id": producer["id"], "category_id": category.id, "province_id": province.id,
-                "slug": f"{slugify(name)}-{pid}", "name": name, "description": description,
-                "status": "published", "created_at": now - timedelta(minutes=count - done - k), "updated_at": now,
-                "min_price": base_price // 1000 * 1000, "in_stock": any(stocks), "cert_stars": stars,
-                "cert_valid_until": valid_until if stars else None, "cover_image": images[pid % len(images)],
-                "search_name": search_name, "search_body": search_body,
-            })
+                name, producer["name"], province.name, category_names[category.id], description, skus
+            )
+            products.append(
+                {
+                    "id": pid,
+                    "producer_id": producer["id"],
+                    "category_id": category.id,
+                    "province_id": province.id,
+                    "slug": f"{slugify(name)}-{pid}",
+                    "name": name,
+                    "description": description,
+                    "status": "published",
+                    "created_at": now - timedelta(minutes=count - done - k),
+                    "updated_at": now,
+                    "min_price": base_price // 1000 * 1000,
+                    "in_stock": any(stocks),
+                    "cert_stars": stars,
+                    "cert_valid_until": valid_until if stars else None,
+                    "cover_image": images[pid % len(images)],
+                    "search_name": search_name,
+                    "search_body": search_body,
+                }
+            )
         session.execute(insert(Product), products)
         session.execute(insert(Variant), variants)
         if certs:
@@ -137,8 +205,9 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
 
     if db.engine.dialect.name == "postgresql":
         for table in ("producer", "product", "variant"):
-            session.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+            session.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            )
         session.execute(text("ANALYZE"))
         session.commit()
     else:

@@ -37,9 +37,16 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True) -> dict[str
         if row["slug"] in producers:
             continue
         producer = Producer(
-            slug=row["slug"], name=row["name"], owner_type=row["owner_type"],
-            province=provinces[row["province"]], ward=row["ward"], address=row["address"],
-            story=row["story"], phone=row["phone"], email=row["email"], status="approved",
+            slug=row["slug"],
+            name=row["name"],
+            owner_type=row["owner_type"],
+            province=provinces[row["province"]],
+            ward=row["ward"],
+            address=row["address"],
+            story=row["story"],
+            phone=row["phone"],
+            email=row["email"],
+            status="approved",
         )
         db.session.add(producer)
         producers[row["slug"]] = producer
@@ -51,38 +58,61 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True) -> dict[str
             continue
         producer = producers[row["producer"]]
         product = Product(
-            slug=row["slug"], name=row["name"], description=row["description"], status="published",
-            producer=producer, category=categories[row["category"]], province=provinces[row["province"]],
+            slug=row["slug"],
+            name=row["name"],
+            description=row["description"],
+            status="published",
+            producer=producer,
+            category=categories[row["category"]],
+            province=provinces[row["province"]],
             # Spread creation times so "newest" has an order worth showing.
             created_at=utcnow().replace(microsecond=0) - timedelta(days=len(data["products"]) - index),
         )
         db.session.add(product)
         for position, v in enumerate(row["variants"]):
-            product.variants.append(Variant(
-                sku=v["sku"], label=v["label"], price=int(v["price"]), weight_grams=int(v["weight_grams"]),
-                stock=int(v["stock"]), barcode=v.get("barcode"), position=position,
-            ))
+            product.variants.append(
+                Variant(
+                    sku=v["sku"],
+                    label=v["label"],
+                    price=int(v["price"]),
+                    weight_grams=int(v["weight_grams"]),
+                    stock=int(v["stock"]),
+                    barcode=v.get("barcode"),
+                    position=position,
+                )
+            )
             added["variants"] += 1
         cert = row.get("certificate")
         if cert:
             decided = date.fromisoformat(cert["decision_date"])
-            db.session.add(Certificate(
-                producer=producer, product=product, stars=cert["stars"],
-                decision_number=cert["decision_number"], decision_date=decided,
-                issuing_level=cert["issuing_level"],
-                issuing_province=provinces.get(cert.get("issuing_province") or ""),
-                expires_on=certificate_expiry(decided), state=cert["state"],
-                verified_at=utcnow() if cert["state"] == "verified" else None,
-            ))
+            db.session.add(
+                Certificate(
+                    producer=producer,
+                    product=product,
+                    stars=cert["stars"],
+                    decision_number=cert["decision_number"],
+                    decision_date=decided,
+                    issuing_level=cert["issuing_level"],
+                    issuing_province=provinces.get(cert.get("issuing_province") or ""),
+                    expires_on=certificate_expiry(decided),
+                    state=cert["state"],
+                    verified_at=utcnow() if cert["state"] == "verified" else None,
+                )
+            )
             added["certificates"] += 1
         if with_images:
             for n in range(2):
                 image = draw_product_image(row["motif"], (row["hue"] + 25 * n) % 360, seed=index * 7 + n)
                 saved = save_product_images(image, media_dir, f"{row['slug']}-{n + 1}")
-                product.images.append(ProductImage(
-                    path=f"demo/{saved['path']}", alt=row["name"], width=saved["width"],
-                    height=saved["height"], position=n,
-                ))
+                product.images.append(
+                    ProductImage(
+                        path=f"demo/{saved['path']}",
+                        alt=row["name"],
+                        width=saved["width"],
+                        height=saved["height"],
+                        position=n,
+                    )
+                )
         new_products.append(product)
         added["products"] += 1
 

@@ -5,6 +5,10 @@
     el.addEventListener("change", function () { el.form.submit(); });
   });
 
+  // Wide screens have room for the filter panel: open it beside the results.
+  var filters = document.querySelector("details.filters");
+  if (filters && window.matchMedia("(min-width: 1000px)").matches) filters.open = true;
+
   // Product page: show the chosen variant's price, stock and SKU.
   var price = document.getElementById("price");
   var stock = document.getElementById("stock");

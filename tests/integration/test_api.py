@@ -11,8 +11,13 @@ def catalog(app):
     ke = make_producer("Hộ làng Kế", owner_type="household")
     return {
         "banh": make_product("Bánh đa Kế", producer=ke, prices=(45_000, 25_000), stock=(0, 8), stars=4),
-        "honey": make_product("Mật ong Hoa Rừng", prices=(180_000,), stock=0,
-                              category_slug="mat-ong-mat-khac-nong-san-khac", province_name="Tuyên Quang"),
+        "honey": make_product(
+            "Mật ong Hoa Rừng",
+            prices=(180_000,),
+            stock=0,
+            category_slug="mat-ong-mat-khac-nong-san-khac",
+            province_name="Tuyên Quang",
+        ),
         "old": make_product("Chè cũ", stars=5, decided=today_vn() - timedelta(days=1200)),
     }
 
@@ -59,10 +64,22 @@ def test_per_page_and_page(client, catalog):
 def test_product_detail_adds_variants_certificate_and_description(client, catalog):
     body = client.get(f"/api/v1/products/{catalog['banh'].slug}").get_json()
     assert body["variants"] == [
-        {"sku": catalog["banh"].variants[0].sku, "label": "Gói 1", "price": 45_000, "weight_grams": 500,
-         "in_stock": False, "barcode": None},
-        {"sku": catalog["banh"].variants[1].sku, "label": "Gói 2", "price": 25_000, "weight_grams": 500,
-         "in_stock": True, "barcode": None},
+        {
+            "sku": catalog["banh"].variants[0].sku,
+            "label": "Gói 1",
+            "price": 45_000,
+            "weight_grams": 500,
+            "in_stock": False,
+            "barcode": None,
+        },
+        {
+            "sku": catalog["banh"].variants[1].sku,
+            "label": "Gói 2",
+            "price": 25_000,
+            "weight_grams": 500,
+            "in_stock": True,
+            "barcode": None,
+        },
     ]
     assert body["certificate"]["stars"] == 4
     assert body["certificate"]["expires_on"] > today_vn().isoformat()
@@ -85,14 +102,24 @@ def test_categories_and_provinces(client, app):
     provinces = client.get("/api/v1/provinces").get_json()
     assert provinces["total"] == 34
     assert {"slug": "bac-ninh", "name": "Bắc Ninh", "kind": "province", "merged_from": ["Bắc Giang"]} in (
-        provinces["items"])
+        provinces["items"]
+    )
 
 
-@pytest.mark.parametrize("qs, parameter", [
-    ("stars=abc", "stars"), ("page=-1", "page"), ("per_page=1000", "per_page"), ("sort=random", "sort"),
-    ("owner_type=farm", "owner_type"), ("price_min=-5", "price_min"), ("q=" + "a" * 10_000, "q"),
-    ("in_stock=perhaps", "in_stock"), ("group=%3Cscript%3E", "group"),
-])
+@pytest.mark.parametrize(
+    "qs, parameter",
+    [
+        ("stars=abc", "stars"),
+        ("page=-1", "page"),
+        ("per_page=1000", "per_page"),
+        ("sort=random", "sort"),
+        ("owner_type=farm", "owner_type"),
+        ("price_min=-5", "price_min"),
+        ("q=" + "a" * 10_000, "q"),
+        ("in_stock=perhaps", "in_stock"),
+        ("group=%3Cscript%3E", "group"),
+    ],
+)
 def test_bad_parameters_get_a_400_with_a_reason(client, app, qs, parameter):
     response = client.get(f"/api/v1/products?{qs}")
     assert response.status_code == 400
@@ -115,9 +142,24 @@ def test_unknown_slugs_get_a_json_404(client, app):
 def test_openapi_describes_every_endpoint(client, app):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    api_rules = {r.rule.removeprefix("/api/v1").replace("<slug>", "{slug}")
-                 for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1")}
+    api_rules = {
+        r.rule.removeprefix("/api/v1").replace("<slug>", "{slug}")
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/v1")
+    }
     assert api_rules == set(doc["paths"])
     params = {p["name"] for p in doc["paths"]["/products"]["get"]["parameters"]}
-    assert params == {"q", "stars", "group", "province", "owner_type", "producer", "price_min", "price_max",
-                      "in_stock", "sort", "page", "per_page"}
+    assert params == {
+        "q",
+        "stars",
+        "group",
+        "province",
+        "owner_type",
+        "producer",
+        "price_min",
+        "price_max",
+        "in_stock",
+        "sort",
+        "page",
+        "per_page",
+    }

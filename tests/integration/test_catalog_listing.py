@@ -14,14 +14,38 @@ def catalog(app):
     htx = make_producer("HTX Tam Đảo", owner_type="cooperative", province_name="Phú Thọ")
     family = make_producer("Cơ sở Huệ Dương", owner_type="household", province_name="Hà Nội")
     return {
-        "yoghurt": make_product("Sữa chua nếp cẩm", producer=htx, prices=(35_000, 60_000), stars=3,
-                                category_slug="che-bien-tu-thit-trung-sua-thuy-san-mat-ong", created_days_ago=3),
-        "milk": make_product("Sữa tươi đóng chai", producer=htx, prices=(28_000,), stock=0,
-                             category_slug="thit-thuy-san-trung-sua-tuoi", created_days_ago=2),
-        "fishcake": make_product("Chả cá thát lát", producer=family, prices=(180_000,), stars=4,
-                                 category_slug="che-bien-tu-thit-trung-sua-thuy-san-mat-ong", created_days_ago=1),
-        "tea": make_product("Trà Tân Cương", producer=family, prices=(250_000, 90_000), stars=5,
-                            category_slug="che-tuoi-che-che-bien", province_name="Thái Nguyên"),
+        "yoghurt": make_product(
+            "Sữa chua nếp cẩm",
+            producer=htx,
+            prices=(35_000, 60_000),
+            stars=3,
+            category_slug="che-bien-tu-thit-trung-sua-thuy-san-mat-ong",
+            created_days_ago=3,
+        ),
+        "milk": make_product(
+            "Sữa tươi đóng chai",
+            producer=htx,
+            prices=(28_000,),
+            stock=0,
+            category_slug="thit-thuy-san-trung-sua-tuoi",
+            created_days_ago=2,
+        ),
+        "fishcake": make_product(
+            "Chả cá thát lát",
+            producer=family,
+            prices=(180_000,),
+            stars=4,
+            category_slug="che-bien-tu-thit-trung-sua-thuy-san-mat-ong",
+            created_days_ago=1,
+        ),
+        "tea": make_product(
+            "Trà Tân Cương",
+            producer=family,
+            prices=(250_000, 90_000),
+            stars=5,
+            category_slug="che-tuoi-che-che-bien",
+            province_name="Thái Nguyên",
+        ),
         "draft": make_product("Nháp", producer=family, status="draft"),
     }
 
@@ -44,7 +68,11 @@ def test_minimum_stars(catalog):
 
 def test_a_group_includes_its_subgroups_and_sets(catalog):
     assert set(names(listing(group="thuc-pham"))) == {
-        "Trà Tân Cương", "Chả cá thát lát", "Sữa tươi đóng chai", "Sữa chua nếp cẩm"}
+        "Trà Tân Cương",
+        "Chả cá thát lát",
+        "Sữa tươi đóng chai",
+        "Sữa chua nếp cẩm",
+    }
     assert names(listing(group="che")) == ["Trà Tân Cương"]
     assert listing(group="do-uong").total == 0
 

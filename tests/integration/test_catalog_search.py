@@ -54,7 +54,7 @@ def test_search_reflects_renamed_products(app):
 
 
 def test_punctuation_only_query_finds_nothing_and_does_not_fail(banh_da):
-    result = list_products(parse_filter({"q": "\"*()-:^"}, strict=False, per_page=20, max_per_page=20))
+    result = list_products(parse_filter({"q": '"*()-:^'}, strict=False, per_page=20, max_per_page=20))
     assert result.total == 0
 
 

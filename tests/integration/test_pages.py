@@ -7,8 +7,13 @@ from tests.support.factories import make_producer, make_product
 
 @pytest.fixture
 def banh_da(app):
-    return make_product("Bánh đa Kế", producer=make_producer("Hộ làng Kế", owner_type="household"),
-                        prices=(25_000, 45_000), stars=4, description="Bánh đa nướng giòn.")
+    return make_product(
+        "Bánh đa Kế",
+        producer=make_producer("Hộ làng Kế", owner_type="household"),
+        prices=(25_000, 45_000),
+        stars=4,
+        description="Bánh đa nướng giòn.",
+    )
 
 
 def text(response) -> str:
@@ -61,8 +66,18 @@ def test_pending_producer_pages_are_hidden(client, app):
     assert client.get("/nha-san-xuat/htx-cho-duyet").status_code == 404
 
 
-@pytest.mark.parametrize("qs", ["stars=abc", "page=-1", "q=" + "bánh" * 2500, "price_min=x&price_max=-1",
-                                "sort=%00", "province=%3Cscript%3E", "page=99999999999999999999"])
+@pytest.mark.parametrize(
+    "qs",
+    [
+        "stars=abc",
+        "page=-1",
+        "q=" + "bánh" * 2500,
+        "price_min=x&price_max=-1",
+        "sort=%00",
+        "province=%3Cscript%3E",
+        "page=99999999999999999999",
+    ],
+)
 def test_nonsense_filters_still_render_the_listing(client, banh_da, qs):
     response = client.get(f"/san-pham?{qs}")
     assert response.status_code == 200
@@ -83,8 +98,15 @@ def test_sitemap_lists_products_and_producers(client, banh_da):
 
 
 def test_policy_pages_exist(client, app):
-    for slug in ("gioi-thieu", "quy-che-hoat-dong", "chinh-sach-thanh-toan", "chinh-sach-van-chuyen",
-                 "chinh-sach-doi-tra", "giai-quyet-khieu-nai", "chinh-sach-bao-mat"):
+    for slug in (
+        "gioi-thieu",
+        "quy-che-hoat-dong",
+        "chinh-sach-thanh-toan",
+        "chinh-sach-van-chuyen",
+        "chinh-sach-doi-tra",
+        "giai-quyet-khieu-nai",
+        "chinh-sach-bao-mat",
+    ):
         assert client.get(f"/trang/{slug}").status_code == 200
 
 

@@ -26,25 +26,54 @@ def category(slug: str = "che-bien-tu-gao-ngu-coc") -> Category:
     return db.session.scalars(select(Category).where(Category.slug == slug)).one()
 
 
-def make_producer(name: str | None = None, *, owner_type: str = "cooperative", province_name: str = "Bắc Ninh",
-                  status: str = "approved", story: str = "") -> Producer:
+def make_producer(
+    name: str | None = None,
+    *,
+    owner_type: str = "cooperative",
+    province_name: str = "Bắc Ninh",
+    status: str = "approved",
+    story: str = "",
+) -> Producer:
     name = name or f"HTX thử nghiệm {next(_seq)}"
-    producer = Producer(slug=slugify(name), name=name, owner_type=owner_type,
-                        province=province(province_name), status=status, story=story, ward="xã Thử")
+    producer = Producer(
+        slug=slugify(name),
+        name=name,
+        owner_type=owner_type,
+        province=province(province_name),
+        status=status,
+        story=story,
+        ward="xã Thử",
+    )
     db.session.add(producer)
     db.session.commit()
     return producer
 
 
-def make_product(name: str, *, producer: Producer | None = None, prices=(100_000,), stock: int | tuple = 10,
-                 stars: int | None = None, cert_state: str = "verified", decided: date | None = None,
-                 category_slug: str = "che-bien-tu-gao-ngu-coc", province_name: str | None = None,
-                 status: str = "published", description: str = "", created_days_ago: int = 0) -> Product:
+def make_product(
+    name: str,
+    *,
+    producer: Producer | None = None,
+    prices=(100_000,),
+    stock: int | tuple = 10,
+    stars: int | None = None,
+    cert_state: str = "verified",
+    decided: date | None = None,
+    category_slug: str = "che-bien-tu-gao-ngu-coc",
+    province_name: str | None = None,
+    status: str = "published",
+    description: str = "",
+    created_days_ago: int = 0,
+) -> Product:
     producer = producer or make_producer()
     n = next(_seq)
     product = Product(
-        slug=f"{slugify(name)}-{n}", name=name, description=description, status=status, producer=producer,
-        category=category(category_slug), province=province(province_name or producer.province.name),
+        slug=f"{slugify(name)}-{n}",
+        name=name,
+        description=description,
+        status=status,
+        producer=producer,
+        category=category(category_slug),
+        province=province(province_name or producer.province.name),
     )
     if created_days_ago:
         from shop.formatting import utcnow
@@ -52,16 +81,25 @@ def make_product(name: str, *, producer: Producer | None = None, prices=(100_000
         product.created_at = utcnow() - timedelta(days=created_days_ago)
     stocks = stock if isinstance(stock, tuple) else (stock,) * len(prices)
     for i, (price, qty) in enumerate(zip(prices, stocks, strict=True)):
-        product.variants.append(Variant(sku=f"T{n}-{i}", label=f"Gói {i + 1}", price=price,
-                                        weight_grams=500, stock=qty, position=i))
+        product.variants.append(
+            Variant(sku=f"T{n}-{i}", label=f"Gói {i + 1}", price=price, weight_grams=500, stock=qty, position=i)
+        )
     db.session.add(product)
     if stars:
         decided = decided or today_vn() - timedelta(days=100)
-        db.session.add(Certificate(
-            producer=producer, product=product, stars=stars, decision_number=f"{n}/QĐ-UBND",
-            decision_date=decided, issuing_level="central" if stars == 5 else "province",
-            issuing_province=producer.province, expires_on=certificate_expiry(decided), state=cert_state,
-        ))
+        db.session.add(
+            Certificate(
+                producer=producer,
+                product=product,
+                stars=stars,
+                decision_number=f"{n}/QĐ-UBND",
+                decision_date=decided,
+                issuing_level="central" if stars == 5 else "province",
+                issuing_province=producer.province,
+                expires_on=certificate_expiry(decided),
+                state=cert_state,
+            )
+        )
     db.session.flush()
     commit_catalog_change([product.id])
     return product

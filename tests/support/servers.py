@@ -7,10 +7,11 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from contextlib import closing
 from pathlib import Path
+
+from shop.devstack import gunicorn_command
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,16 +60,43 @@ class PostgresServer:
             shutil.chown(self.base, "postgres", "postgres")
             os.chmod(self.base, 0o755)
         subprocess.run(
-            _as_postgres([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                          "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
-        opts = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+        opts = (
+            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+        )
         subprocess.run(
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "pg.log"),
-                          "-o", opts, "-w", "start"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.base / "pg.log"),
+                    "-o",
+                    opts,
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         return self
 
@@ -78,15 +106,15 @@ class PostgresServer:
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]), capture_output=True
+        )
 
 
 class RedisServer:
@@ -102,7 +130,8 @@ class RedisServer:
             raise RuntimeError("redis-server not found (apt-get install redis-server)")
         self.proc = subprocess.Popen(
             [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, proc=self.proc)
         return self
@@ -130,9 +159,11 @@ class WebServer:
         env = {**os.environ, **self.env}
         self.log = open(self.log_path, "w")  # noqa: SIM115 - kept open for the server's life
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-             "--no-control-socket", "--access-logfile", "-", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            gunicorn_command(self.port),
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port, timeout=60, proc=self.proc)
         return self

@@ -12,8 +12,17 @@ def strict(args):
 
 
 def test_nonsense_on_the_page_is_ignored_or_clamped():
-    f = lenient({"stars": "abc", "page": "-1", "sort": "cheap", "owner_type": "x", "price_min": "lots",
-                 "in_stock": "maybe", "province": "<script>"})
+    f = lenient(
+        {
+            "stars": "abc",
+            "page": "-1",
+            "sort": "cheap",
+            "owner_type": "x",
+            "price_min": "lots",
+            "in_stock": "maybe",
+            "province": "<script>",
+        }
+    )
     assert f == CatalogFilter(per_page=24)
 
 

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -28,7 +28,7 @@ def test_dates_are_day_month_year():
 
 
 def test_times_are_shown_in_vietnam_time_on_a_24_hour_clock():
-    moment = datetime(2026, 11, 22, 17, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)
     assert vn_datetime(moment) == "23/11/2026 00:30"
 
 
@@ -37,5 +37,5 @@ def test_naive_datetimes_from_sqlite_are_taken_as_utc():
 
 
 def test_the_vietnamese_day_starts_seven_hours_before_utc_midnight():
-    assert today_vn(datetime(2026, 5, 31, 16, 59, tzinfo=timezone.utc)) == date(2026, 5, 31)
-    assert today_vn(datetime(2026, 5, 31, 17, 0, tzinfo=timezone.utc)) == date(2026, 6, 1)
+    assert today_vn(datetime(2026, 5, 31, 16, 59, tzinfo=UTC)) == date(2026, 5, 31)
+    assert today_vn(datetime(2026, 5, 31, 17, 0, tzinfo=UTC)) == date(2026, 6, 1)

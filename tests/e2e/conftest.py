@@ -1,0 +1,76 @@
+"""End-to-end fixtures: the real app under gunicorn on a migrated, seeded
+SQLite database with a real Redis, driven by Debian's Chromium."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.support.servers import ROOT, WebServer
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, redis_server):
+    instance = tmp_path_factory.mktemp("e2e-instance")
+    env = {
+        "SHOP_INSTANCE_DIR": str(instance),
+        "DATABASE_URL": f"sqlite:///{instance / 'shop.db'}",
+        "REDIS_URL": redis_server.url,
+        "SECRET_KEY": "e2e-secret",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["seed-demo"]):
+        subprocess.run(flask + command, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
+    server = WebServer(env, instance / "gunicorn.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN"
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    path = ROOT / "tests" / "e2e" / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path
