@@ -51,6 +51,8 @@ class Config:
     # Seconds an anonymous catalog page stays in the page cache; any catalog
     # change bumps a version number, so this only bounds memory use.
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+    # Seconds a costly computed value (facet counts) stays cached; also versioned.
+    VALUE_CACHE_SECONDS = int(os.environ.get("VALUE_CACHE_SECONDS", "300"))
 
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -68,6 +70,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     PAGE_CACHE_SECONDS = 0
+    VALUE_CACHE_SECONDS = 0
     RATELIMIT_ENABLED = False
 
 

@@ -23,7 +23,7 @@ VERSION_KEY = "catalog-version"
 
 def cache_config(app_config: dict) -> dict:
     url = app_config.get("REDIS_URL")
-    if url and app_config.get("PAGE_CACHE_SECONDS", 0) > 0:
+    if url and (app_config.get("PAGE_CACHE_SECONDS", 0) > 0 or app_config.get("VALUE_CACHE_SECONDS", 0) > 0):
         return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": "shop:"}
     return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
 
@@ -45,6 +45,28 @@ def bump_catalog_version() -> None:
             cache.set(VERSION_KEY, 1, timeout=0)
     except Exception:  # noqa: BLE001
         log.warning("could not bump the catalog version", exc_info=True)
+
+
+def cached_value(key: str, compute):
+    """`compute()` once per catalog version: for results that are costly to
+    compute and plain to store (lists of tuples, numbers, strings)."""
+    seconds = current_app.config["VALUE_CACHE_SECONDS"]
+    version = catalog_version() if seconds > 0 else -1
+    if version < 0:
+        return compute()
+    full_key = f"value:{version}:{key}"
+    try:
+        hit = cache.get(full_key)
+    except Exception:  # noqa: BLE001
+        hit = None
+    if hit is not None:
+        return hit
+    value = compute()
+    try:
+        cache.set(full_key, value, timeout=seconds)
+    except Exception:  # noqa: BLE001
+        log.warning("could not store a value in the cache", exc_info=True)
+    return value
 
 
 def cached_page(view):

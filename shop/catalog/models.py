@@ -34,8 +34,14 @@ class Product(db.Model):
 
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published', 'archived')", name="status"),
-        Index("ix_product_listing", "status", "created_at"),
-        Index("ix_product_price", "status", "min_price"),
+        # Listing, sorting and every facet count read one of these indexes only.
+        Index("ix_product_listed_created", "listed", "created_at"),
+        Index("ix_product_listed_price", "listed", "min_price"),
+        Index("ix_product_listed_stars", "listed", "cert_stars", "cert_valid_until"),
+        Index("ix_product_listed_province", "listed", "province_id"),
+        Index("ix_product_listed_category", "listed", "category_id"),
+        Index("ix_product_listed_owner", "listed", "owner_type"),
+        Index("ix_product_listed_stock", "listed", "in_stock"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,7 +55,10 @@ class Product(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    # Denormalised for reads (see shop.catalog.services.refresh_product).
+    # Denormalised for reads (see shop.catalog.services.refresh_products).
+    # listed: published and its producer approved, i.e. what shoppers may see.
+    listed: Mapped[bool] = mapped_column(default=False)
+    owner_type: Mapped[str] = mapped_column(String(24), default="")
     min_price: Mapped[int] = mapped_column(default=0)
     in_stock: Mapped[bool] = mapped_column(default=False)
     cert_stars: Mapped[int | None] = mapped_column()

@@ -12,6 +12,7 @@ from flask import g
 from sqlalchemy import Select, String, and_, cast, func, literal, literal_column, select, text, union_all
 from sqlalchemy.orm import contains_eager, selectinload
 
+from shop.cache import cached_value
 from shop.catalog.filters import CatalogFilter
 from shop.catalog.models import Category, Product
 from shop.extensions import db
@@ -83,7 +84,7 @@ def reference() -> Reference:
 
 
 def _visible() -> list:
-    return [Product.status == "published", Producer.status == "approved"]
+    return [Product.listed.is_(True)]
 
 
 def _match_expression(terms: list[str]) -> str:
@@ -102,7 +103,8 @@ def _search_subquery(terms: list[str]):
         return (
             select(Product.id.label("product_id"), (-func.ts_rank(vector, tsq)).label("rank"))
             .where(vector.op("@@")(tsq))
-            .subquery("search")
+            .cte("search")
+            .prefix_with("MATERIALIZED")
         )
     return (
         select(
@@ -111,7 +113,9 @@ def _search_subquery(terms: list[str]):
         )
         .select_from(text("product_fts"))
         .where(text("product_fts MATCH :match").bindparams(match=expr))
-        .subquery("search")
+        # Materialised: run the full-text match once, not once per product row.
+        .cte("search")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -131,9 +135,9 @@ def _conditions(f: CatalogFilter, ref: Reference, today: date) -> list | None:
             return None
         conds.append(Product.province_id == prov.id)
     if f.owner_type:
-        conds.append(Producer.owner_type == f.owner_type)
+        conds.append(Product.owner_type == f.owner_type)
     if f.producer:
-        conds.append(Producer.slug == f.producer)
+        conds.append(Product.producer_id == select(Producer.id).where(Producer.slug == f.producer).scalar_subquery())
     if f.price_min is not None:
         conds.append(Product.min_price >= f.price_min)
     if f.price_max is not None:
@@ -147,7 +151,7 @@ def _base(f: CatalogFilter, ref: Reference, today: date, search) -> Select | Non
     conds = _conditions(f, ref, today)
     if conds is None:
         return None
-    stmt = select(Product.id).join(Producer, Producer.id == Product.producer_id)
+    stmt = select(Product.id)
     if search is not None:
         stmt = stmt.join(search, search.c.product_id == Product.id)
     return stmt.where(and_(*conds))
@@ -193,8 +197,8 @@ def _order(stmt: Select, f: CatalogFilter, search) -> Select:
     return stmt.order_by(Product.created_at.desc(), Product.id.desc())
 
 
-def _facet_counts(f: CatalogFilter, ref: Reference, today: date, search) -> Facets:
-    """All facet counts in one statement. Each dimension is counted under the
+def _facet_rows(f: CatalogFilter, ref: Reference, today: date, search) -> list[tuple[str, str, int]]:
+    """All facet counts in one statement, as (facet, key, count) rows. Each dimension is counted under the
     other filters but not its own, so choosing one province still shows the
     counts of the others."""
 
@@ -208,18 +212,21 @@ def _facet_counts(f: CatalogFilter, ref: Reference, today: date, search) -> Face
         )
         for cond in extra:
             stmt = stmt.where(cond)
-        return stmt.group_by(cast(key, String))
+        # Group by the bare column so the covering index gives the groups in order.
+        return stmt.group_by(key)
 
     parts = [
-        part("stars", func.coalesce(Product.cert_stars, 0), "stars", [Product.cert_valid_until >= today]),
+        part("stars", Product.cert_stars, "stars", [Product.cert_valid_until >= today]),
         part("group", Product.category_id, "group"),
         part("province", Product.province_id, "province"),
-        part("owner", Producer.owner_type, "owner_type"),
+        part("owner", Product.owner_type, "owner_type"),
         part("stock", Product.in_stock, "in_stock"),
     ]
     parts = [p for p in parts if p is not None]
-    rows = db.session.execute(union_all(*parts)).all() if parts else []
+    return [tuple(row) for row in db.session.execute(union_all(*parts))] if parts else []
 
+
+def _build_facets(rows: list[tuple[str, str, int]], ref: Reference) -> Facets:
     stars_exact: dict[int, int] = {}
     groups: dict[int, int] = {}
     provinces: dict[int, int] = {}
@@ -227,7 +234,8 @@ def _facet_counts(f: CatalogFilter, ref: Reference, today: date, search) -> Face
     in_stock = 0
     for facet, key, n in rows:
         if facet == "stars":
-            stars_exact[int(key)] = n
+            if key is not None:
+                stars_exact[int(key)] = n
         elif facet == "group":
             top = ref.group_of(int(key))
             if top is not None:
@@ -250,8 +258,13 @@ def _facet_counts(f: CatalogFilter, ref: Reference, today: date, search) -> Face
     )
 
 
-def list_products(f: CatalogFilter, *, with_facets: bool = True, today: date | None = None) -> Listing:
-    """One page of published products of approved producers matching `f`."""
+def list_products(
+    f: CatalogFilter, *, with_facets: bool = True, with_total: bool = True, today: date | None = None
+) -> Listing:
+    """One page of published products of approved producers matching `f`.
+
+    Facet counts are the costly part and do not change with the page or the
+    sort, so they are cached per catalog version and filter."""
     ref = reference()
     today = today or today_vn()
     terms = f.terms
@@ -261,17 +274,21 @@ def list_products(f: CatalogFilter, *, with_facets: bool = True, today: date | N
     base = _base(f, ref, today, search)
     if base is None:
         return Listing(f, [], 0, None)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) if with_total else None
     stmt = _order(
         base.with_only_columns(Product)
+        .join(Producer, Producer.id == Product.producer_id)
         .join(Province, Province.id == Product.province_id)
         .options(contains_eager(Product.producer), contains_eager(Product.province)),
         f,
         search,
     )
     items = list(db.session.scalars(stmt.limit(f.per_page).offset((f.page - 1) * f.per_page)).unique())
-    facets = _facet_counts(f, ref, today, search) if with_facets else None
-    return Listing(f, items, total or 0, facets)
+    facets = None
+    if with_facets:
+        key = f"facets:{today.isoformat()}:{f.without('page', 'sort', 'per_page')!r}"
+        facets = _build_facets(cached_value(key, lambda: _facet_rows(f, ref, today, search)), ref)
+    return Listing(f, items, len(items) if total is None else total, facets)
 
 
 # --- single rows -------------------------------------------------------------
@@ -350,7 +367,7 @@ def list_producers(
     total = db.session.scalar(select(func.count(Producer.id)).where(*conds)) or 0
     counts = (
         select(Product.producer_id, func.count().label("n"))
-        .where(Product.status == "published")
+        .where(*_visible())
         .group_by(Product.producer_id)
         .subquery()
     )
@@ -370,12 +387,15 @@ def list_producers(
 def province_counts() -> list[tuple[Province, int]]:
     """Provinces that have visible products, with how many."""
     ref = reference()
-    rows = db.session.execute(
-        select(Product.province_id, func.count())
-        .join(Producer, Producer.id == Product.producer_id)
-        .where(*_visible())
-        .group_by(Product.province_id)
-    ).all()
+    rows = cached_value(
+        "province-counts",
+        lambda: [
+            tuple(r)
+            for r in db.session.execute(
+                select(Product.province_id, func.count()).where(*_visible()).group_by(Product.province_id)
+            )
+        ],
+    )
     return sorted(
         ((ref.province_by_id[pid], n) for pid, n in rows if pid in ref.province_by_id),
         key=lambda pn: pn[0].position,
@@ -386,7 +406,6 @@ def sitemap_entries() -> tuple[list[tuple[str, object]], list[tuple[str, object]
     """(product slug, updated_at) and (producer slug, created_at) for every visible page."""
     products = db.session.execute(
         select(Product.slug, Product.updated_at)
-        .join(Producer, Producer.id == Product.producer_id)
         .where(*_visible())
         .order_by(Product.id)
     ).all()

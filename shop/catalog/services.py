@@ -68,16 +68,18 @@ def refresh_products(product_ids: Iterable[int]) -> None:
 
     categories = {c.id: c for c in session.scalars(select(Category))}
     rows = session.execute(
-        select(Product, Producer.name, Province.name)
+        select(Product, Producer.name, Producer.status, Producer.owner_type, Province.name)
         .join(Producer, Producer.id == Product.producer_id)
         .join(Province, Province.id == Product.province_id)
         .where(Product.id.in_(ids))
     ).all()
-    for product, producer_name, province_name in rows:
+    for product, producer_name, producer_status, owner_type, province_name in rows:
         names, c = [], categories.get(product.category_id)
         while c is not None:
             names += [c.name_vi, c.name_en]
             c = categories.get(c.parent_id) if c.parent_id else None
+        product.listed = product.status == "published" and producer_status == "approved"
+        product.owner_type = owner_type
         product.min_price = prices.get(product.id, 0)
         product.in_stock = product.id in stocked
         stars_expiry = certs.get(product.id)

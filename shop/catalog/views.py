@@ -18,10 +18,12 @@ bp = Blueprint("catalog", __name__)
 @cached_page
 def home():
     five_star = queries.list_products(
-        parse_filter({"stars": "5", "in_stock": "1"}, strict=False, per_page=8, max_per_page=8), with_facets=False
+        parse_filter({"stars": "5", "in_stock": "1"}, strict=False, per_page=8, max_per_page=8),
+        with_facets=False,
+        with_total=False,
     )
     newest = queries.list_products(
-        parse_filter({"sort": "newest"}, strict=False, per_page=8, max_per_page=8), with_facets=False
+        parse_filter({"sort": "newest"}, strict=False, per_page=8, max_per_page=8), with_facets=False, with_total=False
     )
     return render_template(
         "catalog/home.html",
