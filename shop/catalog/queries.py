@@ -263,8 +263,8 @@ def list_products(
 ) -> Listing:
     """One page of published products of approved producers matching `f`.
 
-    Facet counts are the costly part and do not change with the page or the
-    sort, so they are cached per catalog version and filter."""
+    The total and the facet counts are the costly part and do not change with
+    the page or the sort, so they are cached per catalog version and filter."""
     ref = reference()
     today = today or today_vn()
     terms = f.terms
@@ -274,7 +274,14 @@ def list_products(
     base = _base(f, ref, today, search)
     if base is None:
         return Listing(f, [], 0, None)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery())) if with_total else None
+    filter_key = f"{today.isoformat()}:{f.without('page', 'sort', 'per_page')!r}"
+    total = (
+        cached_value(
+            f"total:{filter_key}", lambda: db.session.scalar(select(func.count()).select_from(base.subquery()))
+        )
+        if with_total
+        else None
+    )
     stmt = _order(
         base.with_only_columns(Product)
         .join(Producer, Producer.id == Product.producer_id)
@@ -286,8 +293,7 @@ def list_products(
     items = list(db.session.scalars(stmt.limit(f.per_page).offset((f.page - 1) * f.per_page)).unique())
     facets = None
     if with_facets:
-        key = f"facets:{today.isoformat()}:{f.without('page', 'sort', 'per_page')!r}"
-        facets = _build_facets(cached_value(key, lambda: _facet_rows(f, ref, today, search)), ref)
+        facets = _build_facets(cached_value(f"facets:{filter_key}", lambda: _facet_rows(f, ref, today, search)), ref)
     return Listing(f, items, len(items) if total is None else total, facets)
 
 
@@ -366,10 +372,7 @@ def list_producers(
         conds.append(Producer.owner_type == owner_type)
     total = db.session.scalar(select(func.count(Producer.id)).where(*conds)) or 0
     counts = (
-        select(Product.producer_id, func.count().label("n"))
-        .where(*_visible())
-        .group_by(Product.producer_id)
-        .subquery()
+        select(Product.producer_id, func.count().label("n")).where(*_visible()).group_by(Product.producer_id).subquery()
     )
     rows = db.session.execute(
         select(Producer, func.coalesce(counts.c.n, 0))
@@ -405,9 +408,7 @@ def province_counts() -> list[tuple[Province, int]]:
 def sitemap_entries() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
     """(product slug, updated_at) and (producer slug, created_at) for every visible page."""
     products = db.session.execute(
-        select(Product.slug, Product.updated_at)
-        .where(*_visible())
-        .order_by(Product.id)
+        select(Product.slug, Product.updated_at).where(*_visible()).order_by(Product.id)
     ).all()
     producers = db.session.execute(
         select(Producer.slug, Producer.created_at).where(Producer.status == "approved").order_by(Producer.id)
