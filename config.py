@@ -6,6 +6,7 @@
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -60,8 +61,41 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")  # REDIS_URL wins when set
     RATELIMIT_HEADERS_ENABLED = True
+    # If Redis stops answering, keep limiting per process rather than failing sign-ins.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+
+    # Accounts: sign-in limits (per address, and failures per e-mail), token lifetimes.
+    LOGIN_LIMIT_PER_IP = "10 per minute"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    ACCOUNT_EMAIL_LIMIT = "5 per 15 minutes"  # sign-ups, reset and verification e-mails per address
+    EMAIL_VERIFY_MAX_AGE = 3 * 86400
+    PASSWORD_RESET_MAX_AGE = 3600
+
+    # Mail: "smtp" when MAIL_SERVER is set, else "file" (.eml files in MAIL_DIR, logged).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Chợ OCOP <khong-tra-loi@cho-ocop.vn>")
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND")  # unset: chosen by MAIL_SERVER
+    MAIL_DIR = os.environ.get("MAIL_DIR", str(Path(INSTANCE_DIR) / "mail"))
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+
+    # --- payments (Stripe) ---
+    # Unset keys in development: `make run` starts localstripe (a fake Stripe on
+    # loopback) and fills these in. VND is zero-decimal: amounts are whole đồng.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+    STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+    STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "20"))  # seconds per request, retried twice
+    # Card attempts per address: slows down anyone testing stolen card numbers on us.
+    PAYMENT_LIMIT_PER_IP = os.environ.get("PAYMENT_LIMIT_PER_IP", "20 per 10 minutes")
+    # --- end payments ---
 
 
 class TestConfig(Config):
@@ -72,6 +106,10 @@ class TestConfig(Config):
     PAGE_CACHE_SECONDS = 0
     VALUE_CACHE_SECONDS = 0
     RATELIMIT_ENABLED = False
+    # Mail goes to files unless a test starts a local SMTP server and sets MAIL_SERVER.
+    MAIL_SERVER = None
+    MAIL_BACKEND = None
+    MAIL_DIR = str(Path(tempfile.gettempdir()) / "cho-ocop-test-mail")
 
 
 class ProductionConfig(Config):

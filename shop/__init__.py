@@ -12,8 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def select_locale() -> str:
-    from flask import current_app
+    from flask import current_app, has_request_context
 
+    if not has_request_context():  # CLI commands and tasks: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
@@ -43,7 +45,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from shop import models  # noqa: F401 - registers every table with the metadata
     from shop.cache import cache, cache_config
-    from shop.extensions import babel, csrf, db, migrate
+    from shop.extensions import babel, csrf, db, limiter, limiter_storage_uri, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -52,11 +54,15 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app, locale_selector=select_locale, default_translation_directories=str(ROOT / "shop" / "translations")
     )
     cache.init_app(app, config=cache_config(app.config))
+    login_manager.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config)
+    limiter.init_app(app)
 
     from shop.db_events import register_db_events
 
     register_db_events(app)
 
+    from shop.accounts.views import bp as accounts_bp
     from shop.api.views import bp as api_bp
     from shop.catalog.views import bp as catalog_bp
     from shop.health.views import bp as health_bp
@@ -66,6 +72,25 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+
+    from shop.cart.views import bp as cart_bp
+    from shop.cart.views import register_cart_merge
+    from shop.checkout.views import bp as checkout_bp
+    from shop.orders.views import bp as orders_bp
+
+    app.register_blueprint(cart_bp)
+    app.register_blueprint(checkout_bp)
+    app.register_blueprint(orders_bp)
+    register_cart_merge(app)
+    app.register_blueprint(accounts_bp)
+
+    # --- payments ---
+    from shop.payments.views import bp as payments_bp
+    from shop.payments.views import stripe_webhook
+
+    app.register_blueprint(payments_bp)
+    csrf.exempt(stripe_webhook)  # Stripe signs its webhooks; the signature is checked instead
+    # --- end payments ---
 
     from shop.errors import register_error_handlers
     from shop.templating import register_templating

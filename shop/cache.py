@@ -69,6 +69,16 @@ def cached_value(key: str, compute):
     return value
 
 
+def is_personal_request() -> bool:
+    """Whether the visitor has a session or a remember-me cookie: their pages may
+    hold personal content and are never taken from or put in the page cache."""
+    names = (
+        current_app.config.get("SESSION_COOKIE_NAME", "session"),
+        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+    )
+    return any(name in request.cookies for name in names)
+
+
 def cached_page(view):
     """Serve an anonymous GET from the page cache, keyed by catalog version,
     language and the full URL."""
@@ -76,8 +86,7 @@ def cached_page(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         seconds = current_app.config["PAGE_CACHE_SECONDS"]
-        cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
-        if seconds <= 0 or request.method != "GET" or cookie in request.cookies:
+        if seconds <= 0 or request.method != "GET" or is_personal_request():
             return view(*args, **kwargs)
         version = catalog_version()
         if version < 0:

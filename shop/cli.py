@@ -29,10 +29,30 @@ def register_cli(app) -> None:
         added = seed_bulk(count, progress=lambda n: click.echo(f"  {n} products", err=True))
         click.echo(f"Bulk catalog: {added} products added.")
 
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--role", type=click.Choice(["shopper", "producer", "operator"]), required=True)
+    @click.option("--producer", "producer_slug", help="Slug of the producer a producer account owns.")
+    @click.option("--name", default="", help="Display name (default: the part of the e-mail before @).")
+    @click.password_option(help="Asked for when not given.")
+    def create_user_command(email: str, role: str, producer_slug: str | None, name: str, password: str):
+        """Create an account with a verified e-mail (a producer account owns --producer)."""
+        from shop.accounts.services import create_user
+        from shop.errors import ShopError
+
+        if role == "producer" and not producer_slug:
+            raise click.UsageError("--role producer needs --producer SLUG")
+        try:
+            user = create_user(email, role, password, producer_slug=producer_slug, name=name)
+        except ShopError as err:
+            raise click.ClickException(err.message) from None
+        owner = f", owner of {producer_slug}" if producer_slug else ""
+        click.echo(f"Created {user.role} {user.email} (id {user.id}{owner}).")
+
     @app.cli.command("load-reference")
     def load_reference_command():
-        """Load provinces and OCOP categories (idempotent; needed by every deployment)."""
+        """Load provinces, wards and OCOP categories (idempotent; needed by every deployment)."""
         from shop.reference import load_reference_data
 
         load_reference_data()
-        click.echo("Provinces and categories loaded.")
+        click.echo("Provinces, wards and categories loaded.")

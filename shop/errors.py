@@ -1,7 +1,10 @@
 """Domain errors, mapped to HTTP once, at the edge."""
 
 from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from shop.cache import is_personal_request
 
 
 class ShopError(Exception):
@@ -37,6 +40,17 @@ def register_error_handlers(app) -> None:
         if wants_json():
             return json_error(err.status, err.code, err.message)
         return render_template("errors/error.html", status=err.status, message=err.message), err.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err: CSRFError):
+        if wants_json():
+            return json_error(400, "csrf_failed", err.description)
+        if not is_personal_request() and request.method == "POST":
+            # The form came from a cached page and scripts were off, so it had no
+            # token yet: ask the visitor to confirm, with a fresh one.
+            fields = [(k, v) for k, v in request.form.items(multi=True) if k != "csrf_token"]
+            return render_template("errors/confirm.html", action=request.path, fields=fields), 400
+        return render_template("errors/error.html", status=400, message=None, csrf=True), 400
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

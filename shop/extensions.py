@@ -3,6 +3,10 @@
 from datetime import datetime
 
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -30,3 +34,22 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
+login_manager.login_message_category = "info"
+# Limits are declared on the views that need them (sign-in, sign-up, e-mails); no default limit.
+limiter = Limiter(key_func=get_remote_address)
+
+
+def limiter_storage_uri(config) -> str:
+    """Where the rate-limit counters live: RATELIMIT_STORAGE_URI when it names a
+    store, else the app's Redis when there is one (so every worker shares the
+    counts), else process memory. `limits` spells a Redis socket `redis+unix://`."""
+    uri = config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    redis_url = config.get("REDIS_URL")
+    if uri != "memory://" or not redis_url:
+        return uri
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://") :]
+    return redis_url

@@ -1,7 +1,36 @@
 """Imports every model module so that the metadata (and Alembic) sees all tables."""
 
+from shop.accounts.models import Address, ProducerMember, User
+from shop.cart.models import Cart, CartLine
 from shop.catalog.models import Category, Product, ProductImage, Variant
-from shop.places.models import Province
+from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
+from shop.payments.models import Payment, Refund, StripeEvent
+from shop.places.models import Province, Ward
 from shop.producers.models import Certificate, Producer
+from shop.settings.models import Setting
+from shop.shipping.models import ShippingRate
 
-__all__ = ["Category", "Certificate", "Producer", "Product", "ProductImage", "Province", "Variant"]
+__all__ = [
+    "Address",
+    "Cart",
+    "CartLine",
+    "Category",
+    "Certificate",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "Payment",
+    "Producer",
+    "ProducerMember",
+    "Product",
+    "ProductImage",
+    "Province",
+    "Refund",
+    "Setting",
+    "ShippingRate",
+    "StripeEvent",
+    "SubOrder",
+    "User",
+    "Variant",
+    "Ward",
+]

@@ -4,6 +4,7 @@ from flask import current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from shop.cache import is_personal_request
 from shop.formatting import vn_date, vn_datetime, vnd
 
 OWNER_TYPE_LABELS = {
@@ -11,6 +12,21 @@ OWNER_TYPE_LABELS = {
     "enterprise": (_l("Doanh nghiệp"), _l("Doanh nghiệp")),
     "household": (_l("Hộ kinh doanh"), _l("Hộ kinh doanh")),
     "cooperative_group": (_l("Tổ hợp tác"), _l("Tổ hợp tác")),
+}
+
+
+ORDER_STATUS_LABELS = {
+    "awaiting_payment": _l("Chờ thanh toán"),
+    "paid": _l("Đã thanh toán"),
+    "placed": _l("Đã đặt"),
+    "cancelled": _l("Đã huỷ"),
+}
+SUB_ORDER_STATUS_LABELS = {
+    "pending": _l("Chờ xác nhận"),
+    "confirmed": _l("Đã xác nhận"),
+    "shipped": _l("Đang giao"),
+    "delivered": _l("Đã giao"),
+    "cancelled": _l("Đã huỷ"),
 }
 
 
@@ -47,6 +63,20 @@ def media_url(path: str | None) -> str:
     return url_for("catalog.media", path=path)
 
 
+def has_session() -> bool:
+    """Whether this page may carry per-visitor content (CSRF tokens, cart count,
+    flashes): only pages of visitors without a session go to the shared page cache."""
+    return is_personal_request()
+
+
+def cart_count() -> int:
+    if not has_session():
+        return 0
+    from shop.cart.views import current_cart_view
+
+    return current_cart_view().count
+
+
 def register_templating(app) -> None:
     def loc() -> str:
         return str(get_locale())
@@ -69,6 +99,10 @@ def register_templating(app) -> None:
         absolute_url=absolute_url,
         canonical_url=canonical_url,
         page_url=page_url,
+        has_session=has_session,
+        order_status_label=lambda s: str(ORDER_STATUS_LABELS.get(s, s)),
+        sub_status_label=lambda s: str(SUB_ORDER_STATUS_LABELS.get(s, s)),
+        cart_count=cart_count,
         media_url=media_url,
         site_name=app.config["SITE_NAME"],
         languages=app.config["LANGUAGES"],

@@ -51,16 +51,22 @@ def redis_server():
 _pg_counter = iter(range(10**6))
 
 
-def _postgres_url(server: PostgresServer, media_dir: Path) -> str:
-    url = server.create_database(f"test_{next(_pg_counter)}")
-    app = _make_app(url, media_dir)
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server, tmp_path_factory) -> str:
+    """A migrated PostgreSQL database with reference data; each test gets a copy."""
+    url = postgres_server.create_database("template_shop")
+    app = _make_app(url, tmp_path_factory.mktemp("pg-template-media"))
     with app.app_context():
         upgrade()
         load_reference_data()
         from shop.extensions import db
 
         db.engine.dispose()
-    return url
+    return "template_shop"
+
+
+def _postgres_url(server: PostgresServer, template: str) -> str:
+    return server.create_database(f"test_{next(_pg_counter)}", template=template)
 
 
 @pytest.fixture(params=["sqlite"])
@@ -73,7 +79,7 @@ def backend(request):
 def app(request, backend, sqlite_template, tmp_path):
     media = tmp_path / "media"
     if backend == "postgresql":
-        url = _postgres_url(request.getfixturevalue("postgres_server"), media)
+        url = _postgres_url(request.getfixturevalue("postgres_server"), request.getfixturevalue("postgres_template"))
     else:
         db_path = tmp_path / "test.db"
         shutil.copy(sqlite_template, db_path)

@@ -9,13 +9,7 @@ from celery import Celery, Task
 from flask import Flask
 
 from shop import create_app
-
-
-def celery_url(redis_url: str) -> str:
-    """Celery spells a Redis unix socket `redis+socket://`; redis-py spells it `unix://`."""
-    if redis_url.startswith("unix://"):
-        return "redis+socket://" + redis_url[len("unix://") :]
-    return redis_url
+from shop.queue import celery_url
 
 
 def make_celery(app: Flask) -> Celery:
@@ -38,7 +32,12 @@ def make_celery(app: Flask) -> Celery:
         enable_utc=True,
         broker_connection_retry_on_startup=True,
         result_expires=3600,
-        beat_schedule={},
+        beat_schedule={
+            # Unpaid card orders past their 15 minutes, in case their own task was lost.
+            "sweep-expired-reservations": {"task": "orders.sweep_expired", "schedule": 60.0},
+            # Ask Stripe about orders still awaiting payment (a lost webhook must not matter).
+            "reconcile-payments": {"task": "payments.reconcile", "schedule": 300.0},
+        },
     )
     celery.set_default()
     app.extensions["celery"] = celery
@@ -47,3 +46,4 @@ def make_celery(app: Flask) -> Celery:
 
 flask_app = create_app()
 celery_app = make_celery(flask_app)
+celery_app.autodiscover_tasks(["worker"], related_name="tasks", force=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from shop.accounts.services import seed_demo_users
 from shop.cache import bump_catalog_version
 from shop.catalog.models import Category, Product, ProductImage, Variant
 from shop.catalog.services import refresh_products
@@ -120,4 +121,5 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True) -> dict[str
     refresh_products(p.id for p in new_products)
     db.session.commit()
     bump_catalog_version()
+    added["demo logins"] = seed_demo_users()
     return added

@@ -1,4 +1,5 @@
-from flask import Blueprint, abort, current_app, redirect, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request
+from flask_wtf.csrf import generate_csrf
 
 from shop.cache import cached_page
 from shop.extensions import csrf
@@ -24,6 +25,15 @@ def page(slug: str):
     if slug not in PAGES:
         abort(404)
     return render_template(f"pages/{slug}.html", slug=slug)
+
+
+@bp.get("/phien")
+def session_token():
+    """A CSRF token for forms on cached pages (see templates/_forms.html). It starts
+    the visitor's session, so their next pages are rendered for them alone."""
+    response = jsonify({"csrf_token": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/ngon-ngu")

@@ -35,6 +35,8 @@ class Producer(db.Model):
     phone: Mapped[str] = mapped_column(String(20), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # A sub-order of at least this much (đồng, before shipping) ships free; None: never.
+    free_shipping_threshold: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     province: Mapped["Province"] = relationship()  # noqa: F821

@@ -13,10 +13,10 @@
   var price = document.getElementById("price");
   var stock = document.getElementById("stock");
   var sku = document.getElementById("sku");
-  document.querySelectorAll('input[name="variant"]').forEach(function (input) {
+  document.querySelectorAll('input[name="variant_id"]').forEach(function (input) {
     input.addEventListener("change", function () {
       if (price) price.textContent = input.dataset.price;
-      if (sku) sku.textContent = input.value;
+      if (sku) sku.textContent = input.dataset.sku;
       if (stock) {
         var n = parseInt(input.dataset.stock, 10);
         var span = document.createElement("span");
@@ -26,5 +26,56 @@
         stock.replaceChildren(span);
       }
     });
+  });
+})();
+
+// Forms on cached pages carry an empty CSRF field: fetch a token first.
+(function () {
+  var token = null;
+  function getToken() {
+    if (token) return Promise.resolve(token);
+    return fetch("/phien", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (body) { token = body.csrf_token; return token; });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var field = form.querySelector("input[data-fill-token]");
+    if (!field || field.value) return;
+    event.preventDefault();
+    var submitter = event.submitter;
+    getToken().then(function (t) {
+      form.querySelectorAll("input[data-fill-token]").forEach(function (f) { f.value = t; });
+      if (submitter && submitter.name) {
+        var extra = document.createElement("input");
+        extra.type = "hidden"; extra.name = submitter.name; extra.value = submitter.value;
+        form.appendChild(extra);
+      }
+      form.submit();
+    }).catch(function () { form.submit(); });
+  }, true);
+})();
+
+// Cart: change quantities without reloading the page.
+(function () {
+  var groups = document.getElementById("cart-groups");
+  if (!groups) return;
+  groups.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-cart-update")) return;
+    event.preventDefault();
+    fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (r) { return r.json(); }).then(function (body) {
+      if (body.html !== undefined) groups.innerHTML = body.html;
+      var badge = document.querySelector(".cart-count");
+      if (badge) badge.textContent = body.count;
+      var note = document.getElementById("cart-note");
+      if (note) note.textContent = (body.error && body.error.message) || body.message || "";
+    }).catch(function () { form.submit(); });
+  });
+  groups.addEventListener("change", function (event) {
+    if (event.target.name === "quantity") event.target.form.requestSubmit();
   });
 })();

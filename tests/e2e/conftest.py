@@ -74,3 +74,35 @@ def artifacts() -> Path:
     path = ROOT / "tests" / "e2e" / "artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+# --- payments: the app paying through localstripe (fake Stripe API, Stripe.js, webhooks) ---
+@pytest.fixture(scope="session")
+def card_server(tmp_path_factory, redis_server):
+    from tests.support.stripe import WEBHOOK_SECRET, LocalStripe
+
+    instance = tmp_path_factory.mktemp("e2e-card-instance")
+    fake_stripe = LocalStripe(log_path=instance / "localstripe.log").start()
+    env = {
+        "SHOP_INSTANCE_DIR": str(instance),
+        "DATABASE_URL": f"sqlite:///{instance / 'shop.db'}",
+        "REDIS_URL": redis_server.url,
+        "SECRET_KEY": "e2e-secret",
+        "STRIPE_SECRET_KEY": "sk_test_local",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_local",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": fake_stripe.api_base,
+        "STRIPE_JS_URL": fake_stripe.js_url,
+    }
+    try:
+        flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+        for command in (["db", "upgrade"], ["seed-demo"]):
+            subprocess.run(flask + command, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
+        server = WebServer(env, instance / "gunicorn.log")
+        fake_stripe.register_webhook(f"http://127.0.0.1:{server.port}/webhooks/stripe", WEBHOOK_SECRET)
+        server.start()
+        server.env = env
+        yield server
+        server.stop()
+    finally:
+        fake_stripe.stop()

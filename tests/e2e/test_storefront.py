@@ -30,7 +30,7 @@ def test_choosing_a_variant_updates_the_price(page, live_server):
     first_price = page.locator("#price").inner_text()
     chips.nth(1).click()
     expect(page.locator("#price")).not_to_have_text(first_price)
-    expect(page.locator("#sku")).to_have_text(chips.nth(1).locator("input").get_attribute("value"))
+    expect(page.locator("#sku")).to_have_text(chips.nth(1).locator("input").get_attribute("data-sku"))
 
 
 def test_language_switch_turns_the_site_english_and_back(page, live_server):

@@ -103,3 +103,30 @@ def make_product(
     db.session.flush()
     commit_catalog_change([product.id])
     return product
+
+
+def delivery_to(province_name: str = "Hà Nội", email: str = "khach@example.vn"):
+    """A delivery address in a real ward of the province."""
+    from shop.checkout.services import Delivery
+    from shop.places.models import Ward
+
+    prov = province(province_name)
+    ward = db.session.scalars(select(Ward).where(Ward.province_id == prov.id).order_by(Ward.code)).first()
+    return Delivery(
+        email=email,
+        recipient="Nguyễn Thị Lan",
+        phone="0912345678",
+        province_id=prov.id,
+        ward_id=ward.id,
+        street="12 Hàng Bạc",
+    )
+
+
+def cart_with(*items: tuple[Variant, int], user_id: int | None = None) -> int:
+    """A cart holding these (variant, quantity) pairs; returns its id."""
+    from shop.cart.services import add_item, get_cart
+
+    token = None
+    for variant, quantity in items:
+        token, _ = add_item(user_id, token, variant.id, quantity)
+    return get_cart(user_id, token).id

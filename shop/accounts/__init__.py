@@ -1,0 +1,1 @@
+"""Accounts: shoppers, producer staff and operators; sign-up, sign-in, addresses."""

@@ -1,0 +1,1 @@
+"""One cart across many producers, kept on the server."""

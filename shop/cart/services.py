@@ -1,0 +1,273 @@
+"""Cart use cases. Quantities are capped by the stock on hand; prices are never
+stored in the cart: they are read from the catalog whenever the cart is shown."""
+
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
+
+from shop.cart.models import Cart, CartLine
+from shop.catalog.models import Product, Variant
+from shop.errors import NotFound, ShopError
+from shop.extensions import db
+from shop.places.models import Province
+from shop.producers.models import Producer
+from shop.shipping.rules import shipping_fee, zone_between
+from shop.shipping.services import current_rates
+
+MAX_LINE_QUANTITY = 99
+
+
+class OutOfStock(ShopError):
+    status = 409
+    code = "out_of_stock"
+
+
+@dataclass
+class AddResult:
+    quantity: int
+    capped: bool
+
+
+def get_cart(user_id: int | None, token: str | None) -> Cart | None:
+    if user_id is not None:
+        return db.session.scalars(select(Cart).where(Cart.user_id == user_id)).first()
+    if token:
+        return db.session.scalars(select(Cart).where(Cart.token == token, Cart.user_id.is_(None))).first()
+    return None
+
+
+def _get_or_create(user_id: int | None, token: str | None) -> Cart:
+    cart = get_cart(user_id, token)
+    if cart is None:
+        cart = Cart(user_id=user_id, token=None if user_id else (token or secrets.token_urlsafe(24)))
+        db.session.add(cart)
+        db.session.flush()
+    return cart
+
+
+def _sellable_variant(variant_id: int) -> Variant:
+    variant = db.session.scalars(
+        select(Variant)
+        .join(Product)
+        .where(Variant.id == variant_id, Product.listed.is_(True))
+        .options(joinedload(Variant.product))
+    ).first()
+    if variant is None:
+        raise NotFound("Sản phẩm này không còn bán.")
+    return variant
+
+
+def add_item(user_id: int | None, token: str | None, variant_id: int, quantity: int) -> tuple[str | None, AddResult]:
+    """Add `quantity` of a variant; returns the visitor's cart token (None for a user) and what was added."""
+    if quantity < 1:
+        raise ShopError("Số lượng phải từ 1 trở lên.", code="bad_quantity")
+    variant = _sellable_variant(variant_id)
+    if variant.stock <= 0:
+        raise OutOfStock(f"{variant.product.name} ({variant.label}) đã hết hàng.")
+    cart = _get_or_create(user_id, token)
+    line = db.session.scalars(
+        select(CartLine).where(CartLine.cart_id == cart.id, CartLine.variant_id == variant_id)
+    ).first()
+    wanted = (line.quantity if line else 0) + quantity
+    allowed = min(wanted, variant.stock, MAX_LINE_QUANTITY)
+    if line is None:
+        db.session.add(CartLine(cart_id=cart.id, variant_id=variant_id, quantity=allowed))
+    else:
+        line.quantity = allowed
+    db.session.commit()
+    return cart.token, AddResult(allowed, allowed < wanted)
+
+
+def set_quantity(user_id: int | None, token: str | None, variant_id: int, quantity: int) -> AddResult:
+    """Set a line's quantity (0 removes it), capped by stock."""
+    cart = get_cart(user_id, token)
+    line = (
+        None
+        if cart is None
+        else db.session.scalars(
+            select(CartLine).where(CartLine.cart_id == cart.id, CartLine.variant_id == variant_id)
+        ).first()
+    )
+    if line is None:
+        raise NotFound("Sản phẩm không có trong giỏ.")
+    if quantity <= 0:
+        db.session.delete(line)
+        db.session.commit()
+        return AddResult(0, False)
+    stock = db.session.scalar(select(Variant.stock).where(Variant.id == variant_id)) or 0
+    allowed = min(quantity, stock, MAX_LINE_QUANTITY)
+    if allowed <= 0:
+        db.session.delete(line)
+    else:
+        line.quantity = allowed
+    db.session.commit()
+    return AddResult(allowed, allowed < quantity)
+
+
+def merge_carts(token: str | None, user_id: int) -> None:
+    """On sign-in, move a visitor's cart into the user's, adding quantities (capped by stock)."""
+    if not token:
+        return
+    visitor = get_cart(None, token)
+    if visitor is None:
+        return
+    cart = _get_or_create(user_id, None)
+    existing = {line.variant_id: line for line in cart.lines}
+    for line in visitor.lines:
+        stock = line.variant.stock if line.variant else 0
+        if line.variant_id in existing:
+            target = existing[line.variant_id]
+            target.quantity = max(1, min(target.quantity + line.quantity, stock, MAX_LINE_QUANTITY))
+        elif stock > 0:
+            db.session.add(
+                CartLine(
+                    cart_id=cart.id, variant_id=line.variant_id, quantity=min(line.quantity, stock, MAX_LINE_QUANTITY)
+                )
+            )
+    db.session.execute(delete(CartLine).where(CartLine.cart_id == visitor.id))
+    db.session.delete(visitor)
+    db.session.commit()
+
+
+def clear_lines(cart_id: int, variant_ids: list[int]) -> None:
+    """Remove bought lines (no commit: part of the order's transaction)."""
+    db.session.execute(delete(CartLine).where(CartLine.cart_id == cart_id, CartLine.variant_id.in_(variant_ids)))
+
+
+# --- reading the cart --------------------------------------------------------
+
+
+@dataclass
+class LineView:
+    variant_id: int
+    sku: str
+    product_name: str
+    product_slug: str
+    variant_label: str
+    image: str | None
+    unit_price: int
+    quantity: int
+    stock: int
+    weight_grams: int
+
+    @property
+    def line_total(self) -> int:
+        return self.unit_price * self.quantity
+
+    @property
+    def problem(self) -> str | None:
+        if self.stock <= 0:
+            return "sold_out"
+        if self.quantity > self.stock:
+            return "too_many"
+        return None
+
+
+@dataclass
+class ProducerGroup:
+    producer_id: int
+    producer_name: str
+    producer_slug: str
+    province_id: int
+    region: str
+    free_threshold: int | None
+    lines: list[LineView] = field(default_factory=list)
+    shipping_fee: int | None = None
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.line_total for line in self.lines)
+
+    @property
+    def weight_grams(self) -> int:
+        return sum(line.weight_grams * line.quantity for line in self.lines)
+
+    @property
+    def missing_for_free_shipping(self) -> int | None:
+        if self.free_threshold is None or self.subtotal >= self.free_threshold:
+            return None
+        return self.free_threshold - self.subtotal
+
+
+@dataclass
+class CartView:
+    cart_id: int | None
+    groups: list[ProducerGroup]
+
+    @property
+    def count(self) -> int:
+        return sum(line.quantity for g in self.groups for line in g.lines)
+
+    @property
+    def subtotal(self) -> int:
+        return sum(g.subtotal for g in self.groups)
+
+    @property
+    def shipping_total(self) -> int | None:
+        fees = [g.shipping_fee for g in self.groups]
+        return None if any(f is None for f in fees) else sum(fees)
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + (self.shipping_total or 0)
+
+    @property
+    def has_problems(self) -> bool:
+        return any(line.problem for g in self.groups for line in g.lines)
+
+    @property
+    def variant_ids(self) -> list[int]:
+        return [line.variant_id for g in self.groups for line in g.lines]
+
+
+def view_cart(cart: Cart | None, dest_province_id: int | None = None) -> CartView:
+    """The cart grouped by producer, priced from the catalog now; with a destination,
+    each producer's shipping fee too."""
+    if cart is None:
+        return CartView(None, [])
+    rows = db.session.execute(
+        select(CartLine, Variant, Product, Producer, Province)
+        .join(Variant, Variant.id == CartLine.variant_id)
+        .join(Product, Product.id == Variant.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+        .join(Province, Province.id == Producer.province_id)
+        .where(CartLine.cart_id == cart.id, Product.listed.is_(True))
+        .order_by(Producer.name, CartLine.id)
+    ).all()
+    groups: dict[int, ProducerGroup] = {}
+    for line, variant, product, producer, province in rows:
+        group = groups.setdefault(
+            producer.id,
+            ProducerGroup(
+                producer.id,
+                producer.name,
+                producer.slug,
+                province.id,
+                province.region,
+                producer.free_shipping_threshold,
+            ),
+        )
+        group.lines.append(
+            LineView(
+                variant.id,
+                variant.sku,
+                product.name,
+                product.slug,
+                variant.label,
+                product.cover_image,
+                variant.price,
+                line.quantity,
+                variant.stock,
+                variant.weight_grams,
+            )
+        )
+    view = CartView(cart.id, list(groups.values()))
+    if dest_province_id is not None:
+        dest = db.session.get(Province, dest_province_id)
+        rates = current_rates()
+        for group in view.groups:
+            zone = zone_between(group.province_id, group.region, dest.id, dest.region)
+            group.shipping_fee = shipping_fee(zone, group.weight_grams, group.subtotal, rates, group.free_threshold)
+    return view

@@ -1,0 +1,1 @@
+"""Checkout: address, shipping and review, then an order with its stock taken."""

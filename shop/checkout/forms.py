@@ -1,0 +1,64 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from shop.accounts.phone import is_valid_phone
+
+
+def _vn_phone(form, field):
+    if not is_valid_phone(field.data or ""):
+        raise ValidationError(_l("Số điện thoại chưa đúng (ví dụ 0912 345 678)."))
+
+
+class DeliveryForm(FlaskForm):
+    """Step 1: who receives the parcels, and where."""
+
+    saved_address = RadioField(_l("Địa chỉ đã lưu"), coerce=int, validators=[Optional()], validate_choice=False)
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(_l("Nhập email để nhận xác nhận đơn hàng.")),
+            Email(_l("Email chưa đúng.")),
+            Length(max=254),
+        ],
+    )
+    recipient = StringField(_l("Người nhận"), validators=[Optional(), Length(max=120)])
+    phone = StringField(_l("Số điện thoại"), validators=[Optional(), Length(max=20)])
+    province_id = SelectField(_l("Tỉnh/thành phố"), coerce=int, validate_choice=False)
+    ward_id = SelectField(_l("Phường/xã"), coerce=int, validate_choice=False)
+    street = StringField(_l("Số nhà, đường, thôn/xóm"), validators=[Optional(), Length(max=200)])
+    password = PasswordField(_l("Tạo mật khẩu để lưu tài khoản (không bắt buộc)"), validators=[Optional()])
+
+    def validate_new_address(self) -> bool:
+        """A typed-in address needs every part; a saved address needs none of them."""
+        if self.saved_address.data:
+            return True
+        ok = True
+        for field, message in (
+            (self.recipient, _l("Nhập tên người nhận.")),
+            (self.street, _l("Nhập số nhà, tên đường hoặc thôn/xóm.")),
+        ):
+            if not (field.data or "").strip():
+                field.errors.append(message)
+                ok = False
+        if not is_valid_phone(self.phone.data or ""):
+            self.phone.errors.append(_l("Số điện thoại chưa đúng (ví dụ 0912 345 678)."))
+            ok = False
+        if not self.province_id.data:
+            self.province_id.errors.append(_l("Chọn tỉnh/thành phố."))
+            ok = False
+        if not self.ward_id.data:
+            self.ward_id.errors.append(_l("Chọn phường/xã."))
+            ok = False
+        return ok
+
+
+class PlaceOrderForm(FlaskForm):
+    payment_method = RadioField(
+        _l("Thanh toán"),
+        choices=[("cod", _l("Thanh toán khi nhận hàng (COD)")), ("card", _l("Thẻ Visa / Mastercard"))],
+        default="cod",
+        validators=[DataRequired(_l("Chọn cách thanh toán."))],
+    )
+    checkout_key = StringField(validators=[DataRequired(), Length(min=16, max=64)])

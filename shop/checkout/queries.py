@@ -1,0 +1,49 @@
+"""Reads the checkout pages need (no commits here)."""
+
+from sqlalchemy import select
+
+from shop.accounts.models import Address
+from shop.checkout.services import CheckoutError, Delivery, address_text
+from shop.errors import NotFound
+from shop.extensions import db
+from shop.places.models import Province, Ward
+from shop.settings.services import get_int
+
+
+def provinces() -> list[Province]:
+    return list(db.session.scalars(select(Province).order_by(Province.name)))
+
+
+def wards(province_id: int | None) -> list[Ward]:
+    if not province_id:
+        return []
+    return list(db.session.scalars(select(Ward).where(Ward.province_id == province_id).order_by(Ward.name)))
+
+
+def saved_addresses(user_id: int) -> list[Address]:
+    return list(
+        db.session.scalars(
+            select(Address).where(Address.user_id == user_id).order_by(Address.is_default.desc(), Address.id)
+        )
+    )
+
+
+def saved_address(user_id: int | None, address_id: int) -> Address:
+    address = db.session.get(Address, address_id)
+    if address is None or user_id is None or address.user_id != user_id:
+        raise NotFound("Không tìm thấy địa chỉ.")
+    return address
+
+
+def check_ward(province_id: int, ward_id: int) -> None:
+    ward = db.session.get(Ward, ward_id)
+    if ward is None or ward.province_id != province_id:
+        raise CheckoutError("Phường/xã không thuộc tỉnh/thành đã chọn.", code="bad_address")
+
+
+def printed_address(delivery: Delivery) -> str:
+    return address_text(delivery)[1]
+
+
+def cod_max() -> int:
+    return get_int("cod_max_amount")

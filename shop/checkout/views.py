@@ -1,0 +1,146 @@
+"""Checkout in two pages (delivery, then review with shipping and payment),
+plus the card page for card orders. All money is computed on the server."""
+
+import secrets
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+
+from shop.accounts.phone import normalise_phone
+from shop.accounts.services import register, send_verification_email
+from shop.cart.services import get_cart
+from shop.cart.views import cart_owner, current_cart_view
+from shop.checkout import queries
+from shop.checkout.forms import DeliveryForm, PlaceOrderForm
+from shop.checkout.services import Delivery, place_order
+from shop.errors import ShopError
+from shop.orders.emails import send_order_placed
+from shop.queue import enqueue
+from shop.settings.services import get_int
+
+bp = Blueprint("checkout", __name__, url_prefix="/thanh-toan")
+
+
+def _delivery_from_session() -> Delivery | None:
+    data = session.get("checkout")
+    return Delivery(**data) if data else None
+
+
+@bp.route("", methods=["GET", "POST"])
+def start():
+    cart = current_cart_view()
+    if not cart.groups:
+        flash(_("Giỏ hàng đang trống."), "warning")
+        return redirect(url_for("cart.show"))
+    form = DeliveryForm()
+    user = current_user if current_user.is_authenticated else None
+    addresses = queries.saved_addresses(user.id) if user else []
+    form.saved_address.choices = [(a.id, a.id) for a in addresses]
+    provinces = queries.provinces()
+    form.province_id.choices = [(0, "")] + [(p.id, p.name) for p in provinces]
+    province_id = form.province_id.data if request.method == "POST" else None
+    previous = _delivery_from_session()
+    if request.method == "GET":
+        if user:
+            form.email.data = user.email
+            default = next((a for a in addresses if a.is_default), addresses[0] if addresses else None)
+            form.saved_address.data = default.id if default else None
+        if previous:
+            form.email.data = previous.email
+            form.recipient.data, form.phone.data, form.street.data = previous.recipient, previous.phone, previous.street
+            form.province_id.data, form.ward_id.data = previous.province_id, previous.ward_id
+            province_id = previous.province_id
+            form.saved_address.data = None
+    form.ward_id.choices = [(0, _("— Chọn phường/xã —"))] + [(w.id, w.name) for w in queries.wards(province_id)]
+
+    if request.method == "POST" and form.validate() and form.validate_new_address():
+        try:
+            if form.saved_address.data:
+                address = queries.saved_address(user.id if user else None, form.saved_address.data)
+                delivery = Delivery(
+                    email=form.email.data,
+                    recipient=address.recipient,
+                    phone=address.phone,
+                    province_id=address.province_id,
+                    ward_id=address.ward_id,
+                    street=address.street,
+                )
+            else:
+                delivery = Delivery(
+                    email=form.email.data,
+                    recipient=form.recipient.data.strip(),
+                    phone=normalise_phone(form.phone.data),
+                    province_id=form.province_id.data,
+                    ward_id=form.ward_id.data,
+                    street=form.street.data.strip(),
+                )
+                queries.check_ward(delivery.province_id, delivery.ward_id)
+            if not user and form.password.data:
+                new_user = register(
+                    delivery.email, form.password.data, delivery.recipient, delivery.phone, str(get_locale())
+                )
+                send_verification_email(new_user.id)
+                login_user(new_user)
+        except ShopError as err:
+            flash(err.message, "error")
+        else:
+            session["checkout"] = delivery.__dict__
+            return redirect(url_for("checkout.review"), code=303)
+    return render_template("checkout/delivery.html", form=form, cart=cart, addresses=addresses, provinces=provinces)
+
+
+@bp.get("/xac-nhan")
+def review():
+    delivery = _delivery_from_session()
+    if delivery is None:
+        return redirect(url_for("checkout.start"))
+    cart = current_cart_view(dest_province_id=delivery.province_id)
+    if not cart.groups:
+        return redirect(url_for("cart.show"))
+    form = PlaceOrderForm(checkout_key=secrets.token_urlsafe(24))
+    return render_template(
+        "checkout/review.html",
+        form=form,
+        cart=cart,
+        delivery=delivery,
+        address=queries.printed_address(delivery),
+        cod_max=queries.cod_max(),
+    )
+
+
+@bp.post("/dat-hang")
+def place():
+    delivery = _delivery_from_session()
+    if delivery is None:
+        return redirect(url_for("checkout.start"))
+    form = PlaceOrderForm()
+    if not form.validate():
+        flash(_("Chọn cách thanh toán rồi đặt hàng lại."), "error")
+        return redirect(url_for("checkout.review"), code=303)
+    user_id, token = cart_owner()
+    cart = get_cart(user_id, token)
+    if cart is None:
+        return redirect(url_for("cart.show"))
+    try:
+        order = place_order(
+            cart_id=cart.id,
+            user_id=user_id,
+            delivery=delivery,
+            payment_method=form.payment_method.data,
+            checkout_key=form.checkout_key.data,
+            locale=str(get_locale()),
+        )
+    except ShopError as err:
+        flash(err.message, "error")
+        target = "cart.show" if err.code in ("out_of_stock", "empty_cart", "no_cart") else "checkout.review"
+        return redirect(url_for(target), code=303)
+    send_order_placed(order.id)
+    if order.reserved_until is not None:
+        enqueue("orders.release_if_expired", order.id, countdown=get_int("card_reservation_minutes") * 60 + 5)
+    guest_token = None if user_id else order.access_token
+    if order.payment_method == "card":
+        return redirect(url_for("payments.pay", number=order.number, t=guest_token), code=303)
+    session.pop("checkout", None)
+    return redirect(url_for("orders.detail", number=order.number, t=guest_token, placed=1), code=303)

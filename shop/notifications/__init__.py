@@ -1,0 +1,1 @@
+"""Notifications: e-mail to shoppers, producers and operators."""

@@ -1,0 +1,1 @@
+"""Orders: one per checkout, split into one sub-order per producer."""

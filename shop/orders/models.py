@@ -1,0 +1,125 @@
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.extensions import db
+from shop.formatting import utcnow
+
+ORDER_STATUSES = ("awaiting_payment", "paid", "placed", "cancelled")
+SUB_ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled")
+PAYMENT_METHODS = ("card", "cod")
+
+
+class Order(db.Model):
+    """What a shopper bought in one checkout. Amounts are whole đồng computed on
+    the server; the address is a snapshot so later edits don't change it."""
+
+    __table_args__ = (
+        CheckConstraint("status IN ('awaiting_payment', 'paid', 'placed', 'cancelled')", name="status"),
+        CheckConstraint("payment_method IN ('card', 'cod')", name="payment_method"),
+        CheckConstraint("total >= 0 AND subtotal >= 0 AND shipping_total >= 0", name="amounts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    checkout_key: Mapped[str] = mapped_column(String(64), unique=True)  # one order per checkout attempt
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    # The cart it came from: a new checkout of the same cart replaces an unpaid order.
+    cart_id: Mapped[int | None] = mapped_column(ForeignKey("cart.id", ondelete="SET NULL"), index=True)
+    # Secret for the emailed link that lets a guest view the order.
+    access_token: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(5), default="vi")
+    recipient: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(20))
+    province_id: Mapped[int] = mapped_column(ForeignKey("province.id"))
+    address_text: Mapped[str] = mapped_column(Text)  # street, ward, province as printed on the parcel
+    payment_method: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    subtotal: Mapped[int] = mapped_column()
+    shipping_total: Mapped[int] = mapped_column()
+    discount_total: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column()
+    reserved_until: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    paid_at: Mapped[datetime | None] = mapped_column()
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+
+    sub_orders: Mapped[list["SubOrder"]] = relationship(
+        back_populates="order", order_by="SubOrder.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list["OrderEvent"]] = relationship(
+        back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
+    )
+    province: Mapped["Province"] = relationship()  # noqa: F821
+
+
+class SubOrder(db.Model):
+    """One producer's part of an order: its own lines, shipping fee, state and parcel."""
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'confirmed', 'shipped', 'delivered', 'cancelled')", name="status"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= total", name="refund_bounds"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    subtotal: Mapped[int] = mapped_column()
+    shipping_fee: Mapped[int] = mapped_column()
+    total: Mapped[int] = mapped_column()
+    weight_grams: Mapped[int] = mapped_column()
+    refunded_amount: Mapped[int] = mapped_column(default=0)
+    carrier: Mapped[str] = mapped_column(String(80), default="")
+    tracking_number: Mapped[str] = mapped_column(String(80), default="")
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    shipped_at: Mapped[datetime | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+
+    order: Mapped[Order] = relationship(back_populates="sub_orders")
+    producer: Mapped["Producer"] = relationship()  # noqa: F821
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="sub_order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+
+
+class OrderLine(db.Model):
+    """A snapshot of what was bought: catalog edits later do not change it."""
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0 AND unit_price >= 0 AND discount >= 0", name="amounts"),
+        CheckConstraint("cancelled_quantity >= 0 AND cancelled_quantity <= quantity", name="cancelled_bounds"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sub_order_id: Mapped[int] = mapped_column(ForeignKey("sub_order.id"), index=True)
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variant.id", ondelete="SET NULL"), index=True)
+    product_name: Mapped[str] = mapped_column(String(200))
+    variant_label: Mapped[str] = mapped_column(String(120))
+    sku: Mapped[str] = mapped_column(String(64))
+    unit_price: Mapped[int] = mapped_column()
+    quantity: Mapped[int] = mapped_column()
+    discount: Mapped[int] = mapped_column(default=0)  # for the whole line, in đồng
+    line_total: Mapped[int] = mapped_column()  # unit_price * quantity - discount
+    cancelled_quantity: Mapped[int] = mapped_column(default=0)
+    refunded_amount: Mapped[int] = mapped_column(default=0)
+
+    sub_order: Mapped[SubOrder] = relationship(back_populates="lines")
+
+
+class OrderEvent(db.Model):
+    """The order's timeline: what happened, to which sub-order, when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    sub_order_id: Mapped[int | None] = mapped_column(ForeignKey("sub_order.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="events")

@@ -1,0 +1,43 @@
+"""The shopper's orders: list, detail with a timeline per shop, cancel."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from shop.errors import ShopError
+from shop.orders import queries, services
+
+bp = Blueprint("orders", __name__, url_prefix="/don-hang")
+
+
+def _viewer() -> dict:
+    return {
+        "user_id": current_user.id if current_user.is_authenticated else None,
+        "token": request.values.get("t") or None,
+    }
+
+
+@bp.get("")
+@login_required
+def index():
+    return render_template("orders/index.html", orders=queries.orders_of_user(current_user.id))
+
+
+@bp.get("/<number>")
+def detail(number: str):
+    order = queries.order_for_viewer(number, **_viewer())
+    return render_template(
+        "orders/detail.html", order=order, token=request.args.get("t"), just_placed=request.args.get("placed") == "1"
+    )
+
+
+@bp.post("/<number>/huy")
+def cancel(number: str):
+    viewer = _viewer()
+    order = queries.order_for_viewer(number, **viewer)
+    try:
+        services.cancel_by_shopper(order.id, order.user_id, request.form.get("reason", ""))
+        flash(_("Đã huỷ đơn hàng."), "success")
+    except ShopError as err:
+        flash(err.message, "error")
+    return redirect(url_for("orders.detail", number=number, t=viewer["token"]), code=303)

@@ -1,0 +1,1 @@
+"""Marketplace settings that operators change at run time (COD limit, ...)."""

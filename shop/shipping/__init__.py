@@ -1,0 +1,1 @@
+"""Shipping fees per producer sub-order, from an editable rate table."""

@@ -1,0 +1,49 @@
+"""A guest buys from two producers, creates an account during checkout and pays on delivery."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+
+def test_guest_buys_from_two_producers_registers_and_pays_on_delivery(phone, live_server, artifacts):
+    page = phone
+    page.goto(live_server.url + "/san-pham/banh-da-ke")
+    page.get_by_role("button", name="Thêm vào giỏ").click()
+    expect(page.get_by_role("status").filter(has_text="Đã thêm vào giỏ hàng")).to_be_visible()
+
+    page.goto(live_server.url + "/san-pham/mat-ong-hoa-rung")
+    page.get_by_role("button", name="Mua ngay").click()
+    expect(page).to_have_url(re.compile(r"/thanh-toan$"))
+
+    page.get_by_label("Email").fill("lan.nguyen@example.vn")
+    page.get_by_label("Người nhận").fill("Nguyễn Thị Lan")
+    page.get_by_label("Số điện thoại").fill("0912 345 678")
+    page.get_by_label("Tỉnh/thành phố").select_option(label="Hà Nội")
+    ward = page.get_by_label("Phường/xã")
+    expect(ward.locator("option", has_text="Phường Ba Đình")).to_have_count(1)
+    ward.select_option(label="Phường Ba Đình")
+    page.get_by_label("Số nhà, đường, thôn/xóm").fill("12 Hàng Bạc")
+    page.get_by_label(re.compile("Tạo mật khẩu")).fill("matkhau-an-toan-1")
+    page.get_by_role("button", name="Tiếp tục").click()
+
+    expect(page.get_by_role("heading", name="Xác nhận đơn hàng")).to_be_visible()
+    groups = page.locator(".shop-group")
+    expect(groups).to_have_count(2)
+    expect(groups.first.locator(".group-sums")).to_contain_text("Phí vận chuyển")
+    expect(page.get_by_role("radio", name=re.compile("Thanh toán khi nhận hàng"))).to_be_checked()
+    page.screenshot(path=str(artifacts / "checkout-review-390.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("^Đặt hàng")).click()
+
+    expect(page.get_by_text(re.compile("Đặt hàng thành công"))).to_be_visible()
+    expect(page.locator(".shop-group")).to_have_count(2)
+    for group in page.locator(".shop-group").all():
+        expect(group.locator(".timeline li.current")).to_contain_text("Đã đặt")
+    number = page.get_by_role("heading", level=1).inner_text().split()[-1]
+
+    # The new account sees the order in its list.
+    page.goto(live_server.url + "/don-hang")
+    expect(page.get_by_text(number)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -1,0 +1,69 @@
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives."""
+
+import email
+import email.policy
+import threading
+import time
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.support.servers import free_port
+
+
+class _Collect:
+    def __init__(self, inbox: "LocalSmtpServer"):
+        self.inbox = inbox
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.inbox._received(message)
+        return "250 OK"
+
+
+class LocalSmtpServer:
+    """Start with `start()`; `messages` lists the EmailMessages received, oldest first."""
+
+    def __init__(self):
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.messages: list[EmailMessage] = []
+        self._arrived = threading.Condition()
+        self._controller = Controller(_Collect(self), hostname=self.host, port=self.port)
+
+    def start(self) -> "LocalSmtpServer":
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def _received(self, message: EmailMessage) -> None:
+        with self._arrived:
+            self.messages.append(message)
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[EmailMessage]:
+        """The messages once at least `count` have arrived (the server runs in a thread)."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.messages) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} e-mail(s), got {len(self.messages)}")
+                self._arrived.wait(left)
+            return list(self.messages)
+
+    def configure(self, app) -> None:
+        """Point the app's mail at this server."""
+        app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER=self.host, MAIL_PORT=self.port, MAIL_USE_TLS=False)
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A local SMTP server that the `app` sends its mail to."""
+    server = LocalSmtpServer().start()
+    server.configure(app)
+    yield server
+    server.stop()
