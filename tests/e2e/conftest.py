@@ -25,20 +25,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory, redis_server):
-    instance = tmp_path_factory.mktemp("e2e-instance")
-    env = {
-        "SHOP_INSTANCE_DIR": str(instance),
-        "DATABASE_URL": f"sqlite:///{instance / 'shop.db'}",
-        "REDIS_URL": redis_server.url,
-        "SECRET_KEY": "e2e-secret",
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for command in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run(flask + command, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
-    server = WebServer(env, instance / "gunicorn.log").start()
-    yield server
-    server.stop()
+def live_server(card_server):
+    """The one server of the e2e run (with card payments through localstripe)."""
+    return card_server
 
 
 @pytest.fixture(scope="session")

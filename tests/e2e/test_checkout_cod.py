@@ -1,4 +1,5 @@
-"""A guest buys from two producers, creates an account during checkout and pays on delivery."""
+"""A guest buys from two producers and creates an account during checkout,
+then pays on delivery, or by card through localstripe's Stripe.js."""
 
 import re
 
@@ -8,8 +9,8 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 
-def test_guest_buys_from_two_producers_registers_and_pays_on_delivery(phone, live_server, artifacts):
-    page = phone
+def fill_cart_and_delivery(page, live_server, email: str) -> None:
+    """Two producers' products in the cart, then the delivery step with a new password."""
     page.goto(live_server.url + "/san-pham/banh-da-ke")
     page.get_by_role("button", name="Thêm vào giỏ").click()
     expect(page.get_by_role("status").filter(has_text="Đã thêm vào giỏ hàng")).to_be_visible()
@@ -18,7 +19,7 @@ def test_guest_buys_from_two_producers_registers_and_pays_on_delivery(phone, liv
     page.get_by_role("button", name="Mua ngay").click()
     expect(page).to_have_url(re.compile(r"/thanh-toan$"))
 
-    page.get_by_label("Email").fill("lan.nguyen@example.vn")
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Người nhận").fill("Nguyễn Thị Lan")
     page.get_by_label("Số điện thoại").fill("0912 345 678")
     page.get_by_label("Tỉnh/thành phố").select_option(label="Hà Nội")
@@ -28,8 +29,12 @@ def test_guest_buys_from_two_producers_registers_and_pays_on_delivery(phone, liv
     page.get_by_label("Số nhà, đường, thôn/xóm").fill("12 Hàng Bạc")
     page.get_by_label(re.compile("Tạo mật khẩu")).fill("matkhau-an-toan-1")
     page.get_by_role("button", name="Tiếp tục").click()
-
     expect(page.get_by_role("heading", name="Xác nhận đơn hàng")).to_be_visible()
+
+
+def test_guest_buys_from_two_producers_registers_and_pays_on_delivery(phone, live_server, artifacts):
+    page = phone
+    fill_cart_and_delivery(page, live_server, "lan.nguyen@example.vn")
     groups = page.locator(".shop-group")
     expect(groups).to_have_count(2)
     expect(groups.first.locator(".group-sums")).to_contain_text("Phí vận chuyển")
@@ -47,3 +52,25 @@ def test_guest_buys_from_two_producers_registers_and_pays_on_delivery(phone, liv
     page.goto(live_server.url + "/don-hang")
     expect(page.get_by_text(number)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_guest_buys_from_two_producers_registers_and_pays_by_card(page, live_server):
+    fill_cart_and_delivery(page, live_server, "minh.tran@example.vn")
+    page.get_by_role("radio", name=re.compile(r"Visa \W Mastercard")).check()
+    page.get_by_role("button", name=re.compile("^Đặt hàng")).click()
+
+    expect(page.get_by_role("heading", name="Thanh toán bằng thẻ")).to_be_visible()
+    card = page.locator("#card-element")
+    expect(card.locator("input")).to_have_count(5)
+    card.locator("input[placeholder=number]").fill("4242424242424242")
+    card.locator("input[placeholder=exp_month]").fill("12")
+    card.locator("input[placeholder=exp_year]").fill("30")
+    card.locator("input[placeholder=cvc]").fill("123")
+    card.locator("input[placeholder=postal_code]").fill("10000")
+    page.get_by_role("button", name=re.compile("^Thanh toán")).click()
+
+    expect(page).to_have_url(re.compile(r"/don-hang/OC\d{6}-\w{5}$"))
+    expect(page.locator(".order-meta .order-status")).to_have_text("Đã thanh toán")
+    expect(page.locator(".shop-group")).to_have_count(2)
+    page.goto(live_server.url + "/gio-hang")
+    expect(page.get_by_text("Giỏ hàng của bạn đang trống.")).to_be_visible()
