@@ -3,7 +3,10 @@
 from shop.accounts.models import Address, ProducerMember, User
 from shop.cart.models import Cart, CartLine
 from shop.catalog.models import Category, Product, ProductImage, Variant
+from shop.inventory.models import ApiToken, IdempotencyKey, ProducerFeed, ProducerInvite, StockImport
+from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
+from shop.partners.models import PartnerWebhook, WebhookDelivery
 from shop.payments.models import Payment, Refund, StripeEvent
 from shop.places.models import Province, Ward
 from shop.producers.models import Certificate, Producer
@@ -11,6 +14,8 @@ from shop.settings.models import Setting
 from shop.shipping.models import ShippingRate
 
 __all__ = [
+    "ApiToken", "IdempotencyKey", "OutboxEmail", "PartnerWebhook", "ProducerFeed", "ProducerInvite", "StockImport",
+    "WebhookDelivery",
     "Address",
     "Cart",
     "CartLine",

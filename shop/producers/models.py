@@ -8,7 +8,7 @@ from shop.formatting import today_vn, utcnow
 from shop.producers.rules import shown_stars
 
 OWNER_TYPES = ("cooperative", "enterprise", "household", "cooperative_group")
-PRODUCER_STATUSES = ("pending", "approved", "suspended")
+PRODUCER_STATUSES = ("pending", "approved", "rejected", "suspended")
 CERTIFICATE_STATES = ("pending", "verified", "rejected")
 ISSUING_LEVELS = ("province", "central")
 
@@ -21,7 +21,7 @@ class Producer(db.Model):
             "owner_type IN ('cooperative', 'enterprise', 'household', 'cooperative_group')",
             name="owner_type",
         ),
-        CheckConstraint("status IN ('pending', 'approved', 'suspended')", name="status"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected', 'suspended')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +35,13 @@ class Producer(db.Model):
     phone: Mapped[str] = mapped_column(String(20), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    tax_code: Mapped[str] = mapped_column(String(20), default="")
+    # Payout bank account: only the owner sees and changes it.
+    bank_name: Mapped[str] = mapped_column(String(120), default="")
+    bank_account_name: Mapped[str] = mapped_column(String(120), default="")
+    bank_account_number: Mapped[str] = mapped_column(String(40), default="")
+    status_reason: Mapped[str] = mapped_column(Text, default="")  # why rejected or suspended
+    reviewed_at: Mapped[datetime | None] = mapped_column()
     # A sub-order of at least this much (đồng, before shipping) ships free; None: never.
     free_shipping_threshold: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

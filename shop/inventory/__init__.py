@@ -1,0 +1,1 @@
+"""Stock and price sync: the producer API, CSV imports and feed pulls."""

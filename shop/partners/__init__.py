@@ -1,0 +1,1 @@
+"""Partner channels: signed webhooks for stock and price changes."""
