@@ -40,6 +40,12 @@ class Config:
     # server and passes its socket here; without any, caching stays in-process.
     REDIS_URL = os.environ.get("REDIS_URL")
     MEDIA_DIR = os.environ.get("MEDIA_DIR", str(Path(INSTANCE_DIR) / "media"))
+    # --- producer portal uploads ---
+    # A request may carry a few phone photos at once (each at most 20 MB, checked again per file).
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024)))
+    # OCOP decision documents: private, served to operators only (never under MEDIA_DIR).
+    CERTIFICATE_DIR = os.environ.get("CERTIFICATE_DIR", str(Path(INSTANCE_DIR) / "certificates"))
+    # --- end producer portal uploads ---
     SITE_URL = os.environ.get("SITE_URL", "")
     SITE_NAME = "Chợ OCOP"
 
@@ -72,6 +78,9 @@ class Config:
     ACCOUNT_EMAIL_LIMIT = "5 per 15 minutes"  # sign-ups, reset and verification e-mails per address
     EMAIL_VERIFY_MAX_AGE = 3 * 86400
     PASSWORD_RESET_MAX_AGE = 3600
+
+    OUTBOX_SWEEP_SECONDS = int(os.environ.get("OUTBOX_SWEEP_SECONDS", "60"))
+    OUTBOX_SWEEP_MIN_AGE_SECONDS = int(os.environ.get("OUTBOX_SWEEP_MIN_AGE_SECONDS", "30"))
 
     # Mail: "smtp" when MAIL_SERVER is set, else "file" (.eml files in MAIL_DIR, logged).
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
@@ -118,7 +127,17 @@ class ProductionConfig(Config):
 
     @staticmethod
     def check() -> None:
-        missing = [n for n in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not os.environ.get(n)]
+        needed = (
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SITE_URL",
+            "MAIL_SERVER",
+            "STRIPE_SECRET_KEY",
+            "STRIPE_PUBLISHABLE_KEY",
+            "STRIPE_WEBHOOK_SECRET",
+        )
+        missing = [n for n in needed if not os.environ.get(n)]
         if missing:
             raise RuntimeError("production needs these environment variables: " + ", ".join(missing))
 

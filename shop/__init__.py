@@ -82,6 +82,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(checkout_bp)
     app.register_blueprint(orders_bp)
     register_cart_merge(app)
+
+    from shop.notifications.services import register_outbox_hooks
+
+    register_outbox_hooks()
     app.register_blueprint(accounts_bp)
 
     # --- payments ---

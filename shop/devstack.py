@@ -87,7 +87,7 @@ def start_fake_stripe(env: dict[str, str], web_port: int | str, instance: Path):
 
 def main() -> int:
     port = os.environ.get("PORT", "5000")
-    env = {"PYTHONUNBUFFERED": "1"}
+    env = {"PYTHONUNBUFFERED": "1", "SITE_URL": os.environ.get("SITE_URL", f"http://127.0.0.1:{port}")}
     embedded = None
     instance = Path(os.environ.get("SHOP_INSTANCE_DIR", ROOT / "instance"))
     instance.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,13 @@ from shop.settings.models import Setting
 from shop.shipping.models import ShippingRate
 
 __all__ = [
-    "ApiToken", "IdempotencyKey", "OutboxEmail", "PartnerWebhook", "ProducerFeed", "ProducerInvite", "StockImport",
+    "ApiToken",
+    "IdempotencyKey",
+    "OutboxEmail",
+    "PartnerWebhook",
+    "ProducerFeed",
+    "ProducerInvite",
+    "StockImport",
     "WebhookDelivery",
     "Address",
     "Cart",

@@ -1,6 +1,6 @@
 """Jinja filters and globals: money, dates, stars, language-aware names."""
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -36,10 +36,15 @@ def owner_type_label(code: str, short: bool = False) -> str:
 
 
 def absolute_url(endpoint: str, **values) -> str:
+    """An absolute URL: on SITE_URL when configured (always in production), else on the
+    host of the current request; outside a request (worker e-mails) on localhost."""
     base = current_app.config.get("SITE_URL")
     if base:
         return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context("/", base_url="http://127.0.0.1:5000"):
+        return url_for(endpoint, _external=True, **values)
 
 
 def canonical_url(**args) -> str:

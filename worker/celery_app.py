@@ -6,6 +6,7 @@ Tasks take ids, re-read state, are idempotent and acknowledge late, so a task
 whose worker dies is delivered again."""
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask
 
 from shop import create_app
@@ -37,6 +38,10 @@ def make_celery(app: Flask) -> Celery:
             "sweep-expired-reservations": {"task": "orders.sweep_expired", "schedule": 60.0},
             # Ask Stripe about orders still awaiting payment (a lost webhook must not matter).
             "reconcile-payments": {"task": "payments.reconcile", "schedule": 300.0},
+            # E-mails whose task was lost; how often is configurable for the tests.
+            "sweep-outbox": {"task": "notifications.sweep", "schedule": float(app.config["OUTBOX_SWEEP_SECONDS"])},
+            # 60/30/7-day certificate reminders, each written once (dedupe keys), early morning in Vietnam.
+            "certificate-reminders": {"task": "certificates.reminders", "schedule": crontab(hour=6, minute=0)},
         },
     )
     celery.set_default()

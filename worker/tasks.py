@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from shop.notifications import services as notifications
 from shop.orders import services as orders
 from shop.payments.services import reconcile_awaiting_payments
 
@@ -24,3 +25,23 @@ def sweep_expired() -> int:
 @shared_task(name="payments.reconcile", **RETRY)
 def reconcile_payments() -> dict:
     return reconcile_awaiting_payments()
+
+
+@shared_task(name="notifications.send", bind=True, **RETRY)
+def send_notification(self, outbox_id: int) -> bool:
+    # The task id is the claim: a copy redelivered after a worker died takes the row back.
+    return notifications.send_outbox_email(outbox_id, claimant=self.request.id or "")
+
+
+@shared_task(name="notifications.sweep", **RETRY)
+def sweep_notifications() -> int:
+    """Queue the rows whose own task never ran (Redis was down, a worker died)."""
+    ids = notifications.unsent_outbox_ids()
+    for outbox_id in ids:
+        send_notification.delay(outbox_id)
+    return len(ids)
+
+
+@shared_task(name="certificates.reminders", **RETRY)
+def certificate_reminders() -> int:
+    return notifications.queue_certificate_reminders()

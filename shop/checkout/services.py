@@ -18,6 +18,7 @@ from shop.catalog.services import commit_catalog_change
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
+from shop.notifications.services import notify_low_stock, notify_order_placed
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancel_unpaid_orders_of_cart
 from shop.places.models import Province, Ward
@@ -155,6 +156,8 @@ def place_order(
         if winner is None:
             raise
         return winner
+    notify_order_placed(order)
+    notify_low_stock(view.variant_ids)
     product_ids = db.session.scalars(
         select(Variant.product_id).where(Variant.id.in_(view.variant_ids)).distinct()
     ).all()

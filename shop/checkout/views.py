@@ -16,7 +16,6 @@ from shop.checkout import queries
 from shop.checkout.forms import DeliveryForm, PlaceOrderForm
 from shop.checkout.services import Delivery, place_order
 from shop.errors import ShopError
-from shop.orders.emails import send_order_placed
 from shop.queue import enqueue
 from shop.settings.services import get_int
 
@@ -136,7 +135,6 @@ def place():
         flash(err.message, "error")
         target = "cart.show" if err.code in ("out_of_stock", "empty_cart", "no_cart") else "checkout.review"
         return redirect(url_for(target), code=303)
-    send_order_placed(order.id)
     if order.reserved_until is not None:
         enqueue("orders.release_if_expired", order.id, countdown=get_int("card_reservation_minutes") * 60 + 5)
     guest_token = None if user_id else order.access_token

@@ -15,7 +15,8 @@ from shop.catalog.services import commit_catalog_change
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
-from shop.orders.models import Order, OrderEvent, SubOrder
+from shop.notifications.services import notify_cancelled, notify_shipped
+from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 
 NEXT_STATES = {
     "pending": ("confirmed", "cancelled"),
@@ -179,6 +180,7 @@ def ship_sub_order(
     sub.status, sub.shipped_at = "shipped", utcnow()
     sub.carrier, sub.tracking_number = carrier[:80], tracking_number[:80]
     sub.order.events.append(OrderEvent(sub_order_id=sub.id, kind="shipped", note=f"{carrier} {tracking_number}"))
+    notify_shipped(sub)
     db.session.commit()
     return sub
 
@@ -203,6 +205,7 @@ def cancel_sub_order(sub_order_id: int, reason: str, producer_ids: list[int] | N
     touched = release_stock(sub)
     sub.status, sub.cancelled_at, sub.cancel_reason = "cancelled", utcnow(), reason.strip()
     sub.order.events.append(OrderEvent(sub_order_id=sub.id, kind="cancelled", note=reason.strip()))
+    notify_cancelled(sub, reason.strip())
     if all(s.status == "cancelled" for s in sub.order.sub_orders) and sub.order.status != "paid":
         sub.order.status, sub.order.cancelled_at = "cancelled", utcnow()
     commit_catalog_change(_product_ids(touched))
@@ -219,6 +222,122 @@ def cancel_by_shopper(order_id: int, user_id: int | None, reason: str) -> Order:
         raise OrderStateError("Đơn hàng này không thể tự huỷ; hãy liên hệ để được hoàn tiền.")
     if any(s.status != "pending" for s in order.sub_orders):
         raise OrderStateError("Đơn đã được nhà sản xuất xác nhận, không thể tự huỷ.")
-    touched = _cancel(order, reason.strip() or "cancelled by the shopper", utcnow())
+    reason = reason.strip() or "cancelled by the shopper"
+    touched = _cancel(order, reason, utcnow())
+    for sub in order.sub_orders:
+        notify_cancelled(sub, reason)
     commit_catalog_change(_product_ids(touched))
     return order
+
+
+# --- cancelling part of a sub-order ----------------------------------------------
+
+
+def cancelled_amount(line: OrderLine, cancelled_quantity: int | None = None) -> int:
+    """The share of a line's total that `cancelled_quantity` of its units (default:
+    those cancelled so far) account for, discount included, in whole đồng. All of
+    them make the whole line total, so shares never add up to more than was paid."""
+    units = line.cancelled_quantity if cancelled_quantity is None else cancelled_quantity
+    return line.line_total * units // line.quantity
+
+
+def _check_line_cancellation(sub: SubOrder, wanted: dict[int, int]) -> None:
+    if sub.status not in ("pending", "confirmed"):
+        raise OrderStateError("Chỉ huỷ được phần đơn chưa giao cho vận chuyển.")
+    if sub.order.status == "awaiting_payment":
+        raise OrderStateError("Đơn hàng chưa được thanh toán.")
+    if sub.order.status == "cancelled":
+        raise OrderStateError("Đơn hàng đã bị huỷ.")
+    lines = {line.id: line for line in sub.lines}
+    for line_id, quantity in wanted.items():
+        line = lines.get(line_id)
+        if line is None:
+            raise NotFound("Dòng hàng không thuộc phần đơn này.")
+        left = line.quantity - line.cancelled_quantity
+        if quantity > left:
+            raise ShopError(
+                f"{line.product_name} ({line.variant_label}): chỉ còn {left} để huỷ.", code="too_many_to_cancel"
+            )
+
+
+def _refund_cancelled(payments, sub: SubOrder, wanted: dict[int, int], reason: str, producer_ids) -> None:
+    """Give back what the cancelled units were paid (the caller checked the order is paid by card)."""
+    shares = {}
+    for line in sub.lines:
+        if line.id in wanted:
+            value = cancelled_amount(line, line.cancelled_quantity + wanted[line.id]) - cancelled_amount(line)
+            shares[line.id] = max(0, min(value, line.line_total - line.refunded_amount))
+    amount = sum(shares.values())
+    if amount <= 0:
+        return
+    whole_lines = all(
+        line.cancelled_quantity == 0 and wanted[line.id] == line.quantity for line in sub.lines if line.id in wanted
+    )
+    if whole_lines:  # refunds by line keep each line's refunded amount
+        payments.refund(sub.id, line_ids=sorted(shares), reason=reason, producer_ids=producer_ids)
+    else:
+        payments.refund(sub.id, amount=amount, reason=reason, producer_ids=producer_ids)
+
+
+def cancel_lines(
+    sub_order_id: int, line_quantities: dict[int, int], reason: str, producer_ids: list[int] | None = None
+) -> SubOrder:
+    """The producer cancels some units of some lines of its part before it ships
+    (`line_quantities`: order line id -> units to cancel now). Their stock returns;
+    the sub-order keeps its totals as placed and each line counts its
+    `cancelled_quantity`. A card-paid order gets the cancelled share refunded
+    first, so a refused refund changes nothing. Cancelling every unit left
+    cancels the whole part, shipping fee included."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ShopError("Cho biết lý do huỷ.", code="missing_reason")
+    try:
+        wanted = {int(line_id): int(quantity) for line_id, quantity in line_quantities.items()}
+    except (TypeError, ValueError):
+        raise ShopError("Số lượng huỷ không hợp lệ.", code="bad_quantity") from None
+    if any(quantity < 0 for quantity in wanted.values()):
+        raise ShopError("Số lượng huỷ không hợp lệ.", code="bad_quantity")
+    wanted = {line_id: quantity for line_id, quantity in wanted.items() if quantity}
+    if not wanted:
+        raise ShopError("Nhập số lượng cần huỷ ở ít nhất một dòng.", code="nothing_to_cancel")
+    sub = _sub_order(sub_order_id, producer_ids)
+    _check_line_cancellation(sub, wanted)
+    # shop.payments builds on this module, so it is imported here rather than at the top.
+    from shop.payments import services as payments
+
+    if all(line.quantity - line.cancelled_quantity == wanted.get(line.id, 0) for line in sub.lines):
+        return payments.cancel_and_refund(sub_order_id, reason, producer_ids)
+    if sub.order.payment_method == "card" and sub.order.status == "paid":
+        _refund_cancelled(payments, sub, wanted, reason, producer_ids)  # commits
+        # Read again after the refund's commits. Should the part have shipped in the
+        # meantime, the refund stands and the cancellation is refused.
+        sub = _sub_order(sub_order_id, producer_ids)
+        _check_line_cancellation(sub, wanted)
+    lines = {line.id: line for line in sub.lines}
+    touched, notes = [], []
+    for line_id in sorted(wanted):
+        line, quantity = lines[line_id], wanted[line_id]
+        changed = db.session.execute(
+            update(OrderLine)
+            .where(OrderLine.id == line_id, OrderLine.cancelled_quantity + quantity <= OrderLine.quantity)
+            .values(cancelled_quantity=OrderLine.cancelled_quantity + quantity)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:  # another request cancelled these units first
+            db.session.rollback()
+            raise OrderStateError("Dòng hàng vừa được huỷ ở nơi khác. Vui lòng tải lại trang.")
+        notes.append(f"{line.sku} ×{quantity}")
+    # Stock rows in a fixed order, as everywhere else.
+    for line in sorted((lines[i] for i in wanted if lines[i].variant_id is not None), key=lambda x: x.variant_id):
+        db.session.execute(
+            update(Variant)
+            .where(Variant.id == line.variant_id)
+            .values(stock=Variant.stock + wanted[line.id])
+            .execution_options(synchronize_session=False)
+        )
+        touched.append(line.variant_id)
+    sub.order.events.append(
+        OrderEvent(sub_order_id=sub.id, kind="lines_cancelled", note=f"{', '.join(notes)}: {reason}"[:500])
+    )
+    commit_catalog_change(_product_ids(touched))
+    return sub

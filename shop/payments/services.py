@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow, vnd
+from shop.notifications.services import notify_refunded
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.payments import gateway
@@ -585,6 +586,8 @@ def _send_refund(
     db.session.add(
         OrderEvent(order_id=order_id, sub_order_id=sub_id, kind="refunded", note=f"{amount} vnd: {reason}"[:500])
     )
+    db.session.flush()
+    notify_refunded(db.session.get(SubOrder, sub_id), row.id, amount)
     try:
         db.session.commit()
     except IntegrityError:  # Stripe replayed a refund we already recorded

@@ -1,5 +1,6 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives."""
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -17,6 +18,13 @@ class _Collect:
         self.inbox = inbox
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.inbox.hold_first_seconds and not self.inbox.holding.is_set():
+            # Keep the first sender waiting (a test kills it meanwhile); a message whose
+            # sender vanished before the server answered was never accepted.
+            self.inbox.holding.set()
+            await asyncio.sleep(self.inbox.hold_first_seconds)
+            if server.transport is None or server.transport.is_closing():
+                return "421 sender went away"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.inbox._received(message)
         return "250 OK"
@@ -25,7 +33,9 @@ class _Collect:
 class LocalSmtpServer:
     """Start with `start()`; `messages` lists the EmailMessages received, oldest first."""
 
-    def __init__(self):
+    def __init__(self, hold_first_seconds: float = 0):
+        self.hold_first_seconds = hold_first_seconds
+        self.holding = threading.Event()
         self.host = "127.0.0.1"
         self.port = free_port()
         self.messages: list[EmailMessage] = []

@@ -1,0 +1,332 @@
+"""Notifications by e-mail through an outbox.
+
+A use case that causes a notice calls one of the `notify_*` functions before
+its commit: they render the message in the recipient's language and add an
+OutboxEmail row to the same transaction (nothing is sent if the change rolls
+back). After the commit every new row is queued for the worker
+(`register_outbox_hooks`); the worker's `send_outbox_email` sends a row once,
+and a periodic sweeper sends rows whose task was lost (Redis down, worker died).
+"""
+
+import logging
+from datetime import timedelta
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from shop.accounts.models import ProducerMember, User
+from shop.catalog.models import Variant
+from shop.extensions import db
+from shop.formatting import utcnow
+from shop.notifications.mail import send_email
+from shop.notifications.models import OutboxEmail
+from shop.orders.models import Order, SubOrder
+from shop.producers.models import Certificate, Producer
+from shop.queue import enqueue
+from shop.templating import absolute_url
+
+log = logging.getLogger(__name__)
+CLAIM_SECONDS = 300
+
+
+# --- writing rows (no commit) ------------------------------------------------
+
+
+def queue_email(kind: str, dedupe_key: str, to: str, locale: str, template: str, subject_fn, **context) -> None:
+    """Render `template` (.txt and .html under templates/email/) in `locale` and add
+    an outbox row, unless a row with this `dedupe_key` exists already."""
+    if not to:
+        return
+    if db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)) is not None:
+        return
+    for pending in db.session.new:
+        if isinstance(pending, OutboxEmail) and pending.dedupe_key == dedupe_key:
+            return
+    with force_locale(locale or "vi"):
+        subject = subject_fn()
+        text = render_template(f"email/{template}.txt", **context)
+        html = render_template(f"email/{template}.html", **context)
+    db.session.add(
+        OutboxEmail(kind=kind, dedupe_key=dedupe_key, to_email=to, subject=subject, text_body=text, html_body=html)
+    )
+
+
+def _producer_recipients(producer: Producer) -> list[tuple[str, str]]:
+    """(email, locale) of whoever runs the producer: its members, or its contact e-mail."""
+    rows = db.session.execute(
+        select(User.email, User.locale)
+        .join(ProducerMember, ProducerMember.user_id == User.id)
+        .where(ProducerMember.producer_id == producer.id, User.active.is_(True))
+    ).all()
+    found = [(email, locale) for email, locale in rows]
+    if not found and producer.email:
+        found = [(producer.email, "vi")]
+    return found
+
+
+def order_link(order: Order) -> str:
+    """The order page; guests get the secret that lets them in without an account."""
+    if order.user_id is None:
+        return absolute_url("orders.detail", number=order.number, t=order.access_token)
+    return absolute_url("orders.detail", number=order.number)
+
+
+def notify_order_placed(order: Order) -> None:
+    """The shopper's confirmation and one new-order notice per producer of the order."""
+    link = order_link(order)
+    queue_email(
+        "order_placed",
+        f"order_placed:{order.id}",
+        order.email,
+        order.locale,
+        "order_placed",
+        lambda: _("Chợ OCOP: đã nhận đơn hàng %(number)s", number=order.number),
+        order=order,
+        link=link,
+    )
+    for sub in order.sub_orders:
+        portal = absolute_url("portal.order_detail", sub_order_id=sub.id) if _has_portal_orders() else ""
+        for email, locale in _producer_recipients(sub.producer):
+            queue_email(
+                "new_order",
+                f"new_order:{sub.id}:{email}",
+                email,
+                locale,
+                "new_order",
+                lambda: _("Đơn mới %(number)s trên Chợ OCOP", number=order.number),
+                order=order,
+                sub=sub,
+                link=portal,
+            )
+
+
+def _has_portal_orders() -> bool:
+    return "portal.order_detail" in current_app.view_functions
+
+
+def notify_shipped(sub: SubOrder) -> None:
+    order = sub.order
+    queue_email(
+        "shipped",
+        f"shipped:{sub.id}",
+        order.email,
+        order.locale,
+        "shipped",
+        lambda: _("Đơn %(number)s đang được giao", number=order.number),
+        order=order,
+        sub=sub,
+        link=order_link(order),
+    )
+
+
+def notify_cancelled(sub: SubOrder, reason: str) -> None:
+    order = sub.order
+    queue_email(
+        "cancelled",
+        f"cancelled:{sub.id}",
+        order.email,
+        order.locale,
+        "cancelled",
+        lambda: _("Đơn %(number)s: một phần đã bị huỷ", number=order.number),
+        order=order,
+        sub=sub,
+        reason=reason,
+        link=order_link(order),
+    )
+
+
+def notify_refunded(sub: SubOrder, refund_id: int, amount: int) -> None:
+    order = sub.order
+    queue_email(
+        "refunded",
+        f"refunded:{refund_id}",
+        order.email,
+        order.locale,
+        "refunded",
+        lambda: _("Đơn %(number)s: đã hoàn tiền", number=order.number),
+        order=order,
+        sub=sub,
+        amount=amount,
+        link=order_link(order),
+    )
+
+
+def notify_low_stock(variant_ids: list[int], threshold: int = 5) -> None:
+    """Tell the producer about SKUs that just went to `threshold` or below (once a day each)."""
+    if not variant_ids:
+        return
+    today = utcnow().date().isoformat()
+    for variant in db.session.scalars(select(Variant).where(Variant.id.in_(variant_ids), Variant.stock <= threshold)):
+        producer = variant.product.producer
+        for email, locale in _producer_recipients(producer):
+            queue_email(
+                "low_stock",
+                f"low_stock:{variant.id}:{today}:{email}",
+                email,
+                locale,
+                "low_stock",
+                lambda v=variant: _("Sắp hết hàng: %(sku)s", sku=v.sku),
+                variant=variant,
+            )
+
+
+def notify_certificate_expiring(certificate: Certificate, days: int) -> None:
+    for email, locale in _producer_recipients(certificate.producer):
+        queue_email(
+            "certificate_expiring",
+            f"certificate_expiring:{certificate.id}:{days}:{email}",
+            email,
+            locale,
+            "certificate_expiring",
+            lambda: _("Giấy chứng nhận OCOP hết hạn sau %(days)s ngày", days=days),
+            certificate=certificate,
+            days=days,
+        )
+
+
+def notify_application_decided(producer_id: int) -> None:
+    producer = db.session.get(Producer, producer_id)
+    stamp = (producer.reviewed_at or utcnow()).isoformat()
+    for email, locale in _producer_recipients(producer):
+        queue_email(
+            "application_decided",
+            f"application:{producer.id}:{producer.status}:{stamp}:{email}",
+            email,
+            locale,
+            "application_decided",
+            lambda: (
+                _("Hồ sơ bán hàng trên Chợ OCOP đã được duyệt")
+                if producer.status == "approved"
+                else _("Hồ sơ bán hàng trên Chợ OCOP chưa được duyệt")
+            ),
+            producer=producer,
+            link=absolute_url("portal.dashboard") if "portal.dashboard" in current_app.view_functions else "",
+        )
+
+
+def notify_invite(invite_id: int, token: str) -> None:
+    from shop.inventory.models import ProducerInvite
+
+    invite = db.session.get(ProducerInvite, invite_id)
+    link = (
+        absolute_url("portal.accept_invite", token=token)
+        if "portal.accept_invite" in current_app.view_functions
+        else ""
+    )
+    queue_email(
+        "invite",
+        f"invite:{invite.id}",
+        invite.email,
+        "vi",
+        "invite",
+        lambda: _("Lời mời tham gia gian hàng %(name)s trên Chợ OCOP", name=invite.producer.name),
+        invite=invite,
+        link=link,
+    )
+
+
+# --- after the commit ----------------------------------------------------------
+
+_hooks_registered = False
+
+
+def register_outbox_hooks() -> None:
+    """Queue each new outbox row once the transaction that wrote it has committed
+    (Session-wide listeners, installed once per process)."""
+    global _hooks_registered
+    if _hooks_registered:
+        return
+    _hooks_registered = True
+
+    @event.listens_for(Session, "after_flush")
+    def collect(session, _context):
+        new = [obj.id for obj in session.new if isinstance(obj, OutboxEmail)]
+        if new:
+            session.info.setdefault("outbox_ids", []).extend(new)
+
+    @event.listens_for(Session, "after_commit")
+    def queue(session):
+        for outbox_id in session.info.pop("outbox_ids", []):
+            enqueue("notifications.send", outbox_id)
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def forget(session, _previous):
+        session.info.pop("outbox_ids", None)
+
+
+# --- the worker's side ---------------------------------------------------------
+
+
+def send_outbox_email(outbox_id: int, claimant: str) -> bool:
+    """Send one outbox row unless it was sent already or another task is on it.
+    A task redelivered after its worker died carries the same `claimant` (its
+    task id), so it takes the row back at once. Returns True when it sent."""
+    now = utcnow()
+    taken = db.session.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.id == outbox_id,
+            OutboxEmail.sent_at.is_(None),
+            or_(
+                OutboxEmail.claimed_at.is_(None),
+                OutboxEmail.claimed_by == claimant,
+                OutboxEmail.claimed_at < now - timedelta(seconds=CLAIM_SECONDS),
+            ),
+        )
+        .values(claimed_at=now, claimed_by=claimant, attempts=OutboxEmail.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not taken:
+        return False
+    row = db.session.get(OutboxEmail, outbox_id)
+    try:
+        send_email(row.to_email, row.subject, row.text_body, row.html_body or None)
+    except Exception as exc:
+        row.claimed_at, row.claimed_by, row.last_error = None, "", f"{type(exc).__name__}: {exc}"[:1000]
+        db.session.commit()
+        raise
+    row.sent_at, row.last_error = utcnow(), ""
+    db.session.commit()
+    return True
+
+
+def unsent_outbox_ids(older_than_seconds: int | None = None, limit: int = 500) -> list[int]:
+    """Rows nobody has sent: their task was lost, or failed, or its claim ran out.
+    Rows younger than OUTBOX_SWEEP_MIN_AGE_SECONDS are left to their own task."""
+    if older_than_seconds is None:
+        older_than_seconds = current_app.config["OUTBOX_SWEEP_MIN_AGE_SECONDS"]
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(OutboxEmail.id)
+            .where(
+                OutboxEmail.sent_at.is_(None),
+                OutboxEmail.created_at < now - timedelta(seconds=older_than_seconds),
+                or_(OutboxEmail.claimed_at.is_(None), OutboxEmail.claimed_at < now - timedelta(seconds=CLAIM_SECONDS)),
+            )
+            .order_by(OutboxEmail.id)
+            .limit(limit)
+        )
+    )
+
+
+def queue_certificate_reminders(today=None) -> int:
+    """Write the 60/30/7-day reminders due today (idempotent by dedupe key); commits."""
+    from shop.formatting import today_vn
+
+    today = today or today_vn()
+    written = 0
+    for days in (60, 30, 7):
+        for certificate in db.session.scalars(
+            select(Certificate).where(
+                Certificate.state == "verified", Certificate.expires_on == today + timedelta(days=days)
+            )
+        ):
+            notify_certificate_expiring(certificate, days)
+            written += 1
+    db.session.commit()
+    return written
