@@ -81,6 +81,16 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(cart_bp)
     app.register_blueprint(checkout_bp)
     app.register_blueprint(orders_bp)
+
+    from shop.portal import bp as portal_bp
+    from shop.portal import views as _portal_views  # noqa: F401 - registers the portal's routes
+
+    app.register_blueprint(portal_bp)
+    # --- operator screen (portal catalog) ---
+    from shop.operator.views import bp as operator_bp
+
+    app.register_blueprint(operator_bp)
+    # --- end operator screen ---
     register_cart_merge(app)
 
     from shop.notifications.services import register_outbox_hooks
@@ -95,6 +105,15 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(payments_bp)
     csrf.exempt(stripe_webhook)  # Stripe signs its webhooks; the signature is checked instead
     # --- end payments ---
+
+    # --- producer API and stock sync ---
+    from shop.inventory.api import bp as producer_api_bp
+    from shop.partners.services import register_delivery_hooks
+
+    app.register_blueprint(producer_api_bp)
+    csrf.exempt(producer_api_bp)  # bearer tokens only, never cookies: nothing for CSRF to forge
+    register_delivery_hooks()
+    # --- end producer API and stock sync ---
 
     from shop.errors import register_error_handlers
     from shop.templating import register_templating

@@ -56,3 +56,59 @@ def register_cli(app) -> None:
 
         load_reference_data()
         click.echo("Provinces, wards and categories loaded.")
+
+    # --- stock sync: producer API tokens and partner webhooks ---
+    @app.cli.command("producer-token")
+    @click.argument("slug")
+    @click.option("--name", default="CLI", show_default=True, help="What the token is for (shown in the portal).")
+    @click.option("--expires-days", type=click.IntRange(1, 3650), default=None, help="Expire after N days.")
+    def producer_token_command(slug: str, name: str, expires_days: int | None):
+        """Print a new producer API token for the producer SLUG (shown only this once)."""
+        from shop.errors import ShopError
+        from shop.extensions import db
+        from shop.inventory.tokens import create_token
+        from shop.producers.models import Producer
+
+        producer = db.session.scalars(select(Producer).where(Producer.slug == slug)).first()
+        if producer is None:
+            raise click.ClickException(f"No producer '{slug}'.")
+        try:
+            token, raw = create_token(producer.id, name, expires_in_days=expires_days)
+        except ShopError as err:
+            raise click.ClickException(err.message) from None
+        click.echo(f"Token {token.prefix}… for {producer.name} (id {token.id}); keep it now, it is not shown again:")
+        click.echo(raw)
+
+    @app.cli.group("partner-webhook")
+    def partner_webhook_group():
+        """Partner channels told about stock and price changes."""
+
+    @partner_webhook_group.command("add")
+    @click.argument("name")
+    @click.argument("url")
+    def partner_webhook_add(name: str, url: str):
+        """Register a partner endpoint and print its signing secret (shown only this once)."""
+        from shop.errors import ShopError
+        from shop.partners.services import add_webhook
+
+        try:
+            hook = add_webhook(name, url)
+        except ShopError as err:
+            raise click.ClickException(err.message) from None
+        click.echo(f"Partner webhook {hook.id} '{hook.name}' -> {hook.url}")
+        click.echo(f"Signing secret (X-OCOP-Signature, HMAC-SHA256): {hook.secret}")
+
+    @partner_webhook_group.command("list")
+    def partner_webhook_list():
+        """List partner endpoints with their deliveries by status."""
+        from shop.partners.services import list_webhooks
+
+        rows = list_webhooks()
+        if not rows:
+            click.echo("No partner webhooks.")
+        for hook, counts in rows:
+            state = "active" if hook.active else "inactive"
+            tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no deliveries"
+            click.echo(f"{hook.id}\t{hook.name}\t{hook.url}\t{state}\t{tally}")
+
+    # --- end stock sync ---

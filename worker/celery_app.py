@@ -42,6 +42,14 @@ def make_celery(app: Flask) -> Celery:
             "sweep-outbox": {"task": "notifications.sweep", "schedule": float(app.config["OUTBOX_SWEEP_SECONDS"])},
             # 60/30/7-day certificate reminders, each written once (dedupe keys), early morning in Vietnam.
             "certificate-reminders": {"task": "certificates.reminders", "schedule": crontab(hour=6, minute=0)},
+            # --- stock sync ---
+            # Producers' feeds (each also waits its own interval_minutes).
+            "pull-stock-feeds": {"task": "inventory.pull_feeds", "schedule": 300.0},
+            # Uploads whose task was lost, and partner webhooks due (a Redis outage loses neither).
+            "sweep-stock-imports": {"task": "inventory.sweep_imports", "schedule": 60.0},
+            "deliver-partner-webhooks": {"task": "partners.deliver_due", "schedule": 30.0},
+            "purge-idempotency-keys": {"task": "inventory.purge_idempotency_keys", "schedule": 3600.0},
+            # --- end stock sync ---
         },
     )
     celery.set_default()

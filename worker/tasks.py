@@ -2,8 +2,11 @@
 
 from celery import shared_task
 
+from shop.inventory import imports as stock_imports  # stock sync
+from shop.inventory import services as inventory  # stock sync
 from shop.notifications import services as notifications
 from shop.orders import services as orders
+from shop.partners import services as partners  # stock sync
 from shop.payments.services import reconcile_awaiting_payments
 
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
@@ -45,3 +48,47 @@ def sweep_notifications() -> int:
 @shared_task(name="certificates.reminders", **RETRY)
 def certificate_reminders() -> int:
     return notifications.queue_certificate_reminders()
+
+
+# --- stock sync (producer API, stock files and feeds, partner webhooks) ---
+
+
+@shared_task(name="inventory.process_import", **RETRY)
+def process_import(import_id: int) -> str:
+    return stock_imports.process_import(import_id)
+
+
+@shared_task(name="inventory.sweep_imports", **RETRY)
+def sweep_imports() -> int:
+    """Queue uploads whose own task was lost (Redis was down at upload time)."""
+    ids = stock_imports.waiting_import_ids()
+    for import_id in ids:
+        process_import.delay(import_id)
+    return len(ids)
+
+
+@shared_task(name="inventory.pull_feed", **RETRY)
+def pull_feed(feed_id: int) -> str:
+    return stock_imports.pull_feed(feed_id)
+
+
+@shared_task(name="inventory.pull_feeds", **RETRY)
+def pull_feeds() -> int:
+    """Queue a pull of every feed whose own interval has run out."""
+    ids = stock_imports.due_feed_ids()
+    for feed_id in ids:
+        pull_feed.delay(feed_id)
+    return len(ids)
+
+
+@shared_task(name="inventory.purge_idempotency_keys", **RETRY)
+def purge_idempotency_keys() -> int:
+    return inventory.purge_keys()
+
+
+@shared_task(name="partners.deliver_due", **RETRY)
+def deliver_webhooks() -> dict:
+    return partners.deliver_due()
+
+
+# --- end stock sync ---

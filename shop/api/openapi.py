@@ -67,7 +67,9 @@ def openapi_document() -> dict:
             "title": "Chợ OCOP public catalog API",
             "version": "1",
             "description": "Read-only catalog of OCOP products (3–5 stars) for partner retailers and apps. "
-            "Prices are integers of Vietnamese đồng (VND has no minor unit).",
+            "Prices are integers of Vietnamese đồng (VND has no minor unit). "
+            "Under /producer, producers keep their own stock, prices and shipments in step "
+            "(bearer token; see the producerToken security scheme).",
         },
         "servers": [{"url": "/api/v1"}],
         "paths": {
@@ -128,10 +130,20 @@ def openapi_document() -> dict:
                     "responses": {"200": _ok({"type": "object"})},
                 }
             },
+            **producer_paths(),  # producer API
         },
         "components": {
             "responses": {"Error": _ok({"$ref": "#/components/schemas/Error"}, "A refused request")},
+            "securitySchemes": {  # producer API
+                "producerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A producer's API token (made in the portal at /producer/api, shown once). "
+                    "Requests are limited per token (120 a minute by default; 429 beyond).",
+                }
+            },
             "schemas": {
+                **PRODUCER_SCHEMAS,  # producer API
                 "Error": {
                     "type": "object",
                     "required": ["error"],
@@ -282,3 +294,308 @@ def openapi_document() -> dict:
             },
         },
     }
+
+
+# --- producer API (/api/v1/producer) -----------------------------------------------------
+
+_REF = "#/components/schemas/"
+PRODUCER_SECURITY = [{"producerToken": []}]
+IDEMPOTENCY_KEY = _param(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 120},
+    "Optional. The first answer to a key is stored for 24 hours; a retry with the same key and the same "
+    "method, path and body returns it (header Idempotent-Replayed: true) without applying anything again. "
+    "The same key with a different request is refused (409 idempotency_key_reused); while the first request "
+    "is still running, 409 idempotency_key_in_progress.",
+    where="header",
+)
+AUTH_ERRORS = {
+    "401": {
+        "description": "Missing, unknown, revoked or expired token (with a WWW-Authenticate header)",
+        "content": {"application/json": {"schema": {"$ref": _REF + "Error"}}},
+    },
+    "429": {
+        "description": "Too many requests for this token; see the Retry-After header",
+        "content": {"application/json": {"schema": {"$ref": _REF + "Error"}}},
+    },
+}
+STOCK_RULE = (
+    "Quantities are stock ON HAND (counted before shipping). What unshipped orders hold is subtracted: "
+    "available = max(0, on_hand − held). A quantity below the units sold but not yet shipped "
+    "(paid card orders and cash-on-delivery orders) is refused for that SKU (reason_code sold_not_shipped); "
+    "between that and everything held, card orders still awaiting payment keep their units, available "
+    "becomes 0 and reason_code short_reserved tells how many units they would lack."
+)
+
+
+def _json_body(ref: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": _REF + ref}}}}
+
+
+def _producer_op(summary: str, op_id: str, responses: dict, *, body: str | None = None, params=(), write=False):
+    op = {
+        "summary": summary,
+        "operationId": op_id,
+        "tags": ["producer"],
+        "security": PRODUCER_SECURITY,
+        "parameters": [*params, *([IDEMPOTENCY_KEY] if write else [])],
+        "responses": {**responses, **AUTH_ERRORS},
+    }
+    if body:
+        op["requestBody"] = _json_body(body)
+    return op
+
+
+def producer_paths() -> dict:
+    sku = _param("sku", {"type": "string"}, "One of your SKUs.", where="path", required=True)
+    sub_order_id = _param(
+        "sub_order_id", {"type": "integer"}, "Your sub-order's id (from /producer/orders).", where="path", required=True
+    )
+    return {
+        "/producer/products": {
+            "get": _producer_op(
+                "Your products and variants with stock on hand, held and available",
+                "producerListProducts",
+                {"200": _ok(_list_of("ProducerProduct"))},
+                params=PAGING,
+            )
+        },
+        "/producer/stock/{sku}": {
+            "put": _producer_op(
+                "Set one SKU's stock on hand (and optionally its price)",
+                "producerSetStock",
+                {
+                    "200": _ok({"$ref": _REF + "StockResult"}, "Applied or unchanged"),
+                    "400": ERROR,
+                    "404": ERROR,
+                    "409": {
+                        "description": "Below the units sold but not shipped (sold_not_shipped), "
+                        "or an Idempotency-Key conflict",
+                        "content": {"application/json": {"schema": {"$ref": _REF + "Error"}}},
+                    },
+                },
+                body="StockSet",
+                params=[sku],
+                write=True,
+            )
+            | {"description": STOCK_RULE + " Another producer's SKU is a 404."},
+        },
+        "/producer/stock": {
+            "post": _producer_op(
+                "Set stock on hand (and prices) of up to 1,000 SKUs in one transaction",
+                "producerUpdateStock",
+                {
+                    "200": _ok({"$ref": _REF + "StockBatchResult"}, "One result per item, in the items' order"),
+                    "400": ERROR,
+                    "413": {
+                        "description": "More than 1,000 items (too_many_items)",
+                        "content": {"application/json": {"schema": {"$ref": _REF + "Error"}}},
+                    },
+                    "409": ERROR,
+                },
+                body="StockBatch",
+                write=True,
+            )
+            | {
+                "description": STOCK_RULE
+                + " Items whose SKU is unknown or not yours are reported as unknown; refused items are "
+                "reported as rejected; every other item is applied, all in one transaction."
+            },
+        },
+        "/producer/orders": {
+            "get": _producer_op(
+                "Your sub-orders with their lines, newest first",
+                "producerListOrders",
+                {"200": _ok(_list_of("ProducerSubOrder")), "400": ERROR},
+                params=[
+                    _param(
+                        "status",
+                        {"type": "string", "enum": ["pending", "confirmed", "shipped", "delivered", "cancelled"]},
+                        "Only sub-orders in this state.",
+                    ),
+                    *PAGING,
+                ],
+            )
+        },
+        "/producer/orders/{sub_order_id}/confirm": {
+            "post": _producer_op(
+                "Accept a pending sub-order",
+                "producerConfirmOrder",
+                {"200": _ok({"$ref": _REF + "ProducerSubOrder"}), "404": ERROR, "409": ERROR},
+                params=[sub_order_id],
+                write=True,
+            )
+        },
+        "/producer/orders/{sub_order_id}/ship": {
+            "post": _producer_op(
+                "Hand a confirmed sub-order to the carrier",
+                "producerShipOrder",
+                {"200": _ok({"$ref": _REF + "ProducerSubOrder"}), "400": ERROR, "404": ERROR, "409": ERROR},
+                body="Shipment",
+                params=[sub_order_id],
+                write=True,
+            )
+        },
+    }
+
+
+_MONEY = {"type": "integer", "description": "Whole đồng"}
+_REASON = {
+    "reason_code": {
+        "type": "string",
+        "enum": [
+            "sold_not_shipped",
+            "short_reserved",
+            "bad_quantity",
+            "negative_quantity",
+            "quantity_too_large",
+            "bad_price",
+            "price_too_large",
+            "missing_sku",
+            "bad_sku",
+            "formula",
+            "nothing_to_change",
+            "bad_item",
+            "duplicate_sku",
+            "unknown_sku",
+            "other_producer",
+        ],
+        "description": "Why an item was rejected or unknown; short_reserved is a warning on an applied item",
+    },
+    "reason": {"type": "string", "description": "The same, in Vietnamese, for people"},
+}
+PRODUCER_SCHEMAS = {
+    "ProducerProduct": {
+        "type": "object",
+        "required": ["slug", "name", "status", "variants"],
+        "properties": {
+            "slug": {"type": "string"},
+            "name": {"type": "string"},
+            "status": {"type": "string", "enum": ["draft", "published", "archived"]},
+            "variants": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["sku", "label", "price", "on_hand", "held", "available"],
+                    "properties": {
+                        "sku": {"type": "string"},
+                        "label": {"type": "string"},
+                        "price": _MONEY,
+                        "currency": {"type": "string", "enum": ["VND"]},
+                        "on_hand": {"type": "integer", "description": "available + held"},
+                        "held": {"type": "integer", "description": "Units in unshipped orders"},
+                        "available": {"type": "integer", "description": "What shoppers can still buy"},
+                    },
+                },
+            },
+        },
+    },
+    "StockSet": {
+        "type": "object",
+        "required": ["quantity"],
+        "properties": {
+            "quantity": {"type": "integer", "minimum": 0, "maximum": 10_000_000, "description": "Stock on hand"},
+            "price": {"type": "integer", "minimum": 1, "maximum": 1_000_000_000, "description": "New price, đồng"},
+        },
+    },
+    "StockBatch": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 1000,
+                "items": {
+                    "type": "object",
+                    "required": ["sku"],
+                    "properties": {
+                        "sku": {"type": "string"},
+                        "quantity": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "Stock on hand; may be left out when a price is given",
+                        },
+                        "price": {"type": "integer", "minimum": 1, "description": "New price, đồng"},
+                    },
+                },
+            }
+        },
+    },
+    "StockResult": {
+        "type": "object",
+        "required": ["sku", "status", "available"],
+        "properties": {
+            "sku": {"type": "string"},
+            "status": {"type": "string", "enum": ["applied", "unchanged", "rejected", "unknown"]},
+            **_REASON,
+            "available": {"type": "integer", "nullable": True, "description": "Null for unknown and malformed items"},
+            "on_hand": {"type": "integer", "nullable": True},
+            "held": {"type": "integer", "nullable": True},
+            "price": {**_MONEY, "nullable": True},
+        },
+    },
+    "StockBatchResult": {
+        "type": "object",
+        "required": ["results", "counts"],
+        "properties": {
+            "results": {"type": "array", "items": {"$ref": _REF + "StockResult"}},
+            "counts": {
+                "type": "object",
+                "properties": {k: {"type": "integer"} for k in ("applied", "unchanged", "rejected", "unknown")},
+            },
+        },
+    },
+    "Shipment": {
+        "type": "object",
+        "required": ["carrier", "tracking_number"],
+        "properties": {
+            "carrier": {"type": "string", "maxLength": 80},
+            "tracking_number": {"type": "string", "maxLength": 80},
+        },
+    },
+    "ProducerSubOrder": {
+        "type": "object",
+        "required": ["id", "order_number", "status", "total", "lines"],
+        "properties": {
+            "id": {"type": "integer"},
+            "order_number": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending", "confirmed", "shipped", "delivered", "cancelled"]},
+            "payment_method": {"type": "string", "enum": ["card", "cod"]},
+            "paid": {"type": "boolean", "description": "Money received (card); cash on delivery is collected later"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "subtotal": _MONEY,
+            "shipping_fee": _MONEY,
+            "total": _MONEY,
+            "currency": {"type": "string", "enum": ["VND"]},
+            "weight_grams": {"type": "integer"},
+            "carrier": {"type": "string", "nullable": True},
+            "tracking_number": {"type": "string", "nullable": True},
+            "ship_to": {
+                "type": "object",
+                "description": "Left out for cancelled sub-orders",
+                "properties": {
+                    "recipient": {"type": "string"},
+                    "phone": {"type": "string"},
+                    "address": {"type": "string"},
+                },
+            },
+            "lines": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "sku": {"type": "string"},
+                        "product_name": {"type": "string"},
+                        "variant_label": {"type": "string"},
+                        "quantity": {"type": "integer"},
+                        "cancelled_quantity": {"type": "integer"},
+                        "unit_price": _MONEY,
+                        "discount": _MONEY,
+                        "line_total": _MONEY,
+                    },
+                },
+            },
+        },
+    },
+}

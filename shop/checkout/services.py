@@ -21,6 +21,7 @@ from shop.formatting import utcnow
 from shop.notifications.services import notify_low_stock, notify_order_placed
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancel_unpaid_orders_of_cart
+from shop.partners.services import record_variant_changes
 from shop.places.models import Province, Ward
 from shop.settings.services import get_int
 
@@ -158,6 +159,7 @@ def place_order(
         return winner
     notify_order_placed(order)
     notify_low_stock(view.variant_ids)
+    record_variant_changes(view.variant_ids)
     product_ids = db.session.scalars(
         select(Variant.product_id).where(Variant.id.in_(view.variant_ids)).distinct()
     ).all()

@@ -17,6 +17,7 @@ from shop.extensions import db
 from shop.formatting import utcnow
 from shop.notifications.services import notify_cancelled, notify_shipped
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
+from shop.partners.services import record_variant_changes
 
 NEXT_STATES = {
     "pending": ("confirmed", "cancelled"),
@@ -52,6 +53,7 @@ def release_stock(sub: SubOrder) -> list[int]:
                 .execution_options(synchronize_session=False)
             )
             touched.append(line.variant_id)
+    record_variant_changes(touched)
     return touched
 
 
@@ -202,6 +204,9 @@ def cancel_sub_order(sub_order_id: int, reason: str, producer_ids: list[int] | N
     sub = _sub_order(sub_order_id, producer_ids)
     if sub.status not in ("pending", "confirmed"):
         raise OrderStateError("Chỉ huỷ được phần đơn chưa giao cho vận chuyển.")
+    if sub.order.status == "awaiting_payment":
+        # A later payment would cover the whole order, this part included.
+        raise OrderStateError("Đơn hàng đang chờ thanh toán thẻ; chưa thể huỷ từng phần.")
     touched = release_stock(sub)
     sub.status, sub.cancelled_at, sub.cancel_reason = "cancelled", utcnow(), reason.strip()
     sub.order.events.append(OrderEvent(sub_order_id=sub.id, kind="cancelled", note=reason.strip()))

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -143,7 +144,7 @@ def test_openapi_describes_every_endpoint(client, app):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     api_rules = {
-        r.rule.removeprefix("/api/v1").replace("<slug>", "{slug}")
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule.removeprefix("/api/v1"))
         for r in app.url_map.iter_rules()
         if r.rule.startswith("/api/v1")
     }

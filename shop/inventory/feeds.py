@@ -1,0 +1,120 @@
+"""Fetching a producer's stock feed over HTTP: the one place the shop calls a
+producer's server. Timeouts on connect and on every read, an overall deadline,
+a size cap enforced while streaming, no redirects to places we would not
+fetch directly, and (unless FEED_ALLOW_PRIVATE_HOSTS) no addresses on our own
+network, so a feed URL cannot be used to reach internal services."""
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+MAX_REDIRECTS = 3
+
+
+class FeedError(Exception):
+    """A feed that could not be used; `message` is for the producer."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    body: bytes
+    content_type: str
+
+
+def check_url(url: str, *, allow_private: bool = False) -> str:
+    """The URL if it is http(s) to a public host; FeedError otherwise."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FeedError("bad_url", "Địa chỉ nguồn phải bắt đầu bằng http:// hoặc https://.")
+    if len(url) > 500:
+        raise FeedError("bad_url", "Địa chỉ nguồn tối đa 500 ký tự.")
+    if not allow_private:
+        _check_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    return url
+
+
+def _check_public(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise FeedError("dns", f"Không tìm thấy máy chủ “{host}”.") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise FeedError("private_host", "Địa chỉ nguồn phải là máy chủ công khai trên Internet.")
+
+
+def _peer_is_public(response: requests.Response) -> bool:
+    # The address actually connected to (DNS may answer differently the second time).
+    try:
+        sock = response.raw._connection.sock  # noqa: SLF001 - urllib3 exposes no public accessor
+        return ipaddress.ip_address(sock.getpeername()[0]).is_global
+    except (AttributeError, OSError, ValueError):
+        return True  # nothing to check against (e.g. connection already released)
+
+
+def fetch(
+    url: str,
+    *,
+    timeout: float = 5.0,
+    max_bytes: int = 5 * 1024 * 1024,
+    deadline_seconds: float = 30.0,
+    allow_private: bool = False,
+) -> Fetched:
+    """GET the feed, streamed; FeedError with a message for the producer on any problem."""
+    started = time.monotonic()
+    for _ in range(MAX_REDIRECTS + 1):
+        url = check_url(url, allow_private=allow_private)
+        try:
+            response = requests.get(
+                url,
+                stream=True,
+                allow_redirects=False,
+                timeout=(timeout, timeout),
+                headers={
+                    "Accept": "text/csv, application/json;q=0.9, */*;q=0.1",
+                    "User-Agent": "ChoOCOP-StockFeed/1",
+                },
+            )
+        except requests.Timeout:
+            raise FeedError("timeout", f"Máy chủ nguồn không trả lời trong {timeout:g} giây.") from None
+        except requests.RequestException as exc:
+            raise FeedError("connection", f"Không kết nối được tới nguồn ({type(exc).__name__}).") from None
+        with response:
+            if not allow_private and not _peer_is_public(response):
+                raise FeedError("private_host", "Địa chỉ nguồn phải là máy chủ công khai trên Internet.")
+            if response.is_redirect:
+                url = urljoin(url, response.headers.get("Location", ""))
+                continue
+            if response.status_code != 200:
+                raise FeedError("http_status", f"Nguồn trả về mã HTTP {response.status_code}.")
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise FeedError("too_big", f"Nguồn lớn hơn {max_bytes // (1024 * 1024)} MB.")
+            chunks, size = [], 0
+            try:
+                for chunk in response.iter_content(64 * 1024):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FeedError("too_big", f"Nguồn lớn hơn {max_bytes // (1024 * 1024)} MB.")
+                    if time.monotonic() - started > deadline_seconds:
+                        raise FeedError("timeout", f"Tải nguồn mất quá {deadline_seconds:g} giây.")
+                    chunks.append(chunk)
+            except requests.RequestException as exc:
+                if isinstance(exc, requests.ConnectionError) and "timed out" in str(exc).lower():
+                    raise FeedError("timeout", f"Máy chủ nguồn không trả lời trong {timeout:g} giây.") from None
+                raise FeedError("connection", f"Tải nguồn bị gián đoạn ({type(exc).__name__}).") from None
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            return Fetched(url, b"".join(chunks), content_type)
+    raise FeedError("redirects", "Nguồn chuyển hướng quá nhiều lần.")

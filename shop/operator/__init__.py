@@ -1,0 +1,1 @@
+"""The operator's screen (/ops): reviews producer applications and OCOP certificates."""
