@@ -52,8 +52,9 @@ translations: dev-setup ## Extract strings and update the English catalog
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o shop/translations/messages.pot .
 	$(BIN)/pybabel update -i shop/translations/messages.pot -d shop/translations -l en --no-fuzzy-matching
 
-bench: dev-setup ## Catalog benchmark on 100,000 products (see README)
+bench: dev-setup ## Benchmarks: catalog on 100,000 products, stock sync and notifications (see README)
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/stock_sync.py
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) instance

@@ -202,4 +202,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == 0:
+        # The other half: notification throughput through the worker (bench/notifications.py).
+        print("\nnotifications through the outbox and the worker:", flush=True)
+        code = subprocess.run([sys.executable, str(ROOT / "bench" / "notifications.py")], check=False).returncode
+    sys.exit(code)
