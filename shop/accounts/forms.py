@@ -103,15 +103,10 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class AddressForm(FlaskForm):
-    recipient = StringField(
-        _l("Tên người nhận"), validators=[required(_l("Vui lòng nhập tên người nhận.")), Length(max=120)]
-    )
-    phone = TelField(
-        _l("Số điện thoại người nhận"),
-        validators=[required(_l("Vui lòng nhập số điện thoại.")), Length(max=20), valid_phone],
-    )
-    # Choices are filled by the view: all provinces, and the wards of the chosen one.
+class PlaceFields:
+    """Province, then commune/ward: the view fills the choices (all provinces, and
+    the wards of the chosen one) and checks that the ward lies in the province."""
+
     province_id = SelectField(
         _l("Tỉnh/Thành phố"),
         coerce=optional_int,
@@ -120,6 +115,16 @@ class AddressForm(FlaskForm):
     )
     ward_id = SelectField(
         _l("Phường/Xã"), coerce=optional_int, validate_choice=False, validators=[required(_l("Chọn phường/xã."))]
+    )
+
+
+class AddressForm(PlaceFields, FlaskForm):
+    recipient = StringField(
+        _l("Tên người nhận"), validators=[required(_l("Vui lòng nhập tên người nhận.")), Length(max=120)]
+    )
+    phone = TelField(
+        _l("Số điện thoại người nhận"),
+        validators=[required(_l("Vui lòng nhập số điện thoại.")), Length(max=20), valid_phone],
     )
     street = StringField(
         _l("Số nhà, đường, thôn/xóm"),

@@ -10,7 +10,7 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from shop.accounts.forms import optional_int, valid_email, valid_phone
+from shop.accounts.forms import PlaceFields, optional_int, valid_email, valid_phone
 
 # --- numbers and dates as people type them ----------------------------------------
 
@@ -199,7 +199,7 @@ class CertificateFields:
     document = FileField(_l("Tệp quyết định (PDF hoặc ảnh)"))
 
 
-class ApplyForm(CertificateFields, FlaskForm):
+class ApplyForm(PlaceFields, CertificateFields, FlaskForm):
     name = StringField(
         _l("Tên cơ sở sản xuất"),
         validators=[required(_l("Nhập tên HTX, doanh nghiệp hoặc hộ kinh doanh.")), Length(max=200)],
@@ -214,16 +214,6 @@ class ApplyForm(CertificateFields, FlaskForm):
         _l("Mã số thuế"),
         validators=[required(_l("Nhập mã số thuế.")), Length(max=20), valid_tax_code],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
-    )
-    # Choices are filled by the view: all provinces, and the wards of the chosen one.
-    province_id = SelectField(
-        _l("Tỉnh/Thành phố"),
-        coerce=optional_int,
-        validate_choice=False,
-        validators=[required(_l("Chọn tỉnh/thành phố."))],
-    )
-    ward_id = SelectField(
-        _l("Phường/Xã"), coerce=optional_int, validate_choice=False, validators=[required(_l("Chọn phường/xã."))]
     )
     address = StringField(
         _l("Số nhà, đường, thôn/xóm"),
