@@ -87,7 +87,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     app.register_blueprint(portal_bp)
     # --- operator screen (portal catalog) ---
-    from shop.operator.views import bp as operator_bp
+    from shop.operator import bp as operator_bp
+    from shop.operator import routes as _operator_routes  # noqa: F401 - registers the console's routes
 
     app.register_blueprint(operator_bp)
     # --- end operator screen ---

@@ -15,6 +15,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back without their zone; they were stored in UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
 def today_vn(now: datetime | None = None) -> date:
     """The calendar date in Vietnam at `now` (default: this instant)."""
     return (now or utcnow()).astimezone(VN_TZ).date()

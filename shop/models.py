@@ -1,19 +1,30 @@
 """Imports every model module so that the metadata (and Alembic) sees all tables."""
 
 from shop.accounts.models import Address, ProducerMember, User
+from shop.audit.models import AuditEntry
 from shop.cart.models import Cart, CartLine
 from shop.catalog.models import Category, Product, ProductImage, Variant
 from shop.inventory.models import ApiToken, IdempotencyKey, ProducerFeed, ProducerInvite, StockImport
+from shop.ledger.models import CommissionOverride, LedgerEntry, Payout
 from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.partners.models import PartnerWebhook, WebhookDelivery
 from shop.payments.models import Payment, Refund, StripeEvent
 from shop.places.models import Province, Ward
 from shop.producers.models import Certificate, Producer
+from shop.promotions.models import Promotion, PromotionEnrolment, Voucher, VoucherRedemption
 from shop.settings.models import Setting
 from shop.shipping.models import ShippingRate
 
 __all__ = [
+    "AuditEntry",
+    "CommissionOverride",
+    "LedgerEntry",
+    "Payout",
+    "Promotion",
+    "PromotionEnrolment",
+    "Voucher",
+    "VoucherRedemption",
     "ApiToken",
     "IdempotencyKey",
     "OutboxEmail",

@@ -13,6 +13,7 @@ class Cart(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), unique=True)
     token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    voucher_code: Mapped[str | None] = mapped_column(String(32))  # checked again whenever the cart is read
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -66,6 +66,9 @@ class Product(db.Model):
     cover_image: Mapped[str | None] = mapped_column(String(200))
     search_name: Mapped[str] = mapped_column(Text, default="")
     search_body: Mapped[str] = mapped_column(Text, default="")
+    # Set by an operator who unpublished the product: the producer reads it, and
+    # the product stays unlisted until an operator clears it.
+    moderation_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     producer: Mapped["Producer"] = relationship(back_populates="products")  # noqa: F821
     category: Mapped[Category] = relationship()

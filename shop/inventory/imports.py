@@ -29,11 +29,10 @@ from sqlalchemy import func, select, update
 
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
-from shop.formatting import utcnow
+from shop.formatting import as_utc, utcnow
 from shop.inventory import feeds, stock
 from shop.inventory.models import ProducerFeed, StockImport
 from shop.inventory.services import apply_lines, commit_changes, refused
-from shop.inventory.tokens import as_utc
 from shop.queue import enqueue
 
 MAX_BYTES = 5 * 1024 * 1024

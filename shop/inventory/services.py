@@ -18,10 +18,9 @@ from shop.catalog.models import Product, Variant
 from shop.catalog.services import commit_catalog_change
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
-from shop.formatting import utcnow
+from shop.formatting import as_utc, utcnow
 from shop.inventory import stock
 from shop.inventory.models import IdempotencyKey
-from shop.inventory.tokens import as_utc
 from shop.orders.models import Order, OrderLine, SubOrder
 from shop.partners.services import record_variant_changes
 

@@ -7,13 +7,13 @@ nothing to guess from it, and a lookup by hash is one indexed read."""
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
-from shop.formatting import utcnow
+from shop.formatting import as_utc, utcnow
 from shop.inventory.models import ApiToken
 from shop.producers.models import Producer
 
@@ -36,13 +36,6 @@ def bearer_token(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not value or len(value) > 200:
         return None
     return value
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back without their zone; they were stored in UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def is_usable(token: ApiToken, now: datetime | None = None) -> bool:

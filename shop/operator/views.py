@@ -2,29 +2,14 @@
 
 Only operators see it; anyone else gets a 404, as if it did not exist."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from shop.operator import services
+from shop.operator import bp, services
 from shop.operator.services import ReviewError
 from shop.portal.forms import CERTIFICATE_STATE_LABELS, ReasonForm
 from shop.portal.images import DOCUMENT_TYPES
 from shop.portal.services import document_file
-
-bp = Blueprint("operator", __name__, url_prefix="/ops")
-
-
-@bp.before_request
-def operators_only():
-    if not current_user.is_authenticated or current_user.role != "operator":
-        abort(404)
-
-
-@bp.after_request
-def no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _index(errors: dict | None = None, status: int = 200):
@@ -39,7 +24,7 @@ def _index(errors: dict | None = None, status: int = 200):
 
 
 @bp.get("/")
-def index():
+def dashboard():
     return _index()
 
 
@@ -52,7 +37,7 @@ def _decide(kind: str, target_id: int, decide, yes: bool, done: str):
     except ReviewError as err:
         return _index({(kind, target_id): err.message}, 400)
     flash(done, "success")
-    return redirect(url_for(".index"))
+    return redirect(url_for(".dashboard"))
 
 
 @bp.post("/ho-so/<int:producer_id>/duyet")

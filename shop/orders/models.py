@@ -39,7 +39,9 @@ class Order(db.Model):
     status: Mapped[str] = mapped_column(String(20), index=True)
     subtotal: Mapped[int] = mapped_column()
     shipping_total: Mapped[int] = mapped_column()
-    discount_total: Mapped[int] = mapped_column(default=0)
+    discount_total: Mapped[int] = mapped_column(default=0)  # promotions and voucher together
+    voucher_code: Mapped[str | None] = mapped_column(String(32))
+    voucher_discount: Mapped[int] = mapped_column(default=0, server_default="0")
     total: Mapped[int] = mapped_column()
     reserved_until: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -104,7 +106,16 @@ class OrderLine(db.Model):
     sku: Mapped[str] = mapped_column(String(64))
     unit_price: Mapped[int] = mapped_column()
     quantity: Mapped[int] = mapped_column()
-    discount: Mapped[int] = mapped_column(default=0)  # for the whole line, in đồng
+    discount: Mapped[int] = mapped_column(default=0)  # for the whole line, in đồng: promo + voucher
+    # What the discount was and who pays for it, frozen when the order is placed.
+    promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotion.id"), index=True)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("promotion_enrolment.id"))
+    promo_units: Mapped[int] = mapped_column(default=0, server_default="0")  # units at the promotional price
+    promo_discount: Mapped[int] = mapped_column(default=0, server_default="0")
+    voucher_discount: Mapped[int] = mapped_column(default=0, server_default="0")
+    operator_funded: Mapped[int] = mapped_column(default=0, server_default="0")  # the marketplace's share of `discount`
+    discount_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    commission_bp: Mapped[int] = mapped_column(default=0, server_default="0")
     line_total: Mapped[int] = mapped_column()  # unit_price * quantity - discount
     cancelled_quantity: Mapped[int] = mapped_column(default=0)
     refunded_amount: Mapped[int] = mapped_column(default=0)

@@ -59,6 +59,8 @@ NAV = (
     (("portal.products",), _l("Sản phẩm"), False, ("portal.product", "portal.variant", "portal.image")),
     (("portal.certificates",), _l("Giấy chứng nhận"), False, ("portal.certificate",)),
     (("portal.sync_stock",), _l("Đồng bộ kho"), False, ("portal.sync",)),
+    (("portal.promotions",), _l("Khuyến mãi"), False, ("portal.promotion", "portal.enrolment")),
+    (("portal.payouts",), _l("Đối soát"), True, ("portal.payout", "portal.ledger")),
     (("portal.members",), _l("Thành viên"), True, ("portal.member",)),
     (("portal.settings",), _l("Cài đặt"), False, ("portal.settings", "portal.bank")),
 )

@@ -44,6 +44,8 @@ class Producer(db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column()
     # A sub-order of at least this much (đồng, before shipping) ships free; None: never.
     free_shipping_threshold: Mapped[int | None] = mapped_column()
+    # Commission in basis points (1/100 %); None: the marketplace default setting.
+    commission_bp: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     province: Mapped["Province"] = relationship()  # noqa: F821

@@ -8,6 +8,9 @@ DEFAULTS: dict[str, int] = {
     "cod_max_amount": 3_000_000,
     # Minutes an unpaid card order holds its stock.
     "card_reservation_minutes": 15,
+    # Commission the marketplace takes on a producer's revenue, in basis points (800 = 8%),
+    # unless the producer has its own rate or a rate for the product's category.
+    "default_commission_bp": 800,
 }
 
 
