@@ -72,6 +72,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+    from shop.promotions.views import bp as promotions_bp  # promotion weeks' landing pages
+
+    app.register_blueprint(promotions_bp)
 
     from shop.cart.views import bp as cart_bp
     from shop.cart.views import register_cart_merge

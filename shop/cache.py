@@ -92,8 +92,12 @@ def cached_page(view):
         if version < 0:
             return view(*args, **kwargs)
         # The Vietnam date is part of the key: a certificate that lapses at
-        # midnight takes its star badge off every page at once.
-        key = f"page:{version}:{today_vn().isoformat()}:{get_locale()}:{request.full_path}"
+        # midnight takes its star badge off every page at once. So is the set of
+        # running promotion weeks: a week's prices show from its first second to
+        # its last, never from a page cached before it started or after it ended.
+        from shop.promotions.pricing import state_token  # pricing reads through this module
+
+        key = f"page:{version}:{today_vn().isoformat()}:{state_token()}:{get_locale()}:{request.full_path}"
         try:
             hit = cache.get(key)
         except Exception:  # noqa: BLE001

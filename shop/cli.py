@@ -8,7 +8,8 @@ def register_cli(app) -> None:
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when the catalog already has products.")
     @click.option("--no-images", is_flag=True, help="Skip drawing product images (faster).")
-    def seed_demo_command(if_empty: bool, no_images: bool):
+    @click.option("--no-orders", is_flag=True, help="Leave out the demo orders and payout weeks.")
+    def seed_demo_command(if_empty: bool, no_images: bool, no_orders: bool):
         """Load the demo marketplace (idempotent)."""
         from shop.catalog.models import Product
         from shop.demo.seed import seed_demo
@@ -17,7 +18,7 @@ def register_cli(app) -> None:
         if if_empty and db.session.scalar(select(func.count(Product.id))):
             click.echo("The catalog already has products; demo data not loaded.")
             return
-        added = seed_demo(with_images=not no_images)
+        added = seed_demo(with_images=not no_images, with_orders=not no_orders)
         click.echo("Demo data: " + ", ".join(f"{n} {k}" for k, n in added.items()) + " added.")
 
     @app.cli.command("seed-bulk")

@@ -77,9 +77,10 @@ def has_session() -> bool:
 def cart_count() -> int:
     if not has_session():
         return 0
-    from shop.cart.views import current_cart_view
+    from shop.cart.services import count_items
+    from shop.cart.views import cart_owner
 
-    return current_cart_view().count
+    return count_items(*cart_owner())
 
 
 def register_templating(app) -> None:
@@ -109,6 +110,7 @@ def register_templating(app) -> None:
         sub_status_label=lambda s: str(SUB_ORDER_STATUS_LABELS.get(s, s)),
         cart_count=cart_count,
         media_url=media_url,
+        has_endpoint=lambda name: name in app.view_functions,
         site_name=app.config["SITE_NAME"],
         languages=app.config["LANGUAGES"],
     )

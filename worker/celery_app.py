@@ -42,6 +42,11 @@ def make_celery(app: Flask) -> Celery:
             "sweep-outbox": {"task": "notifications.sweep", "schedule": float(app.config["OUTBOX_SWEEP_SECONDS"])},
             # 60/30/7-day certificate reminders, each written once (dedupe keys), early morning in Vietnam.
             "certificate-reminders": {"task": "certificates.reminders", "schedule": crontab(hour=6, minute=0)},
+            # Payout week: Monday 00:00 -> Monday 00:00 Vietnam time, closed ten minutes after it ends.
+            "close-payout-week": {
+                "task": "ledger.close_last_week",
+                "schedule": crontab(day_of_week="mon", hour=0, minute=10),
+            },
             # --- stock sync ---
             # Producers' feeds (each also waits its own interval_minutes).
             "pull-stock-feeds": {"task": "inventory.pull_feeds", "schedule": 300.0},

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from shop.inventory import imports as stock_imports  # stock sync
 from shop.inventory import services as inventory  # stock sync
+from shop.ledger import services as ledger
 from shop.notifications import services as notifications
 from shop.orders import services as orders
 from shop.partners import services as partners  # stock sync
@@ -92,3 +93,9 @@ def deliver_webhooks() -> dict:
 
 
 # --- end stock sync ---
+
+
+@shared_task(name="ledger.close_last_week", **RETRY)
+def close_last_week() -> list[int]:
+    """Monday just after midnight: the week that just ended becomes payouts (idempotent)."""
+    return ledger.close_last_week()

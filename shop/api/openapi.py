@@ -187,6 +187,24 @@ def openapi_document() -> dict:
                         "in_stock": {"type": "boolean"},
                         "image": {"type": "string", "nullable": True},
                         "url": {"type": "string"},
+                        "promo_price": {
+                            "type": "integer",
+                            "description": "Lowest promotional price while a promotion week runs, đồng "
+                            "(absent outside promotions)",
+                        },
+                        "promotion": {"$ref": "#/components/schemas/PromotionRef"},
+                    },
+                },
+                "PromotionRef": {
+                    "type": "object",
+                    "description": "The promotion week behind a promotional price. Prices follow the "
+                    "week to the second: from starts_at (inclusive) to ends_at (exclusive).",
+                    "required": ["slug", "name", "ends_at"],
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "name": {"type": "string"},
+                        "ends_at": {"type": "string", "format": "date-time"},
+                        "url": {"type": "string"},
                     },
                 },
                 "Certificate": {
@@ -234,6 +252,17 @@ def openapi_document() -> dict:
                                             "weight_grams": {"type": "integer"},
                                             "in_stock": {"type": "boolean"},
                                             "barcode": {"type": "string", "nullable": True},
+                                            "promo_price": {
+                                                "type": "integer",
+                                                "description": "Price while a promotion week runs, đồng "
+                                                "(absent: the normal price applies)",
+                                            },
+                                            "promotion": {"$ref": "#/components/schemas/PromotionRef"},
+                                            "promo_units_left": {
+                                                "type": "integer",
+                                                "description": "Units left at the promotional price "
+                                                "(enrolled offers with a quota)",
+                                            },
                                         },
                                     },
                                 },
@@ -592,6 +621,11 @@ PRODUCER_SCHEMAS = {
                         "cancelled_quantity": {"type": "integer"},
                         "unit_price": _MONEY,
                         "discount": _MONEY,
+                        "promo_discount": _MONEY,
+                        "voucher_discount": _MONEY,
+                        "marketplace_funded_discount": _MONEY,
+                        "discount_reason": {"type": ["string", "null"]},
+                        "commission_rate_bp": {"type": "integer", "description": "frozen when the order was placed"},
                         "line_total": _MONEY,
                     },
                 },

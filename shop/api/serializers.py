@@ -1,9 +1,12 @@
 """JSON shapes of the public API. Money is an int of đồng; dates are ISO 8601."""
 
+from datetime import UTC
+
 from shop.catalog.models import Category, Product
 from shop.catalog.queries import Reference
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
+from shop.promotions.pricing import variant_offers
 from shop.templating import absolute_url
 
 
@@ -11,9 +14,11 @@ def province_json(p: Province) -> dict:
     return {"slug": p.slug, "name": p.name, "kind": p.kind, "merged_from": p.merged_names}
 
 
-def product_item(p: Product, ref: Reference) -> dict:
+def product_item(p: Product, ref: Reference, card_offer=None) -> dict:
+    """A product in a list; `card_offer` (shop.promotions.pricing.card_offers) adds
+    its lowest promotional price while a promotion runs."""
     group = ref.group_of(p.category_id)
-    return {
+    out = {
         "slug": p.slug,
         "name": p.name,
         "price": p.min_price,
@@ -28,6 +33,10 @@ def product_item(p: Product, ref: Reference) -> dict:
         "image": absolute_url("catalog.media", path=p.cover_image) if p.cover_image else None,
         "url": absolute_url("catalog.product", slug=p.slug),
     }
+    if card_offer is not None and card_offer.promo_price < card_offer.price:
+        out["promo_price"] = card_offer.promo_price
+        out["promotion"] = promotion_json(card_offer.offer)
+    return out
 
 
 def certificate_json(c: Certificate | None) -> dict | None:
@@ -43,7 +52,36 @@ def certificate_json(c: Certificate | None) -> dict | None:
     }
 
 
+def promotion_json(offer) -> dict:
+    """The promotion behind a promotional price (a shop.promotions.pricing.Offer)."""
+    return {
+        "slug": offer.promotion_slug,
+        "name": offer.promotion_name,
+        "ends_at": offer.ends_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "url": absolute_url("promotions.landing", slug=offer.promotion_slug),
+    }
+
+
+def _variant_json(v, offer) -> dict:
+    out = {
+        "sku": v.sku,
+        "label": v.label,
+        "price": v.price,
+        "weight_grams": v.weight_grams,
+        "in_stock": v.stock > 0,
+        "barcode": v.barcode,
+    }
+    if offer is not None:
+        out["promo_price"] = offer.promo_price
+        out["promotion"] = promotion_json(offer)
+        if offer.units_left is not None:
+            out["promo_units_left"] = offer.units_left
+    return out
+
+
 def product_detail(p: Product, certificate: Certificate | None, ref: Reference) -> dict:
+    # Read now, at the request's instant: the page cache key carries the running weeks.
+    offers = variant_offers(p)
     return {
         **product_item(p, ref),
         "description": p.description,
@@ -52,17 +90,7 @@ def product_detail(p: Product, certificate: Certificate | None, ref: Reference) 
             for i in p.images
         ],
         "certificate": certificate_json(certificate),
-        "variants": [
-            {
-                "sku": v.sku,
-                "label": v.label,
-                "price": v.price,
-                "weight_grams": v.weight_grams,
-                "in_stock": v.stock > 0,
-                "barcode": v.barcode,
-            }
-            for v in p.variants
-        ],
+        "variants": [_variant_json(v, offers.get(v.id)) for v in p.variants],
     }
 
 

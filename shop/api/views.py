@@ -7,6 +7,7 @@ from shop.catalog import queries
 from shop.catalog.filters import BadParameter, parse_filter
 from shop.errors import json_error
 from shop.producers.models import OWNER_TYPES
+from shop.promotions.pricing import card_offers
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -32,9 +33,10 @@ def products():
     f = parse_filter(request.args, strict=True, per_page=20, max_per_page=current_app.config["API_MAX_PER_PAGE"])
     result = queries.list_products(f, with_facets=False)
     ref = queries.reference()
+    offers = card_offers(result.items)
     return jsonify(
         {
-            "items": [s.product_item(p, ref) for p in result.items],
+            "items": [s.product_item(p, ref, card_offer=offers.get(p.id)) for p in result.items],
             "total": result.total,
             "page": f.page,
             "per_page": f.per_page,

@@ -4,15 +4,19 @@ stored in the cart: they are read from the catalog whenever the cart is shown.""
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
 from shop.cart.models import Cart, CartLine
 from shop.catalog.models import Product, Variant
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
+from shop.formatting import as_utc, today_vn, utcnow
 from shop.places.models import Province
 from shop.producers.models import Producer
+from shop.promotions import rules, vouchers
+from shop.promotions.pricing import Offer, VariantFacts, best_offers, facts_of
 from shop.shipping.rules import shipping_fee, zone_between
 from shop.shipping.services import current_rates
 
@@ -136,6 +140,48 @@ def clear_lines(cart_id: int, variant_ids: list[int]) -> None:
     db.session.execute(delete(CartLine).where(CartLine.cart_id == cart_id, CartLine.variant_id.in_(variant_ids)))
 
 
+def count_items(user_id: int | None, token: str | None) -> int:
+    """Units in the cart that are still for sale (the header's badge): one query, no pricing."""
+    cart = get_cart(user_id, token)
+    if cart is None:
+        return 0
+    return (
+        db.session.scalar(
+            select(func.coalesce(func.sum(CartLine.quantity), 0))
+            .join(Variant, Variant.id == CartLine.variant_id)
+            .join(Product, Product.id == Variant.product_id)
+            .where(CartLine.cart_id == cart.id, Product.listed.is_(True))
+        )
+        or 0
+    )
+
+
+# --- the voucher on a cart ----------------------------------------------------------
+
+
+def apply_voucher(user_id: int | None, token: str | None, code: str, now=None) -> "CartView":
+    """Put a voucher code on the cart after checking it against the cart as it
+    is now (one per order: a new code replaces the old). Raises InvalidVoucher."""
+    cart = get_cart(user_id, token)
+    if cart is None or not cart.lines:
+        raise ShopError(_("Giỏ hàng đang trống."), code="empty_cart")
+    if not vouchers.normalize_code(code):
+        raise vouchers.InvalidVoucher(_("Nhập mã giảm giá."), code="voucher_missing")
+    voucher = vouchers.find(code)
+    view = view_cart(cart, now=now, with_voucher=False)
+    vouchers.quote(voucher, view.priced_lines(), user_id=user_id, now=now)
+    cart.voucher_code = voucher.code
+    db.session.commit()
+    return view_cart(cart, now=now)
+
+
+def remove_voucher(user_id: int | None, token: str | None) -> None:
+    cart = get_cart(user_id, token)
+    if cart is not None and cart.voucher_code:
+        cart.voucher_code = None
+        db.session.commit()
+
+
 # --- reading the cart --------------------------------------------------------
 
 
@@ -147,14 +193,30 @@ class LineView:
     product_slug: str
     variant_label: str
     image: str | None
-    unit_price: int
+    unit_price: int  # the normal price
     quantity: int
     stock: int
     weight_grams: int
+    facts: VariantFacts | None = None
+    offer: Offer | None = None
+    voucher_discount: int = 0  # this line's share of the voucher
+
+    @property
+    def promo_units(self) -> int:
+        return rules.promo_units(self.quantity, self.offer.deal) if self.offer else 0
+
+    @property
+    def promo_discount(self) -> int:
+        return self.promo_units * self.offer.unit_discount if self.offer else 0
+
+    @property
+    def original_total(self) -> int:
+        return self.unit_price * self.quantity
 
     @property
     def line_total(self) -> int:
-        return self.unit_price * self.quantity
+        """What the line costs after its promotion (before the voucher)."""
+        return self.original_total - self.promo_discount
 
     @property
     def problem(self) -> str | None:
@@ -178,7 +240,12 @@ class ProducerGroup:
 
     @property
     def subtotal(self) -> int:
+        """After the line promotions, before the voucher (free shipping counts this)."""
         return sum(line.line_total for line in self.lines)
+
+    @property
+    def voucher_discount(self) -> int:
+        return sum(line.voucher_discount for line in self.lines)
 
     @property
     def weight_grams(self) -> int:
@@ -195,14 +262,38 @@ class ProducerGroup:
 class CartView:
     cart_id: int | None
     groups: list[ProducerGroup]
+    voucher: vouchers.VoucherQuote | None = None
+    voucher_code: str | None = None  # the code on the cart, also when it no longer applies
+    voucher_error: str | None = None
 
     @property
     def count(self) -> int:
         return sum(line.quantity for g in self.groups for line in g.lines)
 
     @property
+    def lines(self) -> list[LineView]:
+        return [line for g in self.groups for line in g.lines]
+
+    @property
+    def original_subtotal(self) -> int:
+        return sum(line.original_total for line in self.lines)
+
+    @property
+    def promo_savings(self) -> int:
+        return sum(line.promo_discount for line in self.lines)
+
+    @property
     def subtotal(self) -> int:
+        """After the line promotions, before the voucher."""
         return sum(g.subtotal for g in self.groups)
+
+    @property
+    def voucher_discount(self) -> int:
+        return self.voucher.discount if self.voucher else 0
+
+    @property
+    def savings(self) -> int:
+        return self.promo_savings + self.voucher_discount
 
     @property
     def shipping_total(self) -> int | None:
@@ -211,22 +302,36 @@ class CartView:
 
     @property
     def total(self) -> int:
-        return self.subtotal + (self.shipping_total or 0)
+        """Never below the shipping fee: the voucher only takes from the goods."""
+        return self.subtotal - self.voucher_discount + (self.shipping_total or 0)
 
     @property
     def has_problems(self) -> bool:
-        return any(line.problem for g in self.groups for line in g.lines)
+        return any(line.problem for line in self.lines)
 
     @property
     def variant_ids(self) -> list[int]:
-        return [line.variant_id for g in self.groups for line in g.lines]
+        return [line.variant_id for line in self.lines]
+
+    def priced_lines(self) -> list[vouchers.PricedLine]:
+        return [vouchers.PricedLine(line.facts, line.line_total) for line in self.lines]
 
 
-def view_cart(cart: Cart | None, dest_province_id: int | None = None) -> CartView:
-    """The cart grouped by producer, priced from the catalog now; with a destination,
-    each producer's shipping fee too."""
+def view_cart(
+    cart: Cart | None,
+    dest_province_id: int | None = None,
+    *,
+    now=None,
+    email: str | None = None,
+    with_voucher: bool = True,
+) -> CartView:
+    """The cart grouped by producer, priced from the catalog and the promotions
+    running at `now` (default: this instant), with the cart's voucher if it
+    still applies; with a destination, each producer's shipping fee too."""
     if cart is None:
         return CartView(None, [])
+    now = as_utc(now) or utcnow()
+    day = today_vn(now)
     rows = db.session.execute(
         select(CartLine, Variant, Product, Producer, Province)
         .join(Variant, Variant.id == CartLine.variant_id)
@@ -261,9 +366,25 @@ def view_cart(cart: Cart | None, dest_province_id: int | None = None) -> CartVie
                 line.quantity,
                 variant.stock,
                 variant.weight_grams,
+                facts=facts_of(variant, product, day),
             )
         )
     view = CartView(cart.id, list(groups.values()))
+    offers = best_offers((line.facts for line in view.lines), now)
+    for line in view.lines:
+        line.offer = offers.get(line.variant_id)
+    if with_voucher and cart.voucher_code and view.lines:
+        view.voucher_code = cart.voucher_code
+        try:
+            quoted = vouchers.quote(
+                vouchers.find(cart.voucher_code), view.priced_lines(), user_id=cart.user_id, email=email, now=now
+            )
+        except vouchers.InvalidVoucher as err:
+            view.voucher_error = err.message
+        else:
+            view.voucher = quoted
+            for line, share in zip(view.lines, quoted.shares, strict=True):
+                line.voucher_discount = share
     if dest_province_id is not None:
         dest = db.session.get(Province, dest_province_id)
         rates = current_rates()

@@ -27,9 +27,9 @@ def register_cart_merge(app) -> None:
             services.merge_carts(token, user.id)
 
 
-def current_cart_view(dest_province_id: int | None = None) -> services.CartView:
+def current_cart_view(dest_province_id: int | None = None, email: str | None = None) -> services.CartView:
     user_id, token = cart_owner()
-    return services.view_cart(services.get_cart(user_id, token), dest_province_id)
+    return services.view_cart(services.get_cart(user_id, token), dest_province_id, email=email)
 
 
 def _wants_json() -> bool:
@@ -105,6 +105,32 @@ def update():
     if message:
         flash(message, "warning")
     return redirect(url_for("cart.show"), code=303)
+
+
+@bp.post("/ma-giam-gia")
+def apply_voucher():
+    user_id, token = cart_owner()
+    back = url_for("checkout.review") if request.form.get("from") == "review" else url_for("cart.show")
+    try:
+        services.apply_voucher(user_id, token, request.form.get("code", ""))
+    except ShopError as err:
+        if _wants_json():
+            return {"error": {"code": err.code, "message": err.message}}, err.status
+        flash(err.message, "error")
+        return redirect(back, code=303)
+    if _wants_json():
+        view = current_cart_view()
+        return {"message": _("Đã áp dụng mã giảm giá."), "html": render_template("cart/_groups.html", cart=view)}
+    flash(_("Đã áp dụng mã giảm giá."), "success")
+    return redirect(back, code=303)
+
+
+@bp.post("/ma-giam-gia/xoa")
+def remove_voucher():
+    user_id, token = cart_owner()
+    services.remove_voucher(user_id, token)
+    back = url_for("checkout.review") if request.form.get("from") == "review" else url_for("cart.show")
+    return redirect(back, code=303)
 
 
 @bp.post("/xoa")

@@ -349,7 +349,7 @@ def producer_certificates(producer_id: int, today: date | None = None) -> list[C
                 Certificate.producer_id == producer_id,
                 Certificate.state == "verified",
                 Certificate.expires_on >= today,
-                Product.status == "published",
+                Product.listed.is_(True),
             )
             .options(contains_eager(Certificate.product))
             .order_by(Certificate.stars.desc(), Certificate.decision_date.desc())

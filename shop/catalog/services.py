@@ -78,7 +78,9 @@ def refresh_products(product_ids: Iterable[int]) -> None:
         while c is not None:
             names += [c.name_vi, c.name_en]
             c = categories.get(c.parent_id) if c.parent_id else None
-        product.listed = product.status == "published" and producer_status == "approved"
+        product.listed = (
+            product.status == "published" and producer_status == "approved" and not product.moderation_reason
+        )
         product.owner_type = owner_type
         product.min_price = prices.get(product.id, 0)
         product.in_stock = product.id in stocked

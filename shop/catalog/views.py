@@ -9,6 +9,9 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from shop.cache import cached_page
 from shop.catalog import queries
 from shop.catalog.filters import parse_filter
+from shop.formatting import utcnow
+from shop.promotions import pricing
+from shop.promotions import services as promotions
 from shop.templating import absolute_url
 
 bp = Blueprint("catalog", __name__)
@@ -25,12 +28,16 @@ def home():
     newest = queries.list_products(
         parse_filter({"sort": "newest"}, strict=False, per_page=8, max_per_page=8), with_facets=False, with_total=False
     )
+    now = utcnow()
     return render_template(
         "catalog/home.html",
         five_star=five_star.items,
         newest=newest.items,
         provinces=queries.province_counts(),
         ref=queries.reference(),
+        offers=pricing.card_offers([*five_star.items, *newest.items], now),
+        running_weeks=promotions.weeks_by_id(pricing.active_ids(now)),
+        next_week=promotions.next_week(now) if pricing.next_start(now) else None,
     )
 
 
@@ -44,7 +51,13 @@ def listing():
         max_per_page=current_app.config["CATALOG_PER_PAGE"],
     )
     result = queries.list_products(f)
-    return render_template("catalog/listing.html", listing=result, f=f, ref=queries.reference())
+    return render_template(
+        "catalog/listing.html",
+        listing=result,
+        f=f,
+        ref=queries.reference(),
+        offers=pricing.card_offers(result.items),
+    )
 
 
 @bp.get("/san-pham/<slug>")
@@ -59,6 +72,7 @@ def product(slug: str):
         product=item,
         certificate=certificate,
         trail=queries.reference().trail(item.category_id),
+        offers=pricing.variant_offers(item),
     )
 
 
@@ -93,11 +107,13 @@ def producer(slug: str):
         per_page=current_app.config["CATALOG_PER_PAGE"],
         max_per_page=current_app.config["CATALOG_PER_PAGE"],
     )
+    listing = queries.list_products(f, with_facets=False)
     return render_template(
         "catalog/producer.html",
         producer=item,
-        listing=queries.list_products(f, with_facets=False),
+        listing=listing,
         certificates=queries.producer_certificates(item.id),
+        offers=pricing.card_offers(listing.items),
     )
 
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from shop.accounts.phone import is_valid_phone
@@ -62,3 +62,6 @@ class PlaceOrderForm(FlaskForm):
         validators=[DataRequired(_l("Chọn cách thanh toán."))],
     )
     checkout_key = StringField(validators=[DataRequired(), Length(min=16, max=64)])
+    # The total the shopper saw: if prices or promotions change before the order
+    # is placed, it is refused and the new total shown instead of charged.
+    expected_total = IntegerField(validators=[Optional()])

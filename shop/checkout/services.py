@@ -6,23 +6,27 @@ orders; any line that cannot be served rolls the whole order back."""
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.cart.models import Cart
-from shop.cart.services import OutOfStock, clear_lines, view_cart
+from shop.cart.services import CartView, LineView, OutOfStock, clear_lines, view_cart
 from shop.catalog.models import Variant
 from shop.catalog.services import commit_catalog_change
 from shop.errors import ShopError
 from shop.extensions import db
-from shop.formatting import utcnow
+from shop.formatting import as_utc, utcnow, vnd
+from shop.ledger import services as ledger
 from shop.notifications.services import notify_low_stock, notify_order_placed
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancel_unpaid_orders_of_cart
 from shop.partners.services import record_variant_changes
 from shop.places.models import Province, Ward
+from shop.promotions import rules, vouchers
+from shop.promotions.models import PromotionEnrolment
 from shop.settings.services import get_int
 
 ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -43,7 +47,7 @@ class CheckoutError(ShopError):
 
 
 def new_order_number(now=None) -> str:
-    now = now or utcnow()
+    now = as_utc(now) or utcnow()
     return "OC" + now.strftime("%y%m%d") + "-" + "".join(secrets.choice(ORDER_ALPHABET) for _ in range(5))
 
 
@@ -55,11 +59,82 @@ def address_text(delivery: Delivery) -> tuple[Province, str]:
     return province, f"{delivery.street}, {ward.name}, {province.name}"
 
 
+def _order_line(line: LineView, view: CartView) -> OrderLine:
+    """The order's snapshot of a cart line: prices, each discount, who funds it,
+    why it was given, and the commission rate in force now."""
+    promo, voucher = line.promo_discount, line.voucher_discount
+    operator_funded = rules.split_funding(promo, line.offer.operator_share)[0] if promo else 0
+    reasons = []
+    if promo:
+        reasons.append(f"{line.offer.promotion_name} (−{vnd(line.offer.unit_discount)} × {line.promo_units})")
+    if voucher:
+        reasons.append(f"{view.voucher.code} (−{vnd(voucher)})")
+    return OrderLine(
+        variant_id=line.variant_id,
+        product_name=line.product_name,
+        variant_label=line.variant_label,
+        sku=line.sku,
+        unit_price=line.unit_price,
+        quantity=line.quantity,
+        discount=promo + voucher,
+        line_total=line.line_total - voucher,
+        promotion_id=line.offer.promotion_id if promo else None,
+        enrolment_id=line.offer.enrolment_id if promo else None,
+        promo_units=line.promo_units if promo else 0,
+        promo_discount=promo,
+        voucher_discount=voucher,
+        # Vouchers are the marketplace's; a promotion is shared as the week says.
+        operator_funded=operator_funded + voucher,
+        discount_reason="; ".join(reasons),
+        commission_bp=ledger.commission_rate_bp(line.facts.producer_id, line.facts.category_id),
+    )
+
+
+def _take_promotion_quotas(lines: list[LineView]) -> None:
+    """Count the units sold at an enrolled promotional price against the
+    enrolment's quota (in the order's transaction). If another order took the
+    last of a quota meanwhile, nothing is placed: the shopper sees the new price."""
+    for line in sorted(lines, key=lambda x: x.variant_id):
+        if not line.promo_units or line.offer.enrolment_id is None:
+            continue
+        taken = db.session.execute(
+            update(PromotionEnrolment)
+            .where(
+                PromotionEnrolment.id == line.offer.enrolment_id,
+                PromotionEnrolment.state == "approved",
+                PromotionEnrolment.sold + line.promo_units <= PromotionEnrolment.quota,
+            )
+            .values(sold=PromotionEnrolment.sold + line.promo_units)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            db.session.rollback()
+            raise CheckoutError(
+                _(
+                    "Suất giá khuyến mãi của %(name)s vừa hết; giỏ hàng đã được cập nhật giá mới, vui lòng xem lại.",
+                    name=line.product_name,
+                ),
+                code="price_changed",
+            )
+
+
 def place_order(
-    *, cart_id: int, user_id: int | None, delivery: Delivery, payment_method: str, checkout_key: str, locale: str = "vi"
+    *,
+    cart_id: int,
+    user_id: int | None,
+    delivery: Delivery,
+    payment_method: str,
+    checkout_key: str,
+    locale: str = "vi",
+    expected_total: int | None = None,
+    now: datetime | None = None,
 ) -> Order:
-    """Turn the cart into an order split by producer. Idempotent per `checkout_key`:
-    submitting the same review page twice returns the first order."""
+    """Turn the cart into an order split by producer, priced at `now` (default:
+    this instant) with the promotions running then and the cart's voucher.
+    Idempotent per `checkout_key`: submitting the same review page twice returns
+    the first order. With `expected_total` (what the review page showed), a
+    total that has changed meanwhile — a week ending, a quota sold out — is
+    refused rather than charged."""
     existing = db.session.scalars(select(Order).where(Order.checkout_key == checkout_key)).first()
     if existing is not None:
         return existing
@@ -69,7 +144,9 @@ def place_order(
     if cart is None or (user_id is not None and cart.user_id not in (None, user_id)):
         raise CheckoutError("Không tìm thấy giỏ hàng.", code="no_cart")
     province, printed_address = address_text(delivery)
-    view = view_cart(cart, dest_province_id=province.id)
+    now = as_utc(now) or utcnow()
+    email = delivery.email.strip().lower()
+    view = view_cart(cart, dest_province_id=province.id, now=now, email=email)
     if not view.groups:
         raise CheckoutError("Giỏ hàng đang trống.", code="empty_cart")
     for group in view.groups:
@@ -80,7 +157,20 @@ def place_order(
                 raise OutOfStock(
                     f"{line.product_name} ({line.variant_label}) chỉ còn {line.stock} — hãy sửa số lượng trong giỏ."
                 )
-    total = view.subtotal + view.shipping_total
+    if view.voucher_error:
+        raise vouchers.InvalidVoucher(
+            _("%(reason)s Hãy bỏ mã %(code)s hoặc nhập mã khác.", reason=view.voucher_error, code=view.voucher_code),
+            code="voucher_refused",
+        )
+    total = view.total
+    if expected_total is not None and expected_total != total:
+        raise CheckoutError(
+            _(
+                "Giá hoặc khuyến mãi vừa thay đổi: tổng mới là %(total)s. Vui lòng xem lại rồi đặt hàng.",
+                total=vnd(total),
+            ),
+            code="price_changed",
+        )
     if payment_method == "cod" and total > get_int("cod_max_amount"):
         raise CheckoutError(
             "Đơn hàng vượt hạn mức thanh toán khi nhận hàng; vui lòng thanh toán bằng thẻ.", code="cod_limit"
@@ -100,8 +190,8 @@ def place_order(
         if taken != 1:
             db.session.rollback()
             raise OutOfStock(f"Rất tiếc, {line.product_name} ({line.variant_label}) vừa hết hàng.")
+    _take_promotion_quotas(lines)
 
-    now = utcnow()
     card = payment_method == "card"
     order = Order(
         number=new_order_number(now),
@@ -110,7 +200,7 @@ def place_order(
         cart_id=cart.id,
         created_at=now,
         access_token=secrets.token_urlsafe(32),
-        email=delivery.email.strip().lower(),
+        email=email,
         locale=locale,
         recipient=delivery.recipient.strip(),
         phone=delivery.phone,
@@ -118,31 +208,25 @@ def place_order(
         address_text=printed_address,
         payment_method=payment_method,
         status="awaiting_payment" if card else "placed",
-        subtotal=view.subtotal,
+        subtotal=view.original_subtotal,
         shipping_total=view.shipping_total,
+        discount_total=view.savings,
+        voucher_code=view.voucher.code if view.voucher else None,
+        voucher_discount=view.voucher_discount,
         total=total,
         reserved_until=now + timedelta(minutes=get_int("card_reservation_minutes")) if card else None,
     )
     for group in view.groups:
+        subtotal = group.subtotal - group.voucher_discount
         sub = SubOrder(
             producer_id=group.producer_id,
-            subtotal=group.subtotal,
+            subtotal=subtotal,
             shipping_fee=group.shipping_fee,
-            total=group.subtotal + group.shipping_fee,
+            total=subtotal + group.shipping_fee,
             weight_grams=group.weight_grams,
         )
         for line in group.lines:
-            sub.lines.append(
-                OrderLine(
-                    variant_id=line.variant_id,
-                    product_name=line.product_name,
-                    variant_label=line.variant_label,
-                    sku=line.sku,
-                    unit_price=line.unit_price,
-                    quantity=line.quantity,
-                    line_total=line.line_total,
-                )
-            )
+            sub.lines.append(_order_line(line, view))
         order.sub_orders.append(sub)
     order.events.append(OrderEvent(kind="placed", note=payment_method))
     db.session.add(order)
@@ -157,6 +241,9 @@ def place_order(
         if winner is None:
             raise
         return winner
+    if view.voucher:
+        vouchers.redeem(view.voucher, order.id, user_id, email)
+        db.session.flush()
     notify_order_placed(order)
     notify_low_stock(view.variant_ids)
     record_variant_changes(view.variant_ids)

@@ -95,10 +95,10 @@ def review():
     delivery = _delivery_from_session()
     if delivery is None:
         return redirect(url_for("checkout.start"))
-    cart = current_cart_view(dest_province_id=delivery.province_id)
+    cart = current_cart_view(dest_province_id=delivery.province_id, email=delivery.email)
     if not cart.groups:
         return redirect(url_for("cart.show"))
-    form = PlaceOrderForm(checkout_key=secrets.token_urlsafe(24))
+    form = PlaceOrderForm(checkout_key=secrets.token_urlsafe(24), expected_total=cart.total)
     return render_template(
         "checkout/review.html",
         form=form,
@@ -130,6 +130,7 @@ def place():
             payment_method=form.payment_method.data,
             checkout_key=form.checkout_key.data,
             locale=str(get_locale()),
+            expected_total=form.expected_total.data,
         )
     except ShopError as err:
         flash(err.message, "error")

@@ -2,7 +2,7 @@
 prices, stock, descriptions and locally drawn images (see shop/data/demo_catalog.json)."""
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -13,18 +13,21 @@ from shop.cache import bump_catalog_version
 from shop.catalog.models import Category, Product, ProductImage, Variant
 from shop.catalog.services import refresh_products
 from shop.demo.images import draw_product_image, save_product_images
+from shop.demo.orders import seed_demo_orders
 from shop.extensions import db
-from shop.formatting import utcnow
+from shop.formatting import VN_TZ, today_vn, utcnow
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 from shop.producers.rules import certificate_expiry
+from shop.promotions.models import Promotion, PromotionEnrolment, Voucher
 from shop.reference import load_reference_data
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "data" / "demo_catalog.json"
 
 
-def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True) -> dict[str, int]:
-    """Load the demo producers and products that are not there yet; returns counts added."""
+def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True, with_orders: bool = True) -> dict[str, int]:
+    """Load the demo producers and products that are not there yet, and the demo
+    orders when there are none (unless `with_orders` is false); returns counts added."""
     load_reference_data()
     data = json.loads(data_path.read_text(encoding="utf-8"))
     provinces = {p.name: p for p in db.session.scalars(select(Province))}
@@ -122,4 +125,134 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True) -> dict[str
     db.session.commit()
     bump_catalog_version()
     added["demo logins"] = seed_demo_users()
+    added.update(seed_demo_promotions(with_images=with_images))
+    if with_orders:  # after the promotions: the latest orders get their prices
+        added["orders"] = seed_demo_orders()
+    return added
+
+
+def _draw_banner(hue: int, motifs: tuple[str, ...], seed: int):
+    """A text-free 1600 × 530 banner: a warm gradient with a row of product drawings."""
+    from PIL import Image
+
+    width, height = 1600, 530
+    banner = Image.new("RGB", (width, height))
+    left, right = _hsl_rgb(hue, 0.75, 0.42), _hsl_rgb((hue + 30) % 360, 0.85, 0.58)
+    for x in range(width):
+        t = x / (width - 1)
+        banner.paste(tuple(round(a + (b - a) * t) for a, b in zip(left, right, strict=True)), (x, 0, x + 1, height))
+    size = 400
+    for n, motif in enumerate(motifs):
+        tile = draw_product_image(motif, (hue + 40 * n) % 360, seed=seed + n, size=size)
+        x = width - (len(motifs) - n) * (size + 24)
+        banner.paste(tile.convert("RGB"), (x, (height - size) // 2))
+    return banner
+
+
+def _hsl_rgb(hue: int, saturation: float, lightness: float) -> tuple[int, int, int]:
+    import colorsys
+
+    r, g, b = colorsys.hls_to_rgb(hue / 360, lightness, saturation)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def _save_banner(image, name: str) -> str:
+    relative = f"promotions/demo-{name}.jpg"
+    path = Path(current_app.config["MEDIA_DIR"]) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format="JPEG", quality=85, optimize=True, progressive=True)
+    return relative
+
+
+def seed_demo_promotions(now: datetime | None = None, with_images: bool = True) -> dict[str, int]:
+    """The demo promotion weeks (only when there are none yet) and the demo voucher
+    (only when its code is free); times are relative to `now`. Returns counts added."""
+    now = (now or utcnow()).replace(microsecond=0)
+    added = {"promotions": 0, "enrolments": 0, "vouchers": 0}
+    if db.session.scalar(select(Promotion.id).limit(1)) is None:
+        provinces = {p.name: p.id for p in db.session.scalars(select(Province))}
+        start_of = lambda day: datetime.combine(day, time(0, 0), tzinfo=VN_TZ).astimezone(UTC)  # noqa: E731
+        today = today_vn(now)
+        running = Promotion(
+            slug="tuan-le-ocop-ha-noi-bac-ninh",
+            name="Tuần lễ OCOP Hà Nội – Bắc Ninh",
+            description=(
+                "Đặc sản OCOP của Hà Nội, Bắc Ninh, Hưng Yên và Ninh Bình giảm 15%, tối đa 50.000 ₫ mỗi sản phẩm.\n"
+                "Giá khuyến mãi áp dụng tự động, không cần mã."
+            ),
+            starts_at=start_of(today - timedelta(days=1)),
+            ends_at=start_of(today + timedelta(days=6)),
+            kind="percent",
+            value=15,
+            max_discount=50_000,
+            scope={"provinces": sorted(provinces[n] for n in ("Hà Nội", "Bắc Ninh", "Hưng Yên", "Ninh Bình"))},
+            invitation_only=False,
+            operator_share=100,
+            state="published",
+        )
+        upcoming = Promotion(
+            slug="tuan-le-mat-ong-dac-san-vung-cao",
+            name="Tuần lễ mật ong và đặc sản vùng cao",
+            description=(
+                "Các hợp tác xã vùng cao được mời đăng ký sản phẩm với giá ưu đãi và số suất có hạn.\n"
+                "Sàn và nhà sản xuất mỗi bên chịu một nửa phần giảm giá."
+            ),
+            starts_at=start_of(today + timedelta(days=3)),
+            ends_at=start_of(today + timedelta(days=10)),
+            kind="percent",
+            value=20,
+            max_discount=60_000,
+            scope={
+                "provinces": sorted(
+                    provinces[n] for n in ("Tuyên Quang", "Lào Cai", "Lạng Sơn", "Sơn La", "Thái Nguyên")
+                )
+            },
+            invitation_only=True,
+            operator_share=50,
+            state="published",
+        )
+        if with_images:
+            running.banner_path = _save_banner(_draw_banner(4, ("rice", "cake", "basket"), 11), "ha-noi-bac-ninh")
+            upcoming.banner_path = _save_banner(_draw_banner(38, ("jar", "flower", "leaf"), 23), "vung-cao")
+        db.session.add_all([running, upcoming])
+        added["promotions"] = 2
+        db.session.flush()
+        variants = {
+            v.sku: v for v in db.session.scalars(select(Variant).where(Variant.sku.in_(("MOHR-250", "PHOR-200"))))
+        }
+        honey, pollen = variants.get("MOHR-250"), variants.get("PHOR-200")
+        for variant, price, quota, state in ((honey, 79_000, 20, "approved"), (pollen, 99_000, 10, "pending")):
+            if variant is None:
+                continue
+            db.session.add(
+                PromotionEnrolment(
+                    promotion_id=upcoming.id,
+                    producer_id=variant.product.producer_id,
+                    variant_id=variant.id,
+                    promo_price=price,
+                    quota=min(quota, variant.stock),
+                    state=state,
+                    decided_at=now if state == "approved" else None,
+                )
+            )
+            added["enrolments"] += 1
+    if db.session.scalar(select(Voucher.id).where(Voucher.code == "OCOP50K")) is None:
+        db.session.add(
+            Voucher(
+                code="OCOP50K",
+                description="Giảm 50.000 ₫ cho đơn từ 300.000 ₫",
+                kind="fixed",
+                value=50_000,
+                min_order=300_000,
+                usage_limit=1_000,
+                per_customer_limit=1,
+                starts_at=now,
+                ends_at=now + timedelta(days=30),
+                scope={},
+                active=True,
+            )
+        )
+        added["vouchers"] = 1
+    db.session.commit()
+    bump_catalog_version()
     return added

@@ -209,6 +209,11 @@ def sub_order_json(sub: SubOrder) -> dict:
                 "cancelled_quantity": line.cancelled_quantity,
                 "unit_price": line.unit_price,
                 "discount": line.discount,
+                "promo_discount": line.promo_discount,
+                "voucher_discount": line.voucher_discount,
+                "marketplace_funded_discount": line.operator_funded,
+                "discount_reason": line.discount_reason or None,
+                "commission_rate_bp": line.commission_bp,
                 "line_total": line.line_total,
             }
             for line in sub.lines

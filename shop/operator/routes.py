@@ -1,3 +1,11 @@
 """Imports each console module so its routes join the blueprint."""
 
-from shop.operator import views  # noqa: F401
+from shop.operator import (
+    catalog_views,  # noqa: F401
+    orders_views,  # noqa: F401
+    payouts,  # noqa: F401 - settling with producers, commission
+    promotions,  # noqa: F401
+    settings_views,  # noqa: F401
+    views,  # noqa: F401
+    vouchers,  # noqa: F401
+)

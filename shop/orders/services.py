@@ -15,9 +15,12 @@ from shop.catalog.services import commit_catalog_change
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
+from shop.ledger import services as ledger
 from shop.notifications.services import notify_cancelled, notify_shipped
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.partners.services import record_variant_changes
+from shop.promotions import vouchers
+from shop.promotions.models import PromotionEnrolment
 
 NEXT_STATES = {
     "pending": ("confirmed", "cancelled"),
@@ -41,9 +44,17 @@ def get_order(order_id: int) -> Order:
 
 
 def release_stock(sub: SubOrder) -> list[int]:
-    """Give back what a sub-order still holds (no commit); returns the variant ids touched."""
+    """Give back what a sub-order still holds (no commit), and the promotional
+    quota its lines took; returns the variant ids touched."""
     touched = []
     for line in sub.lines:
+        if line.enrolment_id is not None and line.promo_units:
+            db.session.execute(
+                update(PromotionEnrolment)
+                .where(PromotionEnrolment.id == line.enrolment_id, PromotionEnrolment.sold >= line.promo_units)
+                .values(sold=PromotionEnrolment.sold - line.promo_units)
+                .execution_options(synchronize_session=False)
+            )
         held = line.quantity - line.cancelled_quantity
         if held > 0 and line.variant_id is not None:
             db.session.execute(
@@ -71,6 +82,7 @@ def _cancel(order: Order, reason: str, now: datetime) -> list[int]:
             sub.status, sub.cancelled_at, sub.cancel_reason = "cancelled", now, reason
     order.status, order.cancelled_at, order.cancel_reason = "cancelled", now, reason
     order.reserved_until = None
+    vouchers.release(order.id)
     order.events.append(OrderEvent(kind="cancelled", note=reason))
     return touched
 
@@ -192,6 +204,8 @@ def deliver_sub_order(sub_order_id: int, producer_ids: list[int] | None = None) 
     _move(sub, "delivered")
     sub.status, sub.delivered_at = "delivered", utcnow()
     sub.order.events.append(OrderEvent(sub_order_id=sub.id, kind="delivered"))
+    db.session.flush()
+    ledger.record_delivery(sub.id)  # the producer's earnings, in the same transaction
     db.session.commit()
     return sub
 

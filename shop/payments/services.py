@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow, vnd
+from shop.ledger import services as ledger
 from shop.notifications.services import notify_refunded
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
@@ -588,6 +589,7 @@ def _send_refund(
     )
     db.session.flush()
     notify_refunded(db.session.get(SubOrder, sub_id), row.id, amount)
+    ledger.sync_reversals(sub_id)  # a delivered part's earnings are reversed with the refund
     try:
         db.session.commit()
     except IntegrityError:  # Stripe replayed a refund we already recorded

@@ -539,6 +539,20 @@ def _check_publishable(product: Product, field: str | None = "status") -> None:
         raise _not_publishable(field)
 
 
+def _check_not_moderated(product: Product, status: str, field: str | None = "status") -> None:
+    """A product the marketplace took down stays down until an operator allows it again."""
+    if status == "published" and product.status != "published" and product.moderation_reason:
+        raise PortalError(
+            _(
+                "Sàn đã gỡ sản phẩm này nên chưa thể đăng bán lại. Lý do: %(reason)s. "
+                "Hãy sửa theo lý do này rồi liên hệ sàn để được cho phép bán lại.",
+                reason=product.moderation_reason,
+            ),
+            code="moderated",
+            field=field,
+        )
+
+
 def create_product(producer_id: int, details: ProductDetails) -> int:
     """A new product of the producer; it can only be published once it has a priced variant."""
     producer = get_producer(producer_id)
@@ -555,7 +569,9 @@ def create_product(producer_id: int, details: ProductDetails) -> int:
 def update_product(producer_id: int, product_id: int, details: ProductDetails) -> None:
     """Change a product's details and status. Its address (slug) stays as it was."""
     product = get_product(producer_id, product_id)
-    for key, value in _product_values(details).items():
+    values = _product_values(details)
+    _check_not_moderated(product, values["status"])
+    for key, value in values.items():
         setattr(product, key, value)
     _check_publishable(product)
     commit_catalog_change([product.id])
@@ -566,6 +582,7 @@ def set_product_status(producer_id: int, product_id: int, status: str) -> None:
     product = get_product(producer_id, product_id)
     if status not in PRODUCT_STATUSES:
         raise PortalError(_("Chọn trạng thái."), code="invalid_status", field="status")
+    _check_not_moderated(product, status, field=None)
     product.status = status
     _check_publishable(product, field=None)
     commit_catalog_change([product.id])

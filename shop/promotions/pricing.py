@@ -126,7 +126,7 @@ def _schedule() -> list[tuple[int, datetime, datetime]]:
 
 def active_ids(now: datetime | None = None) -> tuple[int, ...]:
     """Published promotions with starts_at <= now < ends_at."""
-    now = now or utcnow()
+    now = as_utc(now) or utcnow()
     return tuple(pid for pid, start, end in _schedule() if start <= now < end)
 
 
@@ -137,7 +137,7 @@ def state_token(now: datetime | None = None) -> str:
 
 def next_start(now: datetime | None = None) -> datetime | None:
     """When the next published week begins (for the home page countdown)."""
-    now = now or utcnow()
+    now = as_utc(now) or utcnow()
     starts = [start for _pid, start, _end in _schedule() if start > now]
     return min(starts) if starts else None
 

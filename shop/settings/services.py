@@ -1,5 +1,9 @@
 """Typed access to run-time settings, with defaults for a fresh database."""
 
+from flask_babel import gettext as _
+
+from shop.audit.services import record
+from shop.errors import ShopError
 from shop.extensions import db
 from shop.settings.models import Setting
 
@@ -28,3 +32,61 @@ def set_int(key: str, value: int) -> None:
         db.session.add(Setting(key=key, value=str(int(value))))
     else:
         row.value = str(int(value))
+
+
+# --- operators' changes ---------------------------------------------------------------
+
+# Allowed range of each setting: what the console accepts.
+LIMITS: dict[str, tuple[int, int]] = {
+    "cod_max_amount": (0, 1_000_000_000),
+    "card_reservation_minutes": (5, 1440),
+    "default_commission_bp": (0, 10_000),
+}
+
+
+class SettingError(ShopError):
+    """A value outside what the setting allows; `field` names it."""
+
+    code = "bad_setting"
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def current() -> dict[str, int]:
+    """Every setting with its value now (defaults for those never changed)."""
+    return {key: get_int(key) for key in DEFAULTS}
+
+
+def update_settings(actor_id: int, values: dict[str, int]) -> list[str]:
+    """Change some settings in one go, audited with their values before and after.
+    Returns the keys that changed (nothing is written if none did)."""
+    messages = {
+        "cod_max_amount": _("Hạn mức COD phải từ 0 đến 1.000.000.000 đ."),
+        "card_reservation_minutes": _("Thời gian giữ hàng phải từ 5 đến 1440 phút."),
+        "default_commission_bp": _("Hoa hồng phải từ 0% đến 100%."),
+    }
+    for key, value in values.items():
+        if key not in DEFAULTS:
+            raise KeyError(key)
+        low, high = LIMITS[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise SettingError(messages[key], field=key)
+    before = current()
+    changed = [key for key, value in values.items() if before[key] != value]
+    if not changed:
+        return []
+    for key in changed:
+        set_int(key, values[key])
+    record(
+        actor_id,
+        "settings.update",
+        "setting",
+        None,
+        label=", ".join(changed),
+        before={key: before[key] for key in changed},
+        after={key: values[key] for key in changed},
+    )
+    db.session.commit()
+    return changed

@@ -16,6 +16,18 @@
   document.querySelectorAll('input[name="variant_id"]').forEach(function (input) {
     input.addEventListener("change", function () {
       if (price) price.textContent = input.dataset.price;
+      // Promotional price: the normal price struck through, the saving, and the week's note.
+      var wasRow = document.getElementById("price-was");
+      if (wasRow) {
+        var promo = !!input.dataset.was;
+        wasRow.hidden = !promo;
+        if (price) price.classList.toggle("price-promo", promo);
+        document.getElementById("was").textContent = input.dataset.was || "";
+        document.getElementById("off").textContent = input.dataset.off || "";
+      }
+      document.querySelectorAll(".promo-line[data-variant]").forEach(function (line) {
+        line.hidden = line.dataset.variant !== input.value;
+      });
       if (sku) sku.textContent = input.dataset.sku;
       if (stock) {
         var n = parseInt(input.dataset.stock, 10);
@@ -78,4 +90,26 @@
   groups.addEventListener("change", function (event) {
     if (event.target.name === "quantity") event.target.form.requestSubmit();
   });
+})();
+
+// Promotion countdowns: the date and time are in the page already; this adds
+// the time left ("2 ngày 03:04:05"), from an ISO UTC instant in data-countdown.
+(function () {
+  var items = document.querySelectorAll("[data-countdown]");
+  if (!items.length) return;
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function tick() {
+    var now = Date.now();
+    items.forEach(function (el) {
+      var left = el.querySelector(".countdown-left");
+      var target = Date.parse(el.dataset.countdown);
+      if (!left || isNaN(target)) return;
+      var s = Math.floor((target - now) / 1000);
+      if (s <= 0) { el.classList.add("is-done"); left.textContent = el.dataset.done; return; }
+      var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+      left.textContent = (el.dataset.prefix ? el.dataset.prefix + " " : "") + (d ? d + " " + el.dataset.day + " " : "") + pad(h) + ":" + pad(m) + ":" + pad(s % 60);
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
 })();

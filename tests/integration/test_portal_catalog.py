@@ -164,8 +164,9 @@ def test_an_applicant_is_approved_then_publishes_a_product_with_a_photo_that_sho
 
     create_user("vanhanh@example.vn", "operator", PASSWORD, name="Vận hành")
     ops = sign_in(app.test_client(), "vanhanh@example.vn")
-    queue = text(ops.get("/ops/"))
+    queue = text(ops.get("/ops/nha-san-xuat"))
     assert "HTX Mật ong Sìn Hồ" in queue and "6200123456" in queue
+    assert f'id="gcn-{cert.id}"' in text(ops.get("/ops/giay-chung-nhan"))
     document = ops.get(f"/ops/giay-chung-nhan/{cert.id}/tai-lieu")
     assert document.status_code == 200 and document.data == PDF and document.mimetype == "application/pdf"
     assert document.headers["Content-Disposition"].startswith("attachment")
@@ -175,7 +176,7 @@ def test_an_applicant_is_approved_then_publishes_a_product_with_a_photo_that_sho
     assert ops.post(f"/ops/ho-so/{producer.id}/duyet").status_code == 302
     assert fresh(Producer, producer.id).status == "approved"
     decided = db.session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "application_decided")).all()
-    assert [m.to_email for m in decided] == ["lan@example.vn"]
+    assert sorted(m.to_email for m in decided) == ["htx@sinho.vn", "lan@example.vn"]  # the owner and the shop
     assert ops.post(f"/ops/giay-chung-nhan/{cert.id}/xac-minh").status_code == 302
     assert fresh(Certificate, cert.id).state == "verified"
     assert fresh(Product, product.id).cert_stars == 4

@@ -1,0 +1,186 @@
+"""Console pages for the catalog: product moderation (/ops/san-pham) and the
+category tree (/ops/danh-muc). A refusal is shown next to the form that caused
+it, with a 400; an unknown row is a 404."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from shop.catalog.models import PRODUCT_STATUSES
+from shop.errors import NotFound, ShopError
+from shop.operator import bp
+from shop.operator import catalog_admin as admin
+
+STATUS_LABELS = {"draft": _l("Bản nháp"), "published": _l("Đang bán"), "archived": _l("Ngừng bán")}
+LEVEL_LABELS = {1: _l("Nhóm"), 2: _l("Phân nhóm"), 3: _l("Bộ sản phẩm")}
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+def _yes_no_arg(name: str) -> bool | None:
+    return {"1": True, "0": False}.get(request.args.get(name, ""))
+
+
+def _form_int(name: str) -> int | None:
+    raw = request.form.get(name, "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+# --- products --------------------------------------------------------------------------
+
+
+def _product_query() -> admin.ProductQuery:
+    status = request.args.get("status") or None
+    return admin.ProductQuery(
+        q=request.args.get("q", "").strip()[:100],
+        producer_id=_int_arg("producer"),
+        status=status if status in PRODUCT_STATUSES else None,
+        listed=_yes_no_arg("listed"),
+        moderated=_yes_no_arg("moderated"),
+        page=_int_arg("page") or 1,
+    )
+
+
+def _products_page(errors: dict | None = None, status: int = 200, values: dict | None = None):
+    """The product table; `errors` maps a product id to the refusal shown on its row."""
+    query = _product_query()
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "operator/products.html",
+        query=query,
+        result=admin.search_products(query),
+        producers=admin.producer_choices(),
+        status_labels=STATUS_LABELS,
+        statuses=PRODUCT_STATUSES,
+        args=args,
+        errors=errors or {},
+        values=values or {},
+        summary=[(message, f"sp-{pid}") for pid, message in (errors or {}).items()],
+    ), status
+
+
+@bp.get("/san-pham", endpoint="products")
+def products():
+    return _products_page()
+
+
+def _back_to_products():
+    # The filters travel in the form's action URL, so the operator returns to the same list.
+    return redirect(url_for(".products", **request.args), code=303)
+
+
+@bp.post("/san-pham/<int:product_id>/go", endpoint="product_unpublish")
+def product_unpublish(product_id: int):
+    reason = request.form.get("reason", "")
+    try:
+        admin.unpublish_product(current_user.id, product_id, reason)
+    except NotFound:
+        raise
+    except ShopError as err:
+        return _products_page({product_id: err.message}, 400, {product_id: reason})
+    flash(_("Đã gỡ sản phẩm khỏi chợ. Nhà sản xuất sẽ nhận được lý do."), "success")
+    return _back_to_products()
+
+
+@bp.post("/san-pham/<int:product_id>/cho-phep", endpoint="product_allow")
+def product_allow(product_id: int):
+    try:
+        admin.allow_product(current_user.id, product_id)
+    except NotFound:
+        raise
+    except ShopError as err:
+        return _products_page({product_id: err.message}, 400)
+    flash(_("Đã cho phép bán lại. Sản phẩm hiện lên chợ nếu đang được đăng bán."), "success")
+    return _back_to_products()
+
+
+# --- categories -----------------------------------------------------------------------------
+
+
+def _categories_page(
+    errors: dict | None = None, status: int = 200, values: dict | None = None, summary: list | None = None
+):
+    return render_template(
+        "operator/categories.html",
+        tree=admin.category_tree(),
+        parents=admin.parent_choices(),
+        level_labels=LEVEL_LABELS,
+        errors=errors or {},
+        values=values or {},
+        summary=summary or [],
+    ), status
+
+
+@bp.get("/danh-muc", endpoint="categories")
+def categories():
+    return _categories_page()
+
+
+def _category_action(key, action, done: str):
+    """Run one change of the tree; a refusal is shown at the top of the page and
+    beside the form `key` names (when the page has that form)."""
+    try:
+        action()
+    except NotFound:
+        raise
+    except ShopError as err:
+        field = getattr(err, "field", None)
+        anchor = f"dm-{key[1]}" if key[1] else ""
+        return _categories_page(
+            {key: err.message, (key, "field"): field}, 400, {key: dict(request.form)}, [(err.message, anchor)]
+        )
+    flash(done, "success")
+    return redirect(url_for(".categories", _anchor=request.form.get("anchor") or None), code=303)
+
+
+@bp.post("/danh-muc/them", endpoint="category_add")
+def category_add():
+    return _category_action(
+        ("add", _form_int("parent_id") or 0),
+        lambda: admin.add_category(
+            current_user.id, _form_int("parent_id"), request.form.get("name_vi", ""), request.form.get("name_en", "")
+        ),
+        _("Đã thêm danh mục."),
+    )
+
+
+@bp.post("/danh-muc/<int:category_id>/doi-ten", endpoint="category_rename")
+def category_rename(category_id: int):
+    return _category_action(
+        ("rename", category_id),
+        lambda: admin.rename_category(
+            current_user.id, category_id, request.form.get("name_vi", ""), request.form.get("name_en", "")
+        ),
+        _("Đã đổi tên danh mục."),
+    )
+
+
+@bp.post("/danh-muc/<int:category_id>/thu-tu", endpoint="category_reorder")
+def category_reorder(category_id: int):
+    return _category_action(
+        ("order", category_id),
+        lambda: admin.reorder_category(current_user.id, category_id, request.form.get("direction", "")),
+        _("Đã đổi thứ tự."),
+    )
+
+
+@bp.post("/danh-muc/<int:category_id>/chuyen", endpoint="category_move")
+def category_move(category_id: int):
+    return _category_action(
+        ("move", category_id),
+        lambda: admin.move_category(current_user.id, category_id, _form_int("parent_id")),
+        _("Đã chuyển danh mục."),
+    )
+
+
+@bp.post("/danh-muc/<int:category_id>/xoa", endpoint="category_delete")
+def category_delete(category_id: int):
+    return _category_action(
+        ("delete", category_id),
+        lambda: admin.delete_category(current_user.id, category_id),
+        _("Đã xoá danh mục."),
+    )

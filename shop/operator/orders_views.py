@@ -1,0 +1,292 @@
+"""Console pages for orders: search and filter every order (/ops/don-hang), its
+CSV export, and one order with the operator's actions (cancel a part, refund,
+cancel an unpaid order). A refusal is shown beside the form that caused it,
+with its status (400 or 409); an unknown order or part is a 404."""
+
+import csv
+import io
+
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from shop.errors import NotFound, ShopError
+from shop.formatting import today_vn, vn_datetime, vnd
+from shop.operator import bp
+from shop.operator import orders_admin as admin
+from shop.operator.inputs import InputError, parse_dong, percent_text
+from shop.orders.models import ORDER_STATUSES, PAYMENT_METHODS, SUB_ORDER_STATUSES
+from shop.portal.orders import EVENT_LABELS, parse_day, safe_cell
+from shop.templating import ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS
+
+PAYMENT_LABELS = {"cod": _l("COD"), "card": _l("Thẻ")}
+MORE_EVENT_LABELS = {
+    "payment_failed": _l("Thanh toán thẻ không thành công"),
+    "payment_mismatch": _l("Số tiền thanh toán không khớp"),
+    "paid_after_cancel": _l("Tiền đến sau khi đơn đã huỷ (tự hoàn)"),
+}
+PAYMENT_STATUS_LABELS = {
+    "succeeded": _l("Thành công"),
+    "failed": _l("Thất bại"),
+    "canceled": _l("Đã huỷ"),
+    "mismatch": _l("Sai số tiền"),
+    "refund_due": _l("Chờ hoàn"),
+    "auto_refunded": _l("Đã tự hoàn"),
+    "processing": _l("Đang xử lý"),
+    "requires_action": _l("Chờ xác thực 3-D Secure"),
+}
+
+
+def _locale() -> str:
+    return str(get_locale() or "vi")
+
+
+def _arg_int(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+def _choice(name: str, allowed) -> str | None:
+    value = request.args.get(name) or None
+    return value if value in allowed else None
+
+
+def _query() -> tuple[admin.OrderQuery, dict]:
+    """The filters from the query string, and the message of each one that does not parse."""
+    errors: dict[str, str] = {}
+
+    def parsed(name: str, parse):
+        raw = request.args.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return parse(raw)
+        except ShopError as err:
+            errors[name] = err.message
+            return None
+
+    query = admin.OrderQuery(
+        q=request.args.get("q", "").strip()[:100],
+        status=_choice("status", ORDER_STATUSES),
+        sub_status=_choice("part", SUB_ORDER_STATUSES),
+        payment_method=_choice("payment", PAYMENT_METHODS),
+        producer_id=_arg_int("producer"),
+        start=parsed("from", parse_day),
+        end=parsed("to", parse_day),
+        min_total=parsed("min", lambda raw: parse_dong(raw, "min")),
+        max_total=parsed("max", lambda raw: parse_dong(raw, "max")),
+        page=_arg_int("page") or 1,
+    )
+    if not errors:
+        try:
+            admin.check_query(query)
+        except InputError as err:
+            errors[err.field] = err.message
+    return query, errors
+
+
+def _filter_args() -> dict:
+    return {k: v for k, v in request.args.items() if k != "page" and v}
+
+
+@bp.get("/don-hang", endpoint="orders")
+def orders():
+    query, errors = _query()
+    result = admin.search_orders(query) if not errors else admin.OrderPage([], 0, 1, 1)
+    return render_template(
+        "operator/orders.html",
+        query=query,
+        result=result,
+        errors=errors,
+        args=_filter_args(),
+        producers=admin.producer_choices(),
+        order_statuses=ORDER_STATUSES,
+        sub_statuses=SUB_ORDER_STATUSES,
+        payment_labels=PAYMENT_LABELS,
+    ), (400 if errors else 200)
+
+
+CSV_COLUMNS = (
+    _l("Mã đơn"),
+    _l("Thời gian đặt"),
+    _l("Trạng thái đơn"),
+    _l("Thanh toán"),
+    _l("Email"),
+    _l("Người nhận"),
+    _l("Số điện thoại"),
+    _l("Địa chỉ"),
+    _l("Nhà sản xuất"),
+    _l("Trạng thái phần đơn"),
+    _l("SKU"),
+    _l("Sản phẩm"),
+    _l("Phân loại"),
+    _l("Đơn giá"),
+    _l("Số lượng"),
+    _l("Số lượng huỷ"),
+    _l("Giảm giá khuyến mãi"),
+    _l("Giảm giá mã"),
+    _l("Lý do giảm"),
+    _l("Thành tiền"),
+    _l("Phí vận chuyển"),
+    _l("Đã hoàn phần đơn"),
+    _l("Tổng đơn"),
+)
+
+
+@bp.get("/don-hang.csv", endpoint="orders_csv")
+def orders_csv():
+    query, errors = _query()
+    if errors:
+        raise ShopError(next(iter(errors.values())), code="bad_filter")
+    rows = admin.export_rows(query)
+    locale = _locale()
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+
+        def flush() -> str:
+            text = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            return text
+
+        writer.writerow([str(c) for c in CSV_COLUMNS])
+        yield "\ufeff" + flush()  # the byte-order mark makes Excel read UTF-8
+        for n, row in enumerate(rows, 1):
+            order, sub, line = row.order, row.sub, row.line
+            writer.writerow(
+                [
+                    safe_cell(value)
+                    for value in (
+                        order.number,
+                        vn_datetime(order.created_at, locale),
+                        str(ORDER_STATUS_LABELS.get(order.status, order.status)),
+                        str(PAYMENT_LABELS.get(order.payment_method, order.payment_method)),
+                        order.email,
+                        order.recipient,
+                        order.phone,
+                        order.address_text,
+                        sub.producer.name,
+                        str(SUB_ORDER_STATUS_LABELS.get(sub.status, sub.status)),
+                        line.sku,
+                        line.product_name,
+                        line.variant_label,
+                        line.unit_price,
+                        line.quantity,
+                        line.cancelled_quantity,
+                        line.promo_discount,
+                        line.voucher_discount,
+                        line.discount_reason,
+                        line.line_total,
+                        # Once per part and once per order, so that column sums add up.
+                        sub.shipping_fee if row.first_of_sub else "",
+                        sub.refunded_amount if row.first_of_sub else "",
+                        order.total if row.first_of_order else "",
+                    )
+                ]
+            )
+            if n % 100 == 0:
+                yield flush()
+        yield flush()
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="don-hang-{today_vn():%Y%m%d}.csv"'},
+    )
+
+
+# --- one order ------------------------------------------------------------------------------
+
+
+def _event_text(event) -> str:
+    label = str(EVENT_LABELS.get(event.kind) or MORE_EVENT_LABELS.get(event.kind) or event.kind)
+    note = event.note or ""
+    if event.kind == "refunded":  # stored as "<amount> vnd: <reason>"
+        amount, _sep, reason = note.partition(" vnd: ")
+        if amount.isdigit():
+            return f"{label}: {vnd(int(amount), _locale())} — {reason}"
+    if event.kind in ("paid", "paid_after_cancel", "payment_mismatch"):  # stored as "<amount> <currency>"
+        amount, _sep, currency = note.partition(" ")
+        if amount.isdigit() and currency.lower() == "vnd":
+            return f"{label}: {vnd(int(amount), _locale())}"
+    if event.kind == "placed":
+        return label
+    return f"{label}: {note}" if note else label
+
+
+def _order_page(order_id: int, errors: dict | None = None, status: int = 200, values: dict | None = None):
+    detail = admin.order_detail(order_id)
+    return render_template(
+        "operator/order.html",
+        detail=detail,
+        order=detail.order,
+        events=[(e, _event_text(e)) for e in detail.order.events],
+        refund_room=lambda sub: admin.refund_room(detail, sub),
+        percent=lambda bp: percent_text(bp, _locale()),
+        payment_labels=PAYMENT_LABELS,
+        payment_status_labels=PAYMENT_STATUS_LABELS,
+        errors=errors or {},
+        values=values or {},
+        summary=[(message, anchor) for (message, anchor) in (errors or {}).get("_summary", [])],
+    ), status
+
+
+@bp.get("/don-hang/<int:order_id>", endpoint="order")
+def order(order_id: int):
+    return _order_page(order_id)
+
+
+def _act(order_id: int, key: str, action, done, anchor: str):
+    """Run one action on the order; a refusal is shown at the top of the page and
+    beside the form `key` names (when the order still offers that form)."""
+    try:
+        result = action()
+    except NotFound:
+        raise
+    except ShopError as err:
+        errors = {key: err.message, (key, "field"): getattr(err, "field", None), "_summary": [(err.message, anchor)]}
+        return _order_page(order_id, errors, err.status, {key: dict(request.form)})
+    flash(done(result) if callable(done) else done, "success")
+    return redirect(url_for(".order", order_id=order_id, _anchor=key), code=303)
+
+
+@bp.post("/don-hang/<int:order_id>/phan/<int:sub_order_id>/huy", endpoint="order_cancel_part")
+def order_cancel_part(order_id: int, sub_order_id: int):
+    return _act(
+        order_id,
+        f"huy-{sub_order_id}",
+        lambda: admin.cancel_sub_order(current_user.id, order_id, sub_order_id, request.form.get("reason", "")),
+        _("Đã huỷ phần đơn. Hàng đã về kho; tiền thẻ (nếu có) đã được hoàn."),
+        f"phan-{sub_order_id}",
+    )
+
+
+@bp.post("/don-hang/<int:order_id>/phan/<int:sub_order_id>/hoan-tien", endpoint="order_refund")
+def order_refund(order_id: int, sub_order_id: int):
+    def refund():
+        whole = request.form.get("mode") == "all"
+        amount = None if whole else parse_dong(request.form.get("amount"), "amount", positive=True)
+        return admin.refund_sub_order(current_user.id, order_id, sub_order_id, amount, request.form.get("reason", ""))
+
+    return _act(
+        order_id,
+        f"hoan-{sub_order_id}",
+        refund,
+        lambda amount: _("Đã hoàn %(amount)s vào thẻ của người mua.", amount=vnd(amount, _locale())),
+        f"phan-{sub_order_id}",
+    )
+
+
+@bp.post("/don-hang/<int:order_id>/huy", endpoint="order_cancel")
+def order_cancel(order_id: int):
+    return _act(
+        order_id,
+        "huy-don",
+        lambda: admin.cancel_order(current_user.id, order_id, request.form.get("reason", "")),
+        _("Đã huỷ cả đơn. Hàng đã về kho và người mua đã được báo."),
+        "huy-don",
+    )

@@ -1,0 +1,253 @@
+"""Console pages for settling with producers (/ops/doi-soat): balances, payout
+weeks, statements (HTML and CSV), marking a payout paid, adjustments, and
+commission rates. Every action is a POST; a mistake is shown on the page it
+came from (400), with what was typed kept."""
+
+from datetime import date, datetime, timedelta
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from shop.errors import NotFound
+from shop.formatting import today_vn
+from shop.ledger import queries, statements
+from shop.ledger import services as ledger
+from shop.ledger.services import LedgerError
+from shop.operator import bp
+from shop.operator.inputs import InputError, parse_dong, parse_percent_bp, percent_text
+
+
+def _locale() -> str:
+    return str(get_locale() or "vi")
+
+
+def _helpers() -> dict:
+    return {
+        "kind_labels": statements.KIND_LABELS,
+        "percent_text": lambda bp: percent_text(bp, _locale()),
+        "period_text": lambda p: statements.period_text(p.period_start, p.period_end, _locale()),
+        "bank_text": statements.bank_text,
+    }
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _closable_weeks(today: date, count: int = 8) -> list[tuple[date, date]]:
+    """(Monday, Sunday) of the last `count` weeks that have ended, newest first."""
+    this_monday, _end = ledger.period_of(today)
+    mondays = [this_monday - timedelta(days=7 * i) for i in range(1, count + 1)]
+    return [(monday, monday + timedelta(days=6)) for monday in mondays]
+
+
+def _parse_week(raw: str | None) -> date | None:
+    try:
+        return datetime.strptime((raw or "").strip(), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+# --- balances and payouts -------------------------------------------------------------------
+
+
+def _payouts_page(errors: dict | None = None, status_code: int = 200):
+    status = request.args.get("status") or None
+    if status not in (None, "due", "paid"):
+        status = None
+    producer_id = _int_arg("producer")
+    week = _parse_week(request.args.get("week"))
+    page = _int_arg("page") or 1
+    return render_template(
+        "operator/payouts.html",
+        balances=queries.balances(),
+        result=queries.payouts(status=status, producer_id=producer_id, period_start=week, page=page),
+        status=status,
+        producer_id=producer_id,
+        week=week,
+        weeks=_closable_weeks(today_vn()),
+        errors=errors or {},
+        **_helpers(),
+    ), status_code
+
+
+@bp.get("/doi-soat")
+def payouts():
+    return _payouts_page()
+
+
+@bp.post("/doi-soat/chot-ky")
+def payout_close():
+    week = _parse_week(request.form.get("period_start"))
+    if week is None:
+        return _payouts_page({"period_start": _("Chọn tuần cần chốt.")}, 400)
+    try:
+        made = ledger.close_period(week, current_user.id)
+    except LedgerError as err:
+        return _payouts_page({"period_start": err.message}, 400)
+    if made:
+        flash(_("Đã chốt kỳ: %(n)s bảng đối soát mới.", n=len(made)), "success")
+    else:
+        flash(_("Kỳ này không có khoản nào mới cần thanh toán (hoặc đã chốt rồi)."), "info")
+    return redirect(url_for(".payouts", week=week.isoformat()), code=303)
+
+
+# --- one statement ------------------------------------------------------------------------------
+
+
+def _payout_page(payout_id: int, errors: dict | None = None, status_code: int = 200):
+    payout = queries.payout(payout_id)
+    return render_template(
+        "operator/payout.html",
+        payout=payout,
+        statement=statements.for_payout(payout),
+        errors=errors or {},
+        **_helpers(),
+    ), status_code
+
+
+@bp.get("/doi-soat/<int:payout_id>")
+def payout(payout_id: int):
+    return _payout_page(payout_id)
+
+
+@bp.get("/doi-soat/<int:payout_id>.csv")
+def payout_csv(payout_id: int):
+    payout = queries.payout(payout_id)
+    body = statements.to_csv(statements.for_payout(payout), _locale())
+    filename = f"doi-soat-{payout.producer.slug}-{payout.period_start:%Y%m%d}.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.post("/doi-soat/<int:payout_id>/da-chuyen")
+def payout_mark_paid(payout_id: int):
+    try:
+        ledger.mark_paid(payout_id, request.form.get("reference", ""), current_user.id)
+    except LedgerError as err:
+        return _payout_page(payout_id, {err.field or "reference": err.message}, 400)
+    flash(_("Đã ghi nhận chuyển tiền."), "success")
+    return redirect(url_for(".payout", payout_id=payout_id), code=303)
+
+
+# --- one producer's ledger ----------------------------------------------------------------------
+
+
+def _ledger_page(producer_id: int, errors: dict | None = None, status_code: int = 200):
+    summary = queries.balance_of(producer_id)
+    return render_template(
+        "operator/payouts_ledger.html",
+        summary=summary,
+        producer=summary.producer,
+        statement=statements.unsettled(summary.producer),
+        entries=queries.recent_entries(producer_id),
+        payouts=queries.payouts(producer_id=producer_id, per_page=20).items,
+        errors=errors or {},
+        form=request.form if request.method == "POST" else {},
+        **_helpers(),
+    ), status_code
+
+
+@bp.get("/doi-soat/nha-san-xuat/<int:producer_id>")
+def ledger_producer(producer_id: int):
+    return _ledger_page(producer_id)
+
+
+@bp.post("/doi-soat/nha-san-xuat/<int:producer_id>/dieu-chinh")
+def ledger_adjust(producer_id: int):
+    direction = request.form.get("direction")
+    errors = {}
+    amount = 0
+    if direction not in ("credit", "debit"):
+        errors["direction"] = _("Chọn cộng tiền hay trừ tiền.")
+    try:
+        amount = parse_dong(request.form.get("amount"), "amount", positive=True)
+    except InputError as err:
+        errors["amount"] = err.message
+    if errors:
+        return _ledger_page(producer_id, errors, 400)
+    try:
+        ledger.adjust(
+            producer_id,
+            amount if direction == "credit" else -amount,
+            request.form.get("reason", ""),
+            current_user.id,
+        )
+    except LedgerError as err:
+        return _ledger_page(producer_id, {err.field or "amount": err.message}, 400)
+    flash(_("Đã ghi khoản điều chỉnh."), "success")
+    return redirect(url_for(".ledger_producer", producer_id=producer_id), code=303)
+
+
+# --- commission rates -------------------------------------------------------------------------
+
+
+def _commissions_page(errors: dict | None = None, status_code: int = 200):
+    search = request.args.get("q", "")
+    return render_template(
+        "operator/commissions.html",
+        rows=queries.commission_rows(search),
+        default_bp=queries.default_rate_bp(),
+        categories=queries.categories_for_rates(),
+        search=search,
+        errors=errors or {},
+        form=request.form if request.method == "POST" else {},
+        **_helpers(),
+    ), status_code
+
+
+@bp.get("/doi-soat/hoa-hong")
+def commissions():
+    return _commissions_page()
+
+
+def _back_to_commissions(producer_id: int):
+    return redirect(url_for(".commissions", q=request.form.get("q") or None) + f"#nsx-{producer_id}", code=303)
+
+
+@bp.post("/doi-soat/hoa-hong/<int:producer_id>")
+def commission_set(producer_id: int):
+    raw = (request.form.get("rate") or "").strip()
+    try:
+        rate = None if not raw or request.form.get("clear") else parse_percent_bp(raw, "rate")
+        ledger.set_producer_rate(producer_id, rate, current_user.id)
+    except (InputError, LedgerError) as err:
+        return _commissions_page({(producer_id, "rate"): err.message}, 400)
+    flash(_("Đã lưu tỷ lệ hoa hồng. Đơn đã đặt giữ tỷ lệ cũ."), "success")
+    return _back_to_commissions(producer_id)
+
+
+@bp.post("/doi-soat/hoa-hong/<int:producer_id>/danh-muc")
+def commission_category_set(producer_id: int):
+    errors = {}
+    category_raw = request.form.get("category_id", "")
+    rate = None
+    if not category_raw.isdigit():
+        errors[(producer_id, "category_id")] = _("Chọn một danh mục.")
+    try:
+        rate = parse_percent_bp(request.form.get("category_rate"), "category_rate")
+    except InputError as err:
+        errors[(producer_id, "category_rate")] = err.message
+    if not errors:
+        try:
+            ledger.set_category_rate(producer_id, int(category_raw), rate, current_user.id)
+        except LedgerError as err:
+            field = "category_rate" if err.field == "rate" else (err.field or "category_id")
+            errors[(producer_id, field)] = err.message
+    if errors:
+        return _commissions_page(errors, 400)
+    flash(_("Đã lưu tỷ lệ theo danh mục."), "success")
+    return _back_to_commissions(producer_id)
+
+
+@bp.post("/doi-soat/hoa-hong/muc/<int:override_id>/xoa")
+def commission_category_remove(override_id: int):
+    try:
+        ledger.remove_category_rate(override_id, current_user.id)
+    except NotFound:
+        flash(_("Tỷ lệ theo danh mục này không còn nữa."), "error")
+        return redirect(url_for(".commissions"), code=303)
+    flash(_("Đã xoá tỷ lệ theo danh mục."), "success")
+    return redirect(url_for(".commissions", q=request.form.get("q") or None), code=303)

@@ -1,0 +1,55 @@
+"""Storefront pages of the promotion weeks: the index (/khuyen-mai) and each
+week's landing page (/khuyen-mai/<slug>) with its products at their
+promotional prices while it runs.
+
+Pages are in the page cache, whose key carries the set of running weeks
+(shop.promotions.pricing.state_token), so a week appears on its first second
+and disappears after its last even on a cached page."""
+
+from datetime import UTC
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from shop.cache import cached_page
+from shop.formatting import as_utc, utcnow
+from shop.promotions import pricing, services
+
+bp = Blueprint("promotions", __name__, url_prefix="/khuyen-mai")
+
+
+@bp.app_template_filter("iso_utc")
+def iso_utc(moment) -> str:
+    """An instant as ISO 8601 in UTC ("2025-05-20T01:00:00Z"), for countdown scripts."""
+    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+@bp.get("")
+@cached_page
+def index():
+    now = utcnow()
+    return render_template("promotions/index.html", weeks=services.public_weeks(now), now=now)
+
+
+@bp.get("/<slug>")
+@cached_page
+def landing(slug: str):
+    week = services.public_week(slug)
+    if week is None:
+        abort(404)
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    per_page = current_app.config["CATALOG_PER_PAGE"]
+    now = utcnow()
+    status = services.week_status(week, now)
+    items, total = services.week_products(week, page, per_page)
+    return render_template(
+        "promotions/landing.html",
+        week=week,
+        status=status,
+        items=items,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // per_page)),
+        offers=pricing.card_offers(items, now) if status == "running" else {},
+        scope=services.scope_labels(week) if not week.invitation_only else {},
+    )
