@@ -115,6 +115,7 @@ class TestConfig(Config):
     PAGE_CACHE_SECONDS = 0
     VALUE_CACHE_SECONDS = 0
     RATELIMIT_ENABLED = False
+    FAST_PASSWORD_HASHING = True  # see shop/accounts/passwords.py
     # Mail goes to files unless a test starts a local SMTP server and sets MAIL_SERVER.
     MAIL_SERVER = None
     MAIL_BACKEND = None

@@ -7,14 +7,13 @@ marketplace funded, the commission and the net. Then the shipping fees, the
 refund reversals and the operators' adjustments. The total is the sum of the
 entries, which is the payout's amount."""
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from shop.csvexport import csv_text
 from shop.formatting import vn_date, vn_datetime
 from shop.ledger import queries
 from shop.ledger.models import LedgerEntry, Payout
@@ -157,13 +156,6 @@ def unsettled(producer: Producer) -> Statement:
     return build(producer, queries.unsettled_entries(producer.id))
 
 
-def safe_cell(value):
-    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def bank_text(producer: Producer) -> str:
     parts = [producer.bank_name, producer.bank_account_name, producer.bank_account_number]
     return " · ".join(p for p in parts if p) or _("Chưa có tài khoản ngân hàng")
@@ -176,12 +168,8 @@ def period_text(start: date, end: date, locale: str) -> str:
 def to_csv(statement: Statement, locale: str = "vi") -> str:
     """The statement as CSV for Excel: a UTF-8 byte-order mark, a few heading rows
     (producer, period, bank account), then one row per entry and a total row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def row(values):
-        writer.writerow([safe_cell(v) for v in values])
-
+    rows: list[list] = []
+    row = rows.append
     payout = statement.payout
     row([_("Nhà sản xuất"), statement.producer.name])
     if payout is not None:
@@ -223,4 +211,4 @@ def to_csv(statement: Statement, locale: str = "vi") -> str:
             "",
         ]
     )
-    return "\ufeff" + buffer.getvalue()
+    return csv_text(rows)

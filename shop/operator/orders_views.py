@@ -3,22 +3,20 @@ CSV export, and one order with the operator's actions (cancel a part, refund,
 cancel an unpaid order). A refusal is shown beside the form that caused it,
 with its status (400 or 409); an unknown order or part is a 404."""
 
-import csv
-import io
-
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
 from shop.formatting import today_vn, vn_datetime, vnd
 from shop.operator import bp
 from shop.operator import orders_admin as admin
 from shop.operator.inputs import InputError, parse_dong, percent_text
 from shop.orders.models import ORDER_STATUSES, PAYMENT_METHODS, SUB_ORDER_STATUSES
-from shop.portal.orders import EVENT_LABELS, parse_day, safe_cell
+from shop.portal.orders import EVENT_LABELS, parse_day
 from shop.templating import ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS
 
 PAYMENT_LABELS = {"cod": _l("COD"), "card": _l("Thẻ")}
@@ -143,60 +141,38 @@ def orders_csv():
     rows = admin.export_rows(query)
     locale = _locale()
 
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-
-        def flush() -> str:
-            text = buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            return text
-
-        writer.writerow([str(c) for c in CSV_COLUMNS])
-        yield "\ufeff" + flush()  # the byte-order mark makes Excel read UTF-8
-        for n, row in enumerate(rows, 1):
+    def lines():
+        yield [str(c) for c in CSV_COLUMNS]
+        for row in rows:
             order, sub, line = row.order, row.sub, row.line
-            writer.writerow(
-                [
-                    safe_cell(value)
-                    for value in (
-                        order.number,
-                        vn_datetime(order.created_at, locale),
-                        str(ORDER_STATUS_LABELS.get(order.status, order.status)),
-                        str(PAYMENT_LABELS.get(order.payment_method, order.payment_method)),
-                        order.email,
-                        order.recipient,
-                        order.phone,
-                        order.address_text,
-                        sub.producer.name,
-                        str(SUB_ORDER_STATUS_LABELS.get(sub.status, sub.status)),
-                        line.sku,
-                        line.product_name,
-                        line.variant_label,
-                        line.unit_price,
-                        line.quantity,
-                        line.cancelled_quantity,
-                        line.promo_discount,
-                        line.voucher_discount,
-                        line.discount_reason,
-                        line.line_total,
-                        # Once per part and once per order, so that column sums add up.
-                        sub.shipping_fee if row.first_of_sub else "",
-                        sub.refunded_amount if row.first_of_sub else "",
-                        order.total if row.first_of_order else "",
-                    )
-                ]
+            yield (
+                order.number,
+                vn_datetime(order.created_at, locale),
+                str(ORDER_STATUS_LABELS.get(order.status, order.status)),
+                str(PAYMENT_LABELS.get(order.payment_method, order.payment_method)),
+                order.email,
+                order.recipient,
+                order.phone,
+                order.address_text,
+                sub.producer.name,
+                str(SUB_ORDER_STATUS_LABELS.get(sub.status, sub.status)),
+                line.sku,
+                line.product_name,
+                line.variant_label,
+                line.unit_price,
+                line.quantity,
+                line.cancelled_quantity,
+                line.promo_discount,
+                line.voucher_discount,
+                line.discount_reason,
+                line.line_total,
+                # Once per part and once per order, so that column sums add up.
+                sub.shipping_fee if row.first_of_sub else "",
+                sub.refunded_amount if row.first_of_sub else "",
+                order.total if row.first_of_order else "",
             )
-            if n % 100 == 0:
-                yield flush()
-        yield flush()
 
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="don-hang-{today_vn():%Y%m%d}.csv"'},
-    )
+    return csv_download(f"don-hang-{today_vn():%Y%m%d}.csv", lines())
 
 
 # --- one order ------------------------------------------------------------------------------

@@ -3,14 +3,11 @@ actions (confirm, ship, delivered, cancel lines or all), the packing slip and
 the CSV export. Every read and every action is scoped by `producer_ids()`:
 another producer's sub-order is a 404."""
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import segno
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -18,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import get_locale
@@ -27,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 
+from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
 from shop.formatting import today_vn, vn_date, vn_datetime, vnd
 from shop.orders import services as orders
@@ -338,13 +335,6 @@ def parse_day(raw: str | None) -> date | None:
     raise ShopError(_("Ngày “%(value)s” không hợp lệ: nhập theo dạng dd/mm/yyyy.", value=raw[:20]), code="bad_date")
 
 
-def safe_cell(value):
-    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 CSV_COLUMNS = (
     _l("Mã đơn"),
     _l("Thời gian đặt"),
@@ -359,6 +349,7 @@ CSV_COLUMNS = (
     _l("Đơn giá"),
     _l("Số lượng"),
     _l("Số lượng huỷ"),
+    _l("Giảm giá"),
     _l("Thành tiền"),
     _l("Phí vận chuyển"),
 )
@@ -376,50 +367,28 @@ def orders_csv():
     rows = queries.export_rows(producer_ids(), status, start, end)
     locale = _locale()
 
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-
-        def flush() -> str:
-            text = buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            return text
-
-        writer.writerow([str(c) for c in CSV_COLUMNS])
-        yield "\ufeff" + flush()  # the byte-order mark makes Excel read UTF-8
-        for n, row in enumerate(rows, 1):
+    def lines():
+        yield [str(c) for c in CSV_COLUMNS]
+        for row in rows:
             order, sub, line = row.order, row.sub, row.line
-            writer.writerow(
-                [
-                    safe_cell(value)
-                    for value in (
-                        order.number,
-                        vn_datetime(order.created_at, locale),
-                        str(TAB_LABELS.get(sub.status, sub.status)),
-                        str(PAYMENT_LABELS[queries.payment_state(order)]),
-                        order.recipient,
-                        order.phone,
-                        order.address_text,
-                        line.sku,
-                        line.product_name,
-                        line.variant_label,
-                        line.unit_price,
-                        line.quantity,
-                        line.cancelled_quantity,
-                        line.line_total,
-                        # Once per sub-order, so that a column sum gives the fees charged.
-                        sub.shipping_fee if row.first_of_sub else "",
-                    )
-                ]
+            yield (
+                order.number,
+                vn_datetime(order.created_at, locale),
+                str(TAB_LABELS.get(sub.status, sub.status)),
+                str(PAYMENT_LABELS[queries.payment_state(order)]),
+                order.recipient,
+                order.phone,
+                order.address_text,
+                line.sku,
+                line.product_name,
+                line.variant_label,
+                line.unit_price,
+                line.quantity,
+                line.cancelled_quantity,
+                line.discount,
+                line.line_total,
+                # Once per sub-order, so that a column sum gives the fees charged.
+                sub.shipping_fee if row.first_of_sub else "",
             )
-            if n % 100 == 0:
-                yield flush()
-        yield flush()
 
-    filename = f"don-hang-{g.producer.slug}-{today_vn():%Y%m%d}.csv"
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(f"don-hang-{g.producer.slug}-{today_vn():%Y%m%d}.csv", lines())

@@ -369,14 +369,21 @@ def test_the_csv_has_a_bom_one_row_per_line_and_neutralised_formulas(producer, s
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     header, *rows = read_csv(response)
-    assert header[0] == "Mã đơn" and header[-1] == "Phí vận chuyển" and len(header) == 15
+    assert header[0] == "Mã đơn" and header[-1] == "Phí vận chuyển" and len(header) == 16
     assert len(rows) == 2
     first, second = rows
     assert first[0] == order.number and first[2] == "Mới" and first[3] == "COD – thu tiền khi giao"
     assert first[4].startswith("'=HYPERLINK") and first[6].startswith("'@SUM")
-    assert (first[8], first[10], first[11], first[12], first[13]) == ("Mật ong hoa rừng", "95000", "2", "0", "190000")
+    assert (first[8], first[10], first[11], first[12], first[13], first[14]) == (
+        "Mật ong hoa rừng",
+        "95000",
+        "2",
+        "0",
+        "0",
+        "190000",
+    )
     sub = part_of(order, shop.mine)
-    assert first[14] == str(sub.shipping_fee) and second[14] == ""  # the fee once per part
+    assert first[15] == str(sub.shipping_fee) and second[15] == ""  # the fee once per part
     assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", first[1])
 
 

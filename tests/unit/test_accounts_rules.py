@@ -141,3 +141,15 @@ def test_rate_limits_are_counted_in_redis_when_the_app_has_one():
     )
     explicit = {"RATELIMIT_STORAGE_URI": "memcached://m:11211", "REDIS_URL": "redis://h:6379/0"}
     assert limiter_storage_uri(explicit) == "memcached://m:11211"
+
+
+def test_passwords_are_hashed_with_the_strong_parameters_unless_the_tests_ask_for_speed():
+    from flask import Flask
+
+    from shop.accounts.passwords import hash_password
+
+    assert "m=65536,t=3,p=4" in hash_password("mat-khau-an-toan-1")  # RFC 9106 defaults
+    app = Flask(__name__)
+    app.config["FAST_PASSWORD_HASHING"] = True
+    with app.app_context():
+        assert "m=8,t=1,p=1" in hash_password("mat-khau-an-toan-1")
