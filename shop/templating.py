@@ -1,11 +1,13 @@
 """Jinja filters and globals: money, dates, stars, language-aware names."""
 
+from datetime import datetime
+
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from shop.cache import is_personal_request
-from shop.formatting import vn_date, vn_datetime, vnd
+from shop.formatting import to_vn, vn_date, vn_datetime, vnd
 
 OWNER_TYPE_LABELS = {
     "cooperative": (_l("Hợp tác xã"), "HTX"),
@@ -88,7 +90,10 @@ def register_templating(app) -> None:
         return str(get_locale())
 
     app.jinja_env.filters["vnd"] = lambda amount: vnd(int(amount), loc())
-    app.jinja_env.filters["vn_date"] = lambda d: vn_date(d, loc()) if d else ""
+    # A moment (not a calendar date) is dated in Vietnam time, not by its UTC day.
+    app.jinja_env.filters["vn_date"] = lambda d: (
+        vn_date(to_vn(d).date() if isinstance(d, datetime) else d, loc()) if d else ""
+    )
     app.jinja_env.filters["vn_datetime"] = lambda d: vn_datetime(d, loc()) if d else ""
     app.jinja_env.filters["owner_type"] = owner_type_label
     app.jinja_env.filters["cat_name"] = lambda c: c.name(loc()) if c else ""

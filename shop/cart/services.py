@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from shop.cart.models import Cart, CartLine
@@ -136,8 +136,13 @@ def merge_carts(token: str | None, user_id: int) -> None:
 
 
 def clear_lines(cart_id: int, variant_ids: list[int]) -> None:
-    """Remove bought lines (no commit: part of the order's transaction)."""
+    """Remove bought lines, and the voucher the order used (no commit: part of
+    the order's transaction). A card order does this once it is paid, so a
+    shopper whose payment fails goes back to the cart as it was."""
     db.session.execute(delete(CartLine).where(CartLine.cart_id == cart_id, CartLine.variant_id.in_(variant_ids)))
+    db.session.execute(
+        update(Cart).where(Cart.id == cart_id).values(voucher_code=None).execution_options(synchronize_session=False)
+    )
 
 
 def count_items(user_id: int | None, token: str | None) -> int:

@@ -64,11 +64,9 @@ def _order_line(line: LineView, view: CartView) -> OrderLine:
     why it was given, and the commission rate in force now."""
     promo, voucher = line.promo_discount, line.voucher_discount
     operator_funded = rules.split_funding(promo, line.offer.operator_share)[0] if promo else 0
-    reasons = []
-    if promo:
-        reasons.append(f"{line.offer.promotion_name} (−{vnd(line.offer.unit_discount)} × {line.promo_units})")
-    if voucher:
-        reasons.append(f"{view.voucher.code} (−{vnd(voucher)})")
+    # The names only: the amounts are in their own columns and are formatted
+    # in the reader's language where the line is shown.
+    reasons = ([line.offer.promotion_name] if promo else []) + ([view.voucher.code] if voucher else [])
     return OrderLine(
         variant_id=line.variant_id,
         product_name=line.product_name,

@@ -232,6 +232,17 @@ def _names(name_vi: str | None, name_en: str | None) -> tuple[str, str]:
     return vi, en
 
 
+def _check_unique_among(siblings: list[Category], vi: str, en: str, itself: int | None = None) -> None:
+    """Two categories side by side with one name would read as one in the storefront's filters."""
+    for other in siblings:
+        if other.id == itself:
+            continue
+        if other.name_vi.casefold() == vi.casefold():
+            raise InputError(_("Cùng cấp đã có danh mục tên “%(name)s”.", name=vi), field="name_vi", code="duplicate")
+        if other.name_en.casefold() == en.casefold():
+            raise InputError(_("Cùng cấp đã có danh mục tên “%(name)s”.", name=en), field="name_en", code="duplicate")
+
+
 def _unique_slug(name: str) -> str:
     base = slugify(name, max_length=100) or "danh-muc"
     slug, n = base, 2
@@ -299,6 +310,7 @@ def add_category(actor_id: int, parent_id: int | None, name_vi: str, name_en: st
             code="too_deep",
         )
     siblings = _siblings(parent.id if parent else None)
+    _check_unique_among(siblings, vi, en)
     category = Category(
         parent_id=parent.id if parent else None,
         level=level,
@@ -328,6 +340,7 @@ def rename_category(actor_id: int, category_id: int, name_vi: str, name_en: str)
     vi, en = _names(name_vi, name_en)
     if (vi, en) == (category.name_vi, category.name_en):
         return
+    _check_unique_among(_siblings(category.parent_id), vi, en, itself=category.id)
     before = snapshot(category, ("name_vi", "name_en"))
     category.name_vi, category.name_en = vi, en
     record(

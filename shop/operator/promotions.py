@@ -213,6 +213,8 @@ def _decide(enrolment_id: int, approve: bool):
         enrolment = services.decide_enrolment(current_user.id, enrolment_id, approve, form.reason.data or "")
     except PromotionError as err:
         promotion_id = services.enrolment_promotion_id(enrolment_id)
+        # Shown at the top too: a decided enrolment no longer has a form to show it beside.
+        flash(err.message, "error")
         return _enrolments_page(services.get_week(promotion_id), {enrolment_id: err.message}, 400)
     flash(_("Đã duyệt đăng ký.") if approve else _("Đã từ chối đăng ký."), "success")
     return redirect(url_for(".promotion_enrolments", promotion_id=enrolment.promotion_id))

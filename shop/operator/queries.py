@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -17,11 +19,13 @@ from shop.accounts.models import ProducerMember, User
 from shop.audit.models import AuditEntry
 from shop.catalog.models import Category, Product, Variant
 from shop.extensions import db
-from shop.formatting import VN_TZ, today_vn, utcnow, vn_date, vn_datetime
+from shop.formatting import VN_TZ, today_vn, utcnow, vn_date, vn_datetime, vnd
 from shop.ledger.models import LedgerEntry
 from shop.orders.models import Order, OrderLine, SubOrder
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
+from shop.shipping.models import ZONE_LABELS
+from shop.templating import ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
@@ -277,7 +281,7 @@ def _by_top_category(rows) -> list[Slice]:
     out = []
     for key, (amount, units) in sums.items():
         group = groups.get(key)
-        label = f"{group.code}. {group.name_vi}" if group else str(_l("Không rõ nhóm (sản phẩm đã xoá)"))
+        label = group.name(str(get_locale() or "vi")) if group else str(_l("Không rõ nhóm (sản phẩm đã xoá)"))
         out.append(Slice(key, label, amount, units))
     out.sort(key=lambda s: (-s.amount, s.label))
     return out
@@ -611,7 +615,7 @@ TARGET_LABELS = {
     "promotion_enrolment": _l("Đăng ký khuyến mãi"),
     "voucher": _l("Mã giảm giá"),
     "payout": _l("Kỳ đối soát"),
-    "payout_period": _l("Kỳ đối soát"),
+    "payout_period": _l("Tuần đối soát"),
     "ledger": _l("Sổ cái"),
     "commission": _l("Hoa hồng"),
     "setting": _l("Cài đặt"),
@@ -627,10 +631,35 @@ FIELD_LABELS = {
     "verified_at": _l("Xác minh lúc"),
     "moderation_reason": _l("Lý do gỡ"),
     "name": _l("Tên"),
-    "commission_bp": _l("Hoa hồng (phần vạn)"),
+    "commission_bp": _l("Hoa hồng"),
+    "default_commission_bp": _l("Hoa hồng mặc định"),
+    "rate_bp": _l("Hoa hồng"),
+    "cod_max_amount": _l("Hạn mức COD"),
+    "card_reservation_minutes": _l("Phút giữ hàng khi trả thẻ"),
+    "sub_orders": _l("Các phần đơn"),
+    "refund": _l("Hoàn tiền"),
+    "refunded_amount": _l("Đã hoàn"),
+    "name_vi": _l("Tên (tiếng Việt)"),
+    "name_en": _l("Tên (tiếng Anh)"),
+    "parent_id": _l("Nhóm cha"),
+    "position": _l("Thứ tự"),
+    "level": _l("Cấp"),
+    "code": _l("Mã"),
+    "slug": _l("Đường dẫn"),
     "amount": _l("Số tiền"),
     "reference": _l("Mã chuyển khoản"),
 }
+# Values in đồng, whatever the record they come from.
+MONEY_FIELDS = {
+    "amount", "refund", "refunded_amount", "total", "subtotal", "shipping_fee", "fee", "price", "promo_price",
+    "max_discount", "min_order", "cod_max_amount", "free_shipping_threshold",
+}  # fmt: skip
+STATUS_LABELS_BY_TARGET = {
+    "order": ORDER_STATUS_LABELS,
+    "sub_order": SUB_ORDER_STATUS_LABELS,
+    "producer": PRODUCER_STATUS_LABELS,
+}
+_BABEL = {"vi": "vi_VN", "en": "en_US"}
 VALUE_LABELS = {
     "status": {**PRODUCER_STATUS_LABELS},
     "state": {"pending": _l("Chờ duyệt"), "verified": _l("Đã xác minh"), "rejected": _l("Bị từ chối")},
@@ -705,6 +734,16 @@ class Change:
     after: object
 
 
+def _field_label(key: str) -> str:
+    zone, _sep, band = key.partition(":")
+    if zone in ZONE_LABELS and band:
+        # A shipping band: "Nội tỉnh ≤ 1000 g", or the heaviest band's fee per extra kg.
+        if band == "extra":
+            return f"{ZONE_LABELS[zone]}: {_l('mỗi kg thêm')}"
+        return f"{ZONE_LABELS[zone]} ≤ {band} g"
+    return str(FIELD_LABELS.get(key, key))
+
+
 def changes(before: dict | None, after: dict | None) -> list[Change]:
     """The fields whose value differs between `before` and `after`, in the order
     they were recorded (a field only one side has counts as changed)."""
@@ -714,20 +753,30 @@ def changes(before: dict | None, after: dict | None) -> list[Change]:
     for key in keys:
         old, new = before.get(key), after.get(key)
         if old != new:
-            out.append(Change(key, str(FIELD_LABELS.get(key, key)), old, new))
+            out.append(Change(key, _field_label(key), old, new))
     return out
 
 
-def display_value(field_name: str, value, locale: str = "vi") -> str:
+def display_value(field_name: str, value, locale: str = "vi", target_type: str = "") -> str:
     """A recorded JSON value as a person reads it: labels for known codes,
-    dd/mm/yyyy for dates, Vietnam time for instants, "—" for nothing."""
+    money in đồng, rates in percent, dd/mm/yyyy for dates, Vietnam time for
+    instants, "—" for nothing."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return str(_l("Có") if value else _l("Không"))
-    labels = VALUE_LABELS.get(field_name)
+    if field_name == "sub_orders" and isinstance(value, dict):
+        return ", ".join(f"#{k}: {SUB_ORDER_STATUS_LABELS.get(v, v)}" for k, v in value.items())
+    labels = STATUS_LABELS_BY_TARGET.get(target_type, {}) if field_name == "status" else {}
+    labels = labels or VALUE_LABELS.get(field_name)
     if labels and isinstance(value, str) and value in labels:
         return str(labels[value])
+    if isinstance(value, int):
+        if field_name.endswith("_bp"):
+            return f"{format_decimal(value / 100, locale=_BABEL.get(locale, 'vi_VN'))}%"
+        zone = field_name.partition(":")[0]
+        if field_name in MONEY_FIELDS or zone in ZONE_LABELS:
+            return vnd(value, locale)
     if isinstance(value, str) and _ISO_DATETIME.match(value):
         try:
             return vn_datetime(datetime.fromisoformat(value), locale)

@@ -16,14 +16,9 @@ from shop.operator import bp
 from shop.operator.inputs import parse_count, parse_dong, parse_percent_bp, percent_text
 from shop.settings import services as settings
 from shop.shipping import services as shipping
-from shop.shipping.models import ZONES
+from shop.shipping.models import ZONE_LABELS, ZONES
 from shop.shipping.rules import Rate
 
-ZONE_LABELS = {
-    "same_province": _l("Nội tỉnh"),
-    "same_region": _l("Nội vùng"),
-    "elsewhere": _l("Liên vùng"),
-}
 ZONE_HINTS = {
     "same_province": _l("Người bán và người mua cùng tỉnh."),
     "same_region": _l("Khác tỉnh, cùng vùng (Bắc, Trung, Nam)."),

@@ -82,7 +82,11 @@ def audit_changes(entry) -> list[tuple[str, str, str]]:
     """(field label, before, after) for each field the entry changed, as people read them."""
     loc = _locale()
     return [
-        (c.label, queries.display_value(c.field, c.before, loc), queries.display_value(c.field, c.after, loc))
+        (
+            c.label,
+            queries.display_value(c.field, c.before, loc, entry.target_type),
+            queries.display_value(c.field, c.after, loc, entry.target_type),
+        )
         for c in queries.changes(entry.before, entry.after)
         # A reason field that just took the entry's reason is shown once, as the reason.
         if not (c.field.endswith("reason") and c.after and c.after == entry.reason and not c.before)

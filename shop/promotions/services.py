@@ -67,6 +67,9 @@ FROZEN_WHEN_ENDED = (
     "operator_share",
 )
 
+# An enrolled price may take at most this much off the normal price.
+MAX_ENROLLED_DISCOUNT_PERCENT = 90
+
 
 class PromotionError(ShopError):
     """A refusal about one field of a form (`field`), or the form as a whole (None)."""
@@ -834,12 +837,16 @@ def _variant_in_scope(promotion: Promotion, variant: Variant, day: date) -> bool
 
 
 def enrolable_variants(producer_id: int, promotion: Promotion, now: datetime | None = None) -> list[Variant]:
-    """The producer's SKUs of listed products that fall in the week's product rules."""
+    """The producer's SKUs of listed products that fall in the week's product rules
+    and are not already offered in it (pending or approved)."""
     day = today_vn(now)
+    offered = select(PromotionEnrolment.variant_id).where(
+        PromotionEnrolment.promotion_id == promotion.id, PromotionEnrolment.state.in_(("pending", "approved"))
+    )
     variants = db.session.scalars(
         select(Variant)
         .join(Product, Product.id == Variant.product_id)
-        .where(Product.producer_id == producer_id, Product.listed.is_(True))
+        .where(Product.producer_id == producer_id, Product.listed.is_(True), Variant.id.not_in(offered))
         .options(contains_eager(Variant.product))
         .order_by(Product.name, Variant.position, Variant.id)
     ).all()
@@ -911,6 +918,18 @@ def enrol(
         raise PromotionError(
             _("Giá khuyến mãi phải thấp hơn giá bán hiện tại (%(price)s).", price=_money(variant.price)),
             code="price_not_lower",
+            field="promo_price",
+        )
+    floor = -(-variant.price * (100 - MAX_ENROLLED_DISCOUNT_PERCENT) // 100)
+    if promo_price < floor:
+        # Most often a missing zero (1.000 for 100.000): refused rather than sold at a loss.
+        raise PromotionError(
+            _(
+                "Giá khuyến mãi thấp bất thường: giảm tối đa %(n)s%%, tức giá từ %(floor)s trở lên.",
+                n=MAX_ENROLLED_DISCOUNT_PERCENT,
+                floor=_money(floor),
+            ),
+            code="price_too_low",
             field="promo_price",
         )
     if quota is None:

@@ -1,9 +1,15 @@
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import db
 
 ZONES = ("same_province", "same_region", "elsewhere")
+ZONE_LABELS = {
+    "same_province": _l("Nội tỉnh"),
+    "same_region": _l("Nội vùng"),
+    "elsewhere": _l("Liên vùng"),
+}
 
 
 class ShippingRate(db.Model):

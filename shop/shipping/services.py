@@ -54,8 +54,17 @@ def rate_table() -> dict[str, list[Rate]]:
     return table
 
 
-def _as_json(rates: list[Rate]) -> list[list]:
-    return [[r.zone, r.max_weight_grams, r.fee, r.extra_per_kg] for r in rates]
+def _as_json(rates: list[Rate]) -> dict[str, int]:
+    """The table as the audit log keeps it: one "zone:grams" key per band (and
+    "zone:extra" for the heaviest band's fee per extra kilogram)."""
+    out: dict[str, int] = {}
+    for r in rates:
+        out[f"{r.zone}:{r.max_weight_grams}"] = r.fee
+    for zone in ZONES:
+        heaviest = max((r for r in rates if r.zone == zone), key=lambda r: r.max_weight_grams, default=None)
+        if heaviest is not None:
+            out[f"{zone}:extra"] = heaviest.extra_per_kg
+    return out
 
 
 def replace_rates(actor_id: int, rates: list[Rate]) -> bool:
@@ -81,6 +90,11 @@ def replace_rates(actor_id: int, rates: list[Rate]) -> bool:
         weights = [b.max_weight_grams for b in bands]
         if len(set(weights)) != len(weights):
             raise RateTableError(_("Hai mức phí trong cùng một vùng không được có cùng khối lượng tối đa."), zone=zone)
+        fees = [b.fee for b in sorted(bands, key=lambda b: b.max_weight_grams)]
+        if any(lighter > heavier for lighter, heavier in zip(fees, fees[1:], strict=False)):
+            raise RateTableError(
+                _("Gói nặng hơn không được có phí thấp hơn gói nhẹ hơn trong cùng một vùng."), zone=zone
+            )
     before = [r for zone in ZONES for r in rate_table()[zone]]
     after = [r for zone in ZONES for r in sorted(by_zone[zone], key=lambda b: b.max_weight_grams)]
     if before == after:
@@ -99,9 +113,8 @@ def replace_rates(actor_id: int, rates: list[Rate]) -> bool:
         "shipping.rates",
         "shipping_rate",
         None,
-        label="rate table",
-        before={"rates": _as_json(before)},
-        after={"rates": _as_json(after)},
+        before=_as_json(before),
+        after=_as_json(after),
     )
     db.session.commit()
     return True

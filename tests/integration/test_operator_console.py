@@ -225,7 +225,7 @@ def test_the_dashboard_adds_up_sales_by_day_province_stars_group_and_producer(op
         (3, 0, 0),
         (None, 100_000, 2),
     ]
-    assert [(s.label, s.amount) for s in data.by_group] == [("1. Thực phẩm", 300_000), ("2. Đồ uống", 100_000)]
+    assert [(s.label, s.amount) for s in data.by_group] == [("Thực phẩm", 300_000), ("Đồ uống", 100_000)]
     mine_total = sum(
         s.total for o in (hanoi, both) for s in fresh(Order, o.id).sub_orders if s.producer_id == shop.mine
     )
@@ -239,7 +239,7 @@ def test_the_dashboard_adds_up_sales_by_day_province_stars_group_and_producer(op
 
     page = text(ops.get("/ops/?days=30"))
     assert money(data.gmv) in page and "HTX ong Phong Thổ" in page and "Chưa gắn sao" in page
-    assert "Theo tỉnh nhận hàng" in page and "2. Đồ uống" in page
+    assert "Theo tỉnh nhận hàng" in page and "Đồ uống" in page
 
 
 def test_the_period_is_seven_thirty_or_ninety_days(ops, shop):
@@ -619,6 +619,16 @@ def test_changes_lists_only_the_fields_that_differ():
     assert queries.display_value("verified_at", "2026-01-31T17:30:00+00:00") == "01/02/2026 00:30"
     assert queries.display_value("expires_on", "2026-02-01") == "01/02/2026"
     assert queries.display_value("note", None) == "—"
+
+
+def test_the_audit_log_reads_money_rates_states_and_shipping_bands_as_people_do(app):
+    assert queries.display_value("default_commission_bp", 850) == "8,5%"
+    assert queries.display_value("cod_max_amount", 3_000_000) == "3.000.000\xa0₫"
+    assert queries.display_value("status", "placed", target_type="order") == "Đã đặt"
+    assert queries.display_value("sub_orders", {"77": "pending"}, target_type="order") == "#77: Chờ xác nhận"
+    (band,) = queries.changes({"same_province:500": 25_000}, {"same_province:500": 30_000})
+    assert band.label == "Nội tỉnh ≤ 500 g"
+    assert queries.display_value(band.field, band.after) == "30.000\xa0₫"
 
 
 def test_category_groups_fold_into_their_level_one_group(app):

@@ -286,3 +286,15 @@ def test_the_commission_rate_is_frozen_on_each_line_when_the_order_is_placed(app
     db.session.commit()
     db.session.expire_all()
     assert line_of(db.session.get(Order, order.id)).commission_bp == 650
+
+
+def test_the_next_cart_starts_without_the_voucher_an_order_used(honey):
+    make_voucher("MOTLANNUA", per_customer_limit=1)
+    cart_id = cart_with((honey.variants[0], 1))
+    token = db.session.get(Cart, cart_id).token
+    cart_services.apply_voucher(None, token, "MOTLANNUA")
+    order_now(cart_id)
+    add_more = cart_services.add_item(None, token, honey.variants[0].id, 1)
+    assert add_more[1].quantity == 1
+    view = cart_services.view_cart(cart_services.get_cart(None, token))
+    assert view.voucher_code is None and view.voucher_error is None

@@ -499,6 +499,7 @@ def test_when_the_quota_is_sold_the_sku_is_back_at_its_normal_price(world):
 ENROL_REFUSALS = [
     ("price_not_lower", {"promo_price": 100_000}, "Giá khuyến mãi phải thấp hơn giá bán hiện tại"),
     ("price_zero", {"promo_price": 0}, "Giá khuyến mãi phải là số tiền lớn hơn 0 ₫."),
+    ("price_a_zero_short", {"promo_price": 1_000}, "giảm tối đa 90%, tức giá từ 10.000"),
     ("price_missing", {"promo_price": None}, "Nhập giá khuyến mãi."),
     ("quota_above_stock", {"quota": 11}, "Số suất (11) lớn hơn tồn kho hiện có (10)."),
     ("quota_zero", {"quota": 0}, "Số suất phải từ 1 trở lên."),
@@ -581,6 +582,8 @@ def test_one_sku_cannot_be_enrolled_twice_or_in_two_overlapping_weeks(world):
         world, name="Tuần chồng lấn", invitation_only=True, starts_at=NOW + 5 * DAY, ends_at=NOW + 12 * DAY
     )
     promos.enrol(world.mine, first, world.honey_sku, 80_000, 5, now=NOW)
+    week = db.session.get(Promotion, first)
+    assert world.honey_sku not in [v.id for v in promos.enrolable_variants(world.mine, week, now=NOW)]
 
     with pytest.raises(PromotionError, match="đã được đăng ký cho tuần lễ này"):
         promos.enrol(world.mine, first, world.honey_sku, 70_000, 5, now=NOW)
@@ -600,6 +603,8 @@ def test_a_pending_offer_may_be_withdrawn_and_offered_again(world, client):
     assert response.status_code == 302 and fresh(PromotionEnrolment, enrolment_id).state == "withdrawn"
     with pytest.raises(PromotionError, match="Chỉ rút được"):
         promos.withdraw_enrolment(world.mine, enrolment_id)
+    week = db.session.get(Promotion, promotion_id)
+    assert world.honey_sku in [v.id for v in promos.enrolable_variants(world.mine, week, now=NOW)]
     assert promos.enrol(world.mine, promotion_id, world.honey_sku, 85_000, 4, now=NOW) == enrolment_id
     assert fresh(PromotionEnrolment, enrolment_id).state == "pending"
 
