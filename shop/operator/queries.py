@@ -637,6 +637,7 @@ FIELD_LABELS = {
     "cod_max_amount": _l("Hạn mức COD"),
     "card_reservation_minutes": _l("Phút giữ hàng khi trả thẻ"),
     "sub_orders": _l("Các phần đơn"),
+    "paid_at": _l("Chuyển lúc"),
     "refund": _l("Hoàn tiền"),
     "refunded_amount": _l("Đã hoàn"),
     "name_vi": _l("Tên (tiếng Việt)"),
@@ -658,6 +659,7 @@ STATUS_LABELS_BY_TARGET = {
     "order": ORDER_STATUS_LABELS,
     "sub_order": SUB_ORDER_STATUS_LABELS,
     "producer": PRODUCER_STATUS_LABELS,
+    "payout": {"due": _l("Chờ chuyển"), "paid": _l("Đã chuyển")},
 }
 _BABEL = {"vi": "vi_VN", "en": "en_US"}
 VALUE_LABELS = {

@@ -641,3 +641,9 @@ def test_category_groups_fold_into_their_level_one_group(app):
         (deep.parent.parent_id, 10, 1),
         (None, 5, 1),
     ]
+
+
+def test_a_payout_marked_paid_reads_as_due_to_paid(app):
+    assert queries.display_value("status", "paid", target_type="payout") == "Đã chuyển"
+    (paid_at,) = queries.changes({"paid_at": None}, {"paid_at": "2026-11-23T06:27:00+00:00"})
+    assert paid_at.label == "Chuyển lúc"
