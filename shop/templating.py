@@ -85,6 +85,22 @@ def cart_count() -> int:
     return count_items(*cart_owner())
 
 
+def variant_offer(variant, offers: dict | None = None) -> dict:
+    """A SKU as a schema.org Offer, at its promotional price while a week runs."""
+    offer = (offers or {}).get(variant.id)
+    out = {
+        "@type": "Offer",
+        "sku": variant.sku,
+        "name": variant.label,
+        "price": offer.promo_price if offer else variant.price,
+        "priceCurrency": "VND",
+        "availability": "https://schema.org/" + ("InStock" if variant.stock > 0 else "OutOfStock"),
+    }
+    if offer:
+        out["priceValidUntil"] = to_vn(offer.ends_at).date().isoformat()
+    return out
+
+
 def register_templating(app) -> None:
     def loc() -> str:
         return str(get_locale())
@@ -98,14 +114,7 @@ def register_templating(app) -> None:
     app.jinja_env.filters["owner_type"] = owner_type_label
     app.jinja_env.filters["cat_name"] = lambda c: c.name(loc()) if c else ""
     app.jinja_env.filters["media_abs"] = lambda path: absolute_url("catalog.media", path=path)
-    app.jinja_env.filters["variant_offer"] = lambda v: {
-        "@type": "Offer",
-        "sku": v.sku,
-        "name": v.label,
-        "price": v.price,
-        "priceCurrency": "VND",
-        "availability": "https://schema.org/" + ("InStock" if v.stock > 0 else "OutOfStock"),
-    }
+    app.jinja_env.filters["variant_offer"] = variant_offer
     app.jinja_env.globals.update(
         absolute_url=absolute_url,
         canonical_url=canonical_url,

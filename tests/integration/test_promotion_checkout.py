@@ -298,3 +298,16 @@ def test_the_next_cart_starts_without_the_voucher_an_order_used(honey):
     assert add_more[1].quantity == 1
     view = cart_services.view_cart(cart_services.get_cart(None, token))
     assert view.voucher_code is None and view.voucher_error is None
+
+
+def test_the_product_pages_structured_data_carries_the_promotional_price(honey, client):
+    import json
+    import re
+
+    now = utcnow()
+    make_week(starts=now - HOUR, ends=now + 48 * HOUR, value=20)
+    page = client.get(f"/san-pham/{honey.slug}").get_data(as_text=True)
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1))
+    offers = data["offers"]
+    assert offers["lowPrice"] == 160_000 and offers["offers"][0]["price"] == 160_000
+    assert offers["offers"][0]["priceValidUntil"]
