@@ -32,10 +32,8 @@ from shop.payments import services as payments
 from shop.producers.models import Producer
 from shop.settings.services import set_int
 from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
-from tests.support.stripe import WEBHOOK_SECRET, LocalStripe
 
 PASSWORD = "mat-khau-an-toan-1"
-SK, PK = "sk_test_local", "pk_test_local"
 
 
 @dataclasses.dataclass
@@ -251,25 +249,6 @@ def test_cancelled_units_earn_nothing(shop):
 
 
 # --- reversals on card refunds (localstripe) --------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def localstripe(tmp_path_factory):
-    server = LocalStripe(log_path=tmp_path_factory.mktemp("localstripe-ledger") / "localstripe.log").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def card_payments(app, localstripe):
-    app.config.update(
-        STRIPE_SECRET_KEY=SK,
-        STRIPE_PUBLISHABLE_KEY=PK,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        STRIPE_API_BASE=localstripe.api_base,
-        STRIPE_JS_URL=localstripe.js_url,
-    )
-    return localstripe
 
 
 def paid(items) -> Order:

@@ -11,7 +11,6 @@ import secrets
 from datetime import UTC, datetime
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from shop.accounts.services import create_user
@@ -26,15 +25,14 @@ from shop.operator import catalog_admin, orders_admin
 from shop.orders import services as orders
 from shop.orders.models import Order, SubOrder
 from shop.payments import services as payments
-from shop.payments.models import Payment, Refund
+from shop.payments.models import Refund
 from shop.settings.services import get_int
 from shop.shipping.models import ShippingRate
 from shop.shipping.services import rate_table
 from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
-from tests.support.stripe import WEBHOOK_SECRET, LocalStripe
+from tests.support.stripe import refunded_at_stripe
 
 PASSWORD = "mat-khau-an-toan-1"
-SK, PK = "sk_test_local", "pk_test_local"
 
 
 @dataclasses.dataclass
@@ -636,42 +634,11 @@ def test_a_whole_order_is_not_cancelled_without_a_reason_or_once_a_part_shipped(
 # --- card orders: refunds through localstripe ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def localstripe(tmp_path_factory):
-    server = LocalStripe(log_path=tmp_path_factory.mktemp("localstripe-ops") / "localstripe.log").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def card_payments(app, localstripe):
-    app.config.update(
-        STRIPE_SECRET_KEY=SK,
-        STRIPE_PUBLISHABLE_KEY=PK,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        STRIPE_API_BASE=localstripe.api_base,
-        STRIPE_JS_URL=localstripe.js_url,
-    )
-    return localstripe
-
-
 @pytest.fixture
 def paid_order(card_payments, shop) -> Order:
     order = place([(shop.honey, 2), (shop.tea, 1)], method="card")
     assert payments.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
     return fresh(Order, order.id)
-
-
-def refunded_at_stripe(localstripe, order: Order) -> int:
-    payment = db.session.scalars(select(Payment).where(Payment.order_id == order.id)).one()
-    response = requests.get(
-        localstripe.api_base + "/v1/refunds",
-        params={"payment_intent": payment.intent_id},
-        headers={"Authorization": f"Bearer {SK}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return sum(refund["amount"] for refund in response.json()["data"])
 
 
 def test_an_operator_refunds_an_amount_then_the_rest_of_a_paid_part(ops, shop, paid_order, card_payments):
@@ -683,7 +650,7 @@ def test_an_operator_refunds_an_amount_then_the_rest_of_a_paid_part(ops, shop, p
 
     assert response.status_code == 303
     assert fresh(SubOrder, sub.id).refunded_amount == 50_000
-    assert refunded_at_stripe(card_payments, paid_order) == 50_000
+    assert refunded_at_stripe(card_payments, paid_order.id) == 50_000
     (entry,) = audit("sub_order.refund")
     assert entry.reason == "Một hũ bị nứt" and entry.before["refunded_amount"] == 0
     assert entry.after["refunded_amount"] == 50_000 and entry.after["refund"] == 50_000
@@ -691,7 +658,7 @@ def test_an_operator_refunds_an_amount_then_the_rest_of_a_paid_part(ops, shop, p
     ops.post(url, data={"mode": "all", "reason": "Khách trả hàng"})
     sub = fresh(SubOrder, sub.id)
     assert sub.refunded_amount == sub.total and sub.status == "pending"
-    assert refunded_at_stripe(card_payments, paid_order) == sub.total
+    assert refunded_at_stripe(card_payments, paid_order.id) == sub.total
     assert db.session.scalar(select(func.count(Refund.id))) == 2
     response = ops.post(url, data={"mode": "all", "reason": "lần nữa"})
     assert response.status_code == 400 and "đã được hoàn tiền đủ" in text_of(response)
@@ -717,7 +684,7 @@ def test_a_refund_with_a_bad_amount_or_no_reason_is_refused_and_nothing_moves(op
         )
         assert response.status_code == 400 and message in text_of(response), amount
     assert fresh(SubOrder, sub.id).refunded_amount == 0
-    assert refunded_at_stripe(card_payments, paid_order) == 0
+    assert refunded_at_stripe(card_payments, paid_order.id) == 0
     assert audit("sub_order.refund") == []
 
 
@@ -727,7 +694,7 @@ def test_cancelling_a_paid_part_refunds_it_first(ops, shop, paid_order, card_pay
     assert response.status_code == 303
     sub = fresh(SubOrder, sub.id)
     assert (sub.status, sub.refunded_amount) == ("cancelled", sub.total)
-    assert refunded_at_stripe(card_payments, paid_order) == sub.total and stock(shop.tea) == 10
+    assert refunded_at_stripe(card_payments, paid_order.id) == sub.total and stock(shop.tea) == 10
     (entry,) = audit("sub_order.cancel")
     assert entry.before == {"status": "pending", "refunded_amount": 0, "order_status": "paid"}
     assert entry.after["status"] == "cancelled" and entry.after["refunded_amount"] == sub.total

@@ -25,9 +25,7 @@ from shop.payments import gateway, services
 from shop.payments.models import Payment, Refund, StripeEvent
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
 from tests.support.servers import free_port
-from tests.support.stripe import WEBHOOK_SECRET, LocalStripe, signed
-
-SK, PK = "sk_test_local", "pk_test_local"
+from tests.support.stripe import PK, SK, WEBHOOK_SECRET, signed
 
 
 @pytest.fixture(params=["sqlite"])
@@ -36,22 +34,9 @@ def backend(request):
     return request.param
 
 
-@pytest.fixture(scope="session")
-def localstripe(tmp_path_factory):
-    server = LocalStripe(log_path=tmp_path_factory.mktemp("localstripe") / "localstripe.log").start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(autouse=True)
-def stripe_config(app, localstripe):
-    app.config.update(
-        STRIPE_SECRET_KEY=SK,
-        STRIPE_PUBLISHABLE_KEY=PK,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        STRIPE_API_BASE=localstripe.api_base,
-        STRIPE_JS_URL=localstripe.js_url,
-    )
+def stripe_config(card_payments):
+    return card_payments
 
 
 @pytest.fixture

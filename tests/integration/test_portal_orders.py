@@ -11,7 +11,6 @@ import secrets
 from datetime import UTC, date, datetime
 
 import pytest
-import requests
 from flask import template_rendered
 from sqlalchemy import func, select
 
@@ -22,14 +21,13 @@ from shop.extensions import db
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.payments import services as payments
-from shop.payments.models import Payment, Refund
+from shop.payments.models import Refund
 from shop.portal import order_queries
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
 from tests.support.servers import free_port
-from tests.support.stripe import WEBHOOK_SECRET, LocalStripe
+from tests.support.stripe import refunded_at_stripe
 
 PASSWORD = "mat-khau-an-toan-1"
-SK, PK = "sk_test_local", "pk_test_local"
 
 
 @dataclasses.dataclass
@@ -235,42 +233,11 @@ def test_cancelling_the_whole_part_of_a_cod_order_returns_its_stock(producer, sh
 # --- cancelling paid lines: refunds through localstripe --------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def localstripe(tmp_path_factory):
-    server = LocalStripe(log_path=tmp_path_factory.mktemp("localstripe-portal") / "localstripe.log").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def card_payments(app, localstripe):
-    app.config.update(
-        STRIPE_SECRET_KEY=SK,
-        STRIPE_PUBLISHABLE_KEY=PK,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        STRIPE_API_BASE=localstripe.api_base,
-        STRIPE_JS_URL=localstripe.js_url,
-    )
-    return localstripe
-
-
 @pytest.fixture
 def paid_order(card_payments, shop) -> Order:
     order = place([(shop.honey, 2), (shop.pollen, 2), (shop.tea, 1)], method="card")
     assert payments.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
     return fresh(Order, order.id)
-
-
-def refunded_at_stripe(localstripe, order: Order) -> int:
-    payment = db.session.scalars(select(Payment).where(Payment.order_id == order.id)).one()
-    response = requests.get(
-        localstripe.api_base + "/v1/refunds",
-        params={"payment_intent": payment.intent_id},
-        headers={"Authorization": f"Bearer {SK}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return sum(refund["amount"] for refund in response.json()["data"])
 
 
 def test_cancelling_paid_lines_refunds_what_they_cost(producer, shop, paid_order, card_payments):
@@ -287,7 +254,7 @@ def test_cancelling_paid_lines_refunds_what_they_cost(producer, shop, paid_order
     assert sub.status == "pending" and sub.refunded_amount == 190_000 + 150_000
     assert [line.cancelled_quantity for line in sub.lines] == [2, 1]
     assert (stock(shop.honey), stock(shop.pollen)) == (10, 3)
-    assert refunded_at_stripe(card_payments, paid_order) == 340_000
+    assert refunded_at_stripe(card_payments, paid_order.id) == 340_000
     assert db.session.scalar(select(func.count(Refund.id))) == 2
 
 
@@ -308,7 +275,7 @@ def test_cancelling_a_paid_part_refunds_it_in_full(producer, shop, paid_order, c
     producer.post(f"/producer/don-hang/{sub.id}/huy", data={"reason": "lũ, không giao được"})
     sub = fresh(SubOrder, sub.id)
     assert (sub.status, sub.refunded_amount) == ("cancelled", sub.total)
-    assert refunded_at_stripe(card_payments, paid_order) == sub.total
+    assert refunded_at_stripe(card_payments, paid_order.id) == sub.total
     assert part_of(paid_order, shop.other).status == "pending"
 
 
