@@ -22,6 +22,39 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment
 
 
+# What a `datetime-local` input sends, or what people type, for a Vietnam time.
+VN_DATETIME_INPUTS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M")
+
+
+def vn_local_to_utc(local: datetime) -> datetime:
+    """A wall-clock time typed in Vietnam (naive) as an aware UTC datetime."""
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=VN_TZ)
+    return local.astimezone(UTC)
+
+
+def utc_to_vn_local(moment: datetime) -> datetime:
+    """The naive Vietnam wall-clock time of a stored instant."""
+    return as_utc(moment).astimezone(VN_TZ).replace(tzinfo=None)
+
+
+def parse_vn_datetime(text: str, formats: tuple[str, ...] = VN_DATETIME_INPUTS) -> datetime:
+    """A date and time picked or typed in Vietnam time, as an aware UTC datetime;
+    ValueError if it matches none of `formats`."""
+    value = (text or "").strip()
+    for fmt in formats:
+        try:
+            return vn_local_to_utc(datetime.strptime(value, fmt))
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def vn_input_value(moment: datetime) -> str:
+    """A stored instant as a `datetime-local` input shows it, in Vietnam time."""
+    return utc_to_vn_local(moment).strftime("%Y-%m-%dT%H:%M")
+
+
 def today_vn(now: datetime | None = None) -> date:
     """The calendar date in Vietnam at `now` (default: this instant)."""
     return (now or utcnow()).astimezone(VN_TZ).date()

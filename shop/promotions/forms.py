@@ -11,8 +11,8 @@ from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import Length
 
 from shop.accounts.forms import optional_int
+from shop.formatting import parse_vn_datetime, vn_input_value
 from shop.portal.forms import NumberField
-from shop.promotions.services import utc_to_vn_local, vn_local_to_utc
 
 KIND_CHOICES = [
     SelectChoice("percent", _l("Giảm theo phần trăm (%)")),
@@ -37,18 +37,6 @@ ENROLMENT_STATE_LABELS = {
     "rejected": _l("Bị từ chối"),
     "withdrawn": _l("Đã rút"),
 }
-_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M")
-
-
-def parse_local_datetime(text: str) -> datetime:
-    """A date and time typed or picked in Vietnam time, as an aware UTC datetime."""
-    value = (text or "").strip()
-    for fmt in _FORMATS:
-        try:
-            return vn_local_to_utc(datetime.strptime(value, fmt))
-        except ValueError:
-            continue
-    raise ValueError(text)
 
 
 class LocalDateTimeField(StringField):
@@ -64,7 +52,7 @@ class LocalDateTimeField(StringField):
         if not (text or "").strip():
             return
         try:
-            self.data = parse_local_datetime(text)
+            self.data = parse_vn_datetime(text)
         except ValueError:
             raise ValueError(str(_l("Ngày giờ không hợp lệ (ví dụ 20/05/2025 08:00)."))) from None
 
@@ -72,7 +60,7 @@ class LocalDateTimeField(StringField):
         if self.raw_data:
             return self.raw_data[0]
         if isinstance(self.data, datetime):
-            return utc_to_vn_local(self.data).strftime("%Y-%m-%dT%H:%M")
+            return vn_input_value(self.data)
         return ""
 
 

@@ -6,7 +6,7 @@ commits once and then invalidates the catalog caches: prices are never
 rewritten, the engine in shop.promotions.pricing reads the weeks when a price
 is read. Operator actions are written to the audit log in the same
 transaction. Times come in as aware datetimes (the forms read Vietnam local
-time, see `vn_local_to_utc`) and are stored in UTC; a week runs while
+time, see `shop.formatting.parse_vn_datetime`) and are stored in UTC; a week runs while
 starts_at <= now < ends_at."""
 
 import logging
@@ -28,7 +28,7 @@ from shop.catalog.models import Category, Product, Variant
 from shop.catalog.services import commit_catalog_change
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
-from shop.formatting import VN_TZ, as_utc, today_vn, utcnow
+from shop.formatting import as_utc, today_vn, utcnow
 from shop.places.models import Province
 from shop.portal import images
 from shop.producers.models import Producer
@@ -119,18 +119,6 @@ class WeekGroups:
 
 
 # --- pure helpers ----------------------------------------------------------------------------
-
-
-def vn_local_to_utc(local: datetime) -> datetime:
-    """A wall-clock time typed in Vietnam (naive) as an aware UTC datetime."""
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=VN_TZ)
-    return local.astimezone(UTC)
-
-
-def utc_to_vn_local(moment: datetime) -> datetime:
-    """The naive Vietnam wall-clock time of a stored instant (for datetime-local inputs)."""
-    return as_utc(moment).astimezone(VN_TZ).replace(tzinfo=None)
 
 
 def overlaps(start_a: datetime, end_a: datetime, start_b: datetime, end_b: datetime) -> bool:

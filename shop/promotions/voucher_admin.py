@@ -7,7 +7,7 @@ audit log and commit once. Redeeming a code at checkout is shop.promotions.vouch
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
@@ -17,7 +17,7 @@ from shop.audit.services import record, snapshot
 from shop.catalog.models import Category
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
-from shop.formatting import VN_TZ, as_utc, utcnow
+from shop.formatting import VN_DATETIME_INPUTS, as_utc, parse_vn_datetime, utcnow, vn_input_value
 from shop.operator.inputs import InputError, parse_count, parse_dong
 from shop.places.models import Province
 from shop.producers.models import Producer
@@ -88,16 +88,8 @@ class VoucherData:
     active: bool = True
 
 
-def parse_local_time(text: str) -> datetime:
-    """A Vietnam wall-clock time from a datetime-local input ("2025-07-01T08:30")
-    or typed ("01/07/2025 08:30"), as a UTC instant."""
-    value = (text or "").strip()
-    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=VN_TZ).astimezone(UTC)
-        except ValueError:
-            continue
-    raise ValueError(text)
+# Vouchers also take a bare date (midnight, Vietnam time).
+VOUCHER_TIME_INPUTS = (*VN_DATETIME_INPUTS, "%d/%m/%Y")
 
 
 def _ids(values: tuple[str, ...], model, field_name: str, errors: dict) -> list[int]:
@@ -184,7 +176,7 @@ def validate(draft: VoucherDraft, voucher: Voucher | None = None) -> VoucherData
             errors[name] = _("Nhập ngày giờ (giờ Việt Nam).")
             continue
         try:
-            moment = parse_local_time(raw)
+            moment = parse_vn_datetime(raw, VOUCHER_TIME_INPUTS)
         except ValueError:
             errors[name] = _("Ngày giờ không hợp lệ: nhập theo dạng dd/mm/yyyy HH:MM.")
             continue
@@ -356,9 +348,6 @@ def vouchers(show: str | None = None, search: str = "", now: datetime | None = N
 def draft_of(voucher: Voucher) -> VoucherDraft:
     """A stored voucher as the form shows it (times in Vietnam)."""
 
-    def local(moment: datetime) -> str:
-        return as_utc(moment).astimezone(VN_TZ).strftime("%Y-%m-%dT%H:%M")
-
     scope = voucher.scope or {}
     return VoucherDraft(
         code=voucher.code,
@@ -369,8 +358,8 @@ def draft_of(voucher: Voucher) -> VoucherDraft:
         min_order=str(voucher.min_order) if voucher.min_order else "",
         usage_limit="" if voucher.usage_limit is None else str(voucher.usage_limit),
         per_customer_limit="" if voucher.per_customer_limit is None else str(voucher.per_customer_limit),
-        starts_at=local(voucher.starts_at),
-        ends_at=local(voucher.ends_at),
+        starts_at=vn_input_value(voucher.starts_at),
+        ends_at=vn_input_value(voucher.ends_at),
         producers=tuple(str(i) for i in scope.get("producers") or ()),
         provinces=tuple(str(i) for i in scope.get("provinces") or ()),
         categories=tuple(str(i) for i in scope.get("categories") or ()),

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shop.promotions.forms import parse_local_datetime
-from shop.promotions.services import invites_producer, overlaps, scope_matches, utc_to_vn_local, vn_local_to_utc
+from shop.formatting import parse_vn_datetime, utc_to_vn_local, vn_local_to_utc
+from shop.promotions.services import invites_producer, overlaps, scope_matches
 
 HONEY = {"product_id": 1, "producer_id": 10, "province_id": 100, "category_ids": [7, 3], "stars": 4}
 
@@ -87,10 +87,10 @@ def test_a_time_typed_in_vietnam_is_stored_seven_hours_earlier_in_utc():
 
 @pytest.mark.parametrize("text", ["2025-05-20T08:00", "2025-05-20T08:00:00", "2025-05-20 08:00", "20/05/2025 08:00"])
 def test_a_datetime_picker_or_typed_time_is_read_as_vietnam_time(text):
-    assert parse_local_datetime(text) == T
+    assert parse_vn_datetime(text) == T
 
 
 @pytest.mark.parametrize("text", ["", "20/05/2025", "2025-13-01T08:00", "tomorrow", "2025-05-20T25:00"])
 def test_an_unreadable_time_is_refused(text):
     with pytest.raises(ValueError):
-        parse_local_datetime(text)
+        parse_vn_datetime(text)
