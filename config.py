@@ -58,8 +58,30 @@ class Config:
     # Seconds an anonymous catalog page stays in the page cache; any catalog
     # change bumps a version number, so this only bounds memory use.
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
-    # Seconds a costly computed value (facet counts) stays cached; also versioned.
+    # Seconds a costly computed value stays cached; purged by tags like pages.
     VALUE_CACHE_SECONDS = int(os.environ.get("VALUE_CACHE_SECONDS", "300"))
+    # What a CDN or proxy in front may keep a shared page without asking again
+    # (s-maxage; browsers always revalidate with the ETag). Tag purges do not reach
+    # a CDN, so this bounds how stale a stock flag there can be.
+    PAGE_SHARED_MAX_AGE = int(os.environ.get("PAGE_SHARED_MAX_AGE", "30"))
+    # Another Redis for the page cache (default: REDIS_URL).
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL")
+    # gzip for HTML, CSS, JS, JSON and SVG rendered per visitor (cached pages are stored gzipped).
+    COMPRESS_REGISTER = False
+    COMPRESS_ALGORITHM = ["gzip"]
+    COMPRESS_LEVEL = 6
+    COMPRESS_MIN_SIZE = 500
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/plain",
+        "text/xml",
+        "application/json",
+        "application/javascript",
+        "text/javascript",
+        "application/xml",
+        "image/svg+xml",
+    ]
 
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_SAMESITE = "Lax"

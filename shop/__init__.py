@@ -44,8 +44,13 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from shop import models  # noqa: F401 - registers every table with the metadata
-    from shop.cache import cache, cache_config
-    from shop.extensions import babel, csrf, db, limiter, limiter_storage_uri, login_manager, migrate
+    from shop.cache import init_cache
+    from shop.extensions import babel, compress, csrf, db, limiter, limiter_storage_uri, login_manager, migrate
+    from shop.page_cache import register_page_cache
+
+    # First: its after-request hook must run after every other one (see shop.page_cache).
+    register_page_cache(app, compress)
+    compress.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -53,14 +58,16 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     babel.init_app(
         app, locale_selector=select_locale, default_translation_directories=str(ROOT / "shop" / "translations")
     )
-    cache.init_app(app, config=cache_config(app.config))
+    init_cache(app)
     login_manager.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config)
     limiter.init_app(app)
 
+    from shop.catalog.changes import track_catalog_changes
     from shop.db_events import register_db_events
 
     register_db_events(app)
+    track_catalog_changes()
 
     from shop.accounts.views import bp as accounts_bp
     from shop.api.views import bp as api_bp
@@ -133,4 +140,17 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     def inject_locale():
         return {"locale": str(get_locale())}
 
+    from shop.formatting import next_vn_midnight
+    from shop.page_cache import install_middleware, register_expiry
+    from shop.promotions.pricing import next_boundary
+
+    # Pages change by the clock alone at a promotion week's edges and at midnight
+    # in Vietnam (certificates lapse, "today" moves): cached pages end there.
+    register_expiry(app, next_boundary)
+    register_expiry(app, next_vn_midnight)
+    install_middleware(app)
+
+    from shop.assets import register_assets
+
+    register_assets(app)
     return app

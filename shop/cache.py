@@ -1,116 +1,318 @@
-"""Page cache for anonymous catalog reads, invalidated by a catalog version.
+"""The shared cache: whole pages and computed values, invalidated by tags.
 
-Any change that alters what shoppers see (a product, price, stock, certificate,
-producer status) calls `bump_catalog_version()` after its commit; cached pages
-are keyed by that version, so stale pages are never served and old entries
-simply expire. Requests that carry a session cookie are never cached, and a
-cache that does not answer (Redis down) only costs a render.
+Each entry names what it shows with tags (``p:12`` product 12's page, ``c:12``
+its card wherever it appears, ``pr:3`` producer 3, ``lg:5`` listings of product
+group 5, ``promo`` the promotion schedule, ...); a change purges just its tags
+(the surrogate-key idea of Varnish xkey, Fastly and Magento's cache tags).
+
+Purging never leaves a page that was rendered from data older than the purge:
+every purge increments a counter ``seq`` and stamps each purged tag with the
+new value. An entry keeps the value of ``seq`` read *before* its data were read
+(``s0``) and is valid only while each of its tags was last stamped at or before
+``s0``. A change is purged after its commit, so a render that might have read
+the old data has ``s0`` below the stamp and is dropped. A tag that has never
+been stamped (or was evicted) is stamped with the current ``seq`` when an entry
+names it, so an eviction can only cost a render, never serve a stale page.
+
+Redis (``REDIS_URL``) holds everything for every process and machine, with a
+Lua script per operation so a page hit is one round trip. Without Redis an
+in-process store does the same for one process. A store that fails is skipped
+for a couple of seconds: a request then only costs a render, never a 500.
+
+This module is the bottom layer: it knows nothing of pages, promotions or the
+catalog. `shop.page_cache` builds the page cache on it.
 """
 
-import functools
+from __future__ import annotations
+
 import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from flask import current_app, g, make_response, request
-from flask_babel import get_locale
-from flask_caching import Cache
-
-from shop.formatting import today_vn
+import redis
+from flask import current_app, g, has_app_context
 
 log = logging.getLogger(__name__)
-cache = Cache()
-VERSION_KEY = "catalog-version"
+
+# Tags every shared page carries: reference data (categories, provinces),
+# the promotion schedule and the site settings shown on pages.
+GLOBAL_TAGS = ("ref", "promo", "site")
+
+_GET = """
+local h = redis.call('HMGET', KEYS[1], 's', 'g', unpack(ARGV, 2))
+if not h[1] then return nil end
+local s0 = tonumber(h[1])
+if h[2] and h[2] ~= '' then
+  local keys = {}
+  for t in string.gmatch(h[2], '%S+') do keys[#keys + 1] = ARGV[1] .. t end
+  local stamps = redis.call('MGET', unpack(keys))
+  for i = 1, #keys do
+    if not stamps[i] or tonumber(stamps[i]) > s0 then return nil end
+  end
+end
+local out = {}
+for i = 3, #h do out[#out + 1] = h[i] or '' end
+return out
+"""
+
+_SET = """
+local seq = redis.call('GET', KEYS[2]) or '0'
+for t in string.gmatch(ARGV[3], '%S+') do redis.call('SET', ARGV[1] .. t, seq, 'NX') end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 's', ARGV[2], 'g', ARGV[3], unpack(ARGV, 5))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+_PURGE = """
+local s = redis.call('INCR', KEYS[1])
+for i = 2, #ARGV do redis.call('SET', ARGV[1] .. ARGV[i], s) end
+return s
+"""
 
 
-def cache_config(app_config: dict) -> dict:
-    url = app_config.get("REDIS_URL")
-    if url and (app_config.get("PAGE_CACHE_SECONDS", 0) > 0 or app_config.get("VALUE_CACHE_SECONDS", 0) > 0):
-        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": "shop:"}
-    return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
+class StoreDown(Exception):
+    """The store did not answer; callers render without it."""
 
 
-def catalog_version() -> int:
-    if "catalog_version" not in g:
+class RedisStore:
+    """Entries as Redis hashes: fields ``s`` (seq before the data were read),
+    ``g`` (space-separated tags) and the caller's own fields."""
+
+    def __init__(self, url: str, prefix: str = "shop:"):
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.prefix = prefix
+        self.tag_prefix = prefix + "t:"
+        self.seq_key = prefix + "seq"
+        self._get = self.client.register_script(_GET)
+        self._set = self.client.register_script(_SET)
+        self._purge = self.client.register_script(_PURGE)
+
+    def read_stamps(self, tags: Iterable[str]) -> tuple[int, list[int | None]]:
+        tags = list(tags)
+        values = self.client.mget([self.seq_key, *(self.tag_prefix + t for t in tags)])
+        return int(values[0] or 0), [None if v is None else int(v) for v in values[1:]]
+
+    def get(self, key: str, fields: list[str]) -> list[bytes] | None:
+        return self._get(keys=[self.prefix + key], args=[self.tag_prefix, *fields])
+
+    def set(self, key: str, s0: int, tags: Iterable[str], fields: dict[str, bytes], ttl: int) -> None:
+        flat: list[Any] = []
+        for name, value in fields.items():
+            flat += [name, value]
+        self._set(
+            keys=[self.prefix + key, self.seq_key], args=[self.tag_prefix, s0, " ".join(sorted(tags)), ttl, *flat]
+        )
+
+    def purge(self, tags: Iterable[str]) -> int:
+        return int(self._purge(keys=[self.seq_key], args=[self.tag_prefix, *sorted(set(tags))]))
+
+    def clear(self) -> None:
+        for key in self.client.scan_iter(self.prefix + "*", count=1000):
+            self.client.delete(key)
+
+
+class MemoryStore:
+    """The same semantics in one process (no REDIS_URL): for development and tests."""
+
+    def __init__(self, max_entries: int = 5000):
+        self.max_entries = max_entries
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.stamps: dict[str, int] = {}
+        self.entries: dict[str, tuple[float, int, tuple[str, ...], dict[str, bytes]]] = {}
+
+    def read_stamps(self, tags: Iterable[str]) -> tuple[int, list[int | None]]:
+        with self.lock:
+            return self.seq, [self.stamps.get(t) for t in tags]
+
+    def get(self, key: str, fields: list[str]) -> list[bytes] | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            expires, s0, tags, values = entry
+            if expires < time.time() or any(self.stamps.get(t, s0 + 1) > s0 for t in tags):
+                return None
+            return [values.get(f, b"") for f in fields]
+
+    def set(self, key: str, s0: int, tags: Iterable[str], fields: dict[str, bytes], ttl: int) -> None:
+        with self.lock:
+            tags = tuple(sorted(tags))
+            for t in tags:
+                self.stamps.setdefault(t, self.seq)
+            if len(self.entries) >= self.max_entries:
+                now = time.time()
+                for k in [k for k, e in self.entries.items() if e[0] < now] or list(self.entries)[
+                    : self.max_entries // 4
+                ]:
+                    del self.entries[k]
+            self.entries[key] = (time.time() + ttl, s0, tags, dict(fields))
+
+    def purge(self, tags: Iterable[str]) -> int:
+        with self.lock:
+            self.seq += 1
+            for t in set(tags):
+                self.stamps[t] = self.seq
+            return self.seq
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+class SharedCache:
+    """The store with a breaker: after a failure it is skipped for `pause` seconds."""
+
+    def __init__(self, store: RedisStore | MemoryStore, pause: float = 2.0):
+        self.store = store
+        self.pause = pause
+        self.down_until = 0.0
+        self.hits = 0
+        self.misses = 0
+
+    def _call(self, method: str, *args):
+        if self.down_until and time.monotonic() < self.down_until:
+            raise StoreDown
         try:
-            g.catalog_version = int(cache.get(VERSION_KEY) or 0)
-        except Exception:  # noqa: BLE001 - a cache outage must not break pages
-            log.warning("cache unavailable; rendering without it", exc_info=True)
-            g.catalog_version = -1
-    return g.catalog_version
+            result = getattr(self.store, method)(*args)
+        except (redis.RedisError, OSError) as err:
+            if not self.down_until:
+                log.warning("cache store unavailable (%s); rendering without it", type(err).__name__)
+            self.down_until = time.monotonic() + self.pause
+            raise StoreDown from err
+        if self.down_until:
+            log.info("cache store answering again")
+            self.down_until = 0.0
+        return result
+
+    def read_stamps(self, tags: Iterable[str]) -> tuple[int, list[int | None]]:
+        return self._call("read_stamps", list(tags))
+
+    def get(self, key: str, fields: list[str]) -> list[bytes] | None:
+        found = self._call("get", key, fields)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def set(self, key: str, s0: int, tags: Iterable[str], fields: dict[str, bytes], ttl: int) -> None:
+        self._call("set", key, s0, tags, fields, max(1, int(ttl)))
+
+    def purge(self, tags: Iterable[str]) -> None:
+        tags = set(tags)
+        if tags:
+            self._call("purge", tags)
 
 
-def bump_catalog_version() -> None:
-    """Invalidate every cached catalog page (call after the commit)."""
+def make_shared_cache(config: dict) -> SharedCache:
+    url = config.get("CACHE_REDIS_URL") or config.get("REDIS_URL")
+    store: RedisStore | MemoryStore = RedisStore(url) if url else MemoryStore()
+    return SharedCache(store)
+
+
+def shared_cache() -> SharedCache:
+    return current_app.extensions["shared_cache"]
+
+
+def init_cache(app) -> None:
+    app.extensions["shared_cache"] = make_shared_cache(app.config)
+
+
+# --- what the current render reads -------------------------------------------------
+
+
+def add_tags(*tags: str) -> None:
+    """Name what the page (or value) being computed shows, so purging those tags drops it."""
+    collected = g.get("cache_tags")
+    if collected is not None:
+        collected.update(tags)
+
+
+def start_render() -> int | None:
+    """``seq`` before any data are read (None: the store is down, so do not store).
+    The stamps the process-local memos check are read in the same round trip."""
+    tags = LocalMemo.all_tags()
     try:
-        if cache.cache.inc(VERSION_KEY) is None:
-            cache.set(VERSION_KEY, 1, timeout=0)
-    except Exception:  # noqa: BLE001
-        log.warning("could not bump the catalog version", exc_info=True)
+        s0, stamps = shared_cache().read_stamps(tags)
+    except StoreDown:
+        g.memo_stamps = None
+        return None
+    g.memo_stamps = dict(zip(tags, stamps, strict=True))
+    return s0
 
 
-def cached_value(key: str, compute):
-    """`compute()` once per catalog version: for results that are costly to
-    compute and plain to store (lists of tuples, numbers, strings)."""
-    seconds = current_app.config["VALUE_CACHE_SECONDS"]
-    version = catalog_version() if seconds > 0 else -1
-    if version < 0:
-        return compute()
-    full_key = f"value:{version}:{key}"
+# --- purging ------------------------------------------------------------------------
+
+
+def purge(*tags: str) -> None:
+    """Invalidate every entry that names one of `tags` (call after the commit)."""
+    if not has_app_context():
+        return
     try:
-        hit = cache.get(full_key)
-    except Exception:  # noqa: BLE001
-        hit = None
-    if hit is not None:
-        return hit
-    value = compute()
-    try:
-        cache.set(full_key, value, timeout=seconds)
-    except Exception:  # noqa: BLE001
-        log.warning("could not store a value in the cache", exc_info=True)
-    return value
+        shared_cache().purge(tags)
+    except StoreDown:
+        log.warning("could not purge %s; entries expire on their own", sorted(tags)[:10])
 
 
-def is_personal_request() -> bool:
-    """Whether the visitor has a session or a remember-me cookie: their pages may
-    hold personal content and are never taken from or put in the page cache."""
-    names = (
-        current_app.config.get("SESSION_COOKIE_NAME", "session"),
-        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-    )
-    return any(name in request.cookies for name in names)
+def purge_everything() -> None:
+    """For the rare changes that really touch every page (demo seeding, reference data)."""
+    purge(*GLOBAL_TAGS)
 
 
-def cached_page(view):
-    """Serve an anonymous GET from the page cache, keyed by catalog version,
-    language and the full URL."""
+# --- values kept in each process ----------------------------------------------------
 
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        seconds = current_app.config["PAGE_CACHE_SECONDS"]
-        if seconds <= 0 or request.method != "GET" or is_personal_request():
-            return view(*args, **kwargs)
-        version = catalog_version()
-        if version < 0:
-            return view(*args, **kwargs)
-        # The Vietnam date is part of the key: a certificate that lapses at
-        # midnight takes its star badge off every page at once. So is the set of
-        # running promotion weeks: a week's prices show from its first second to
-        # its last, never from a page cached before it started or after it ended.
-        from shop.promotions.pricing import state_token  # pricing reads through this module
 
-        key = f"page:{version}:{today_vn().isoformat()}:{state_token()}:{get_locale()}:{request.full_path}"
-        try:
-            hit = cache.get(key)
-        except Exception:  # noqa: BLE001
-            hit = None
-        if hit is not None:
-            body, status, mimetype = hit
-            return current_app.response_class(body, status=status, mimetype=mimetype)
-        response = make_response(view(*args, **kwargs))
-        if response.status_code in (200, 404) and not response.direct_passthrough:
+class LocalMemo:
+    """A value kept in this process, checked once per request against the stamps
+    of its tags (one round trip for all memos): for small, hot reference data that
+    would cost more to unpickle from the store than to compare stamps."""
+
+    _all: list[LocalMemo] = []
+
+    def __init__(self, name: str, tags: tuple[str, ...]):
+        self.name = name
+        self.tags = tags
+        LocalMemo._all.append(self)
+
+    @staticmethod
+    def all_tags() -> list[str]:
+        return sorted({t for memo in LocalMemo._all for t in memo.tags})
+
+    @staticmethod
+    def _stamps() -> dict[str, int | None] | None:
+        if "memo_stamps" not in g:
+            tags = LocalMemo.all_tags()
             try:
-                cache.set(key, (response.get_data(), response.status_code, response.mimetype), timeout=seconds)
-            except Exception:  # noqa: BLE001
-                log.warning("could not store a page in the cache", exc_info=True)
-        return response
+                _seq, stamps = shared_cache().read_stamps(tags)
+                g.memo_stamps = dict(zip(tags, stamps, strict=True))
+            except StoreDown:
+                g.memo_stamps = None
+        return g.memo_stamps
 
-    return wrapper
+    def get(self, compute: Callable[[], Any], variant: Any = None):
+        if current_app.config["VALUE_CACHE_SECONDS"] <= 0:
+            return compute()
+        stamps = self._stamps()
+        if stamps is None:
+            return compute()
+        key = tuple(stamps[t] for t in self.tags)
+        values = current_app.extensions.setdefault("local_memos", {}).setdefault(self.name, {})
+        held = values.get(variant)
+        if held is not None and held[0] == key and None not in key:
+            return held[1]
+        value = compute()
+        if None in key:  # a tag never stamped: stamp it so later purges are seen
+            try:
+                shared_cache().set("memo:" + self.name, 0, self.tags, {"d": b""}, 60)
+                _seq, fresh = shared_cache().read_stamps(self.tags)
+                key = tuple(fresh)
+            except StoreDown:
+                return value
+        if len(values) > 100:
+            values.clear()
+        values[variant] = (key, value)  # one assignment: safe to race between threads
+        return value

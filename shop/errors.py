@@ -4,8 +4,6 @@ from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from shop.cache import is_personal_request
-
 
 class ShopError(Exception):
     """A refusal a user can act on: `code` is stable, `message` is for people."""
@@ -45,11 +43,6 @@ def register_error_handlers(app) -> None:
     def csrf_error(err: CSRFError):
         if wants_json():
             return json_error(400, "csrf_failed", err.description)
-        if not is_personal_request() and request.method == "POST":
-            # The form came from a cached page and scripts were off, so it had no
-            # token yet: ask the visitor to confirm, with a fresh one.
-            fields = [(k, v) for k, v in request.form.items(multi=True) if k != "csrf_token"]
-            return render_template("errors/confirm.html", action=request.path, fields=fields), 400
         return render_template("errors/error.html", status=400, message=None, csrf=True), 400
 
     @app.errorhandler(HTTPException)

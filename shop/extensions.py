@@ -4,14 +4,16 @@ from datetime import datetime
 
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
+
+from shop.csrf import SameOriginCSRF
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -32,7 +34,8 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-csrf = CSRFProtect()
+csrf = SameOriginCSRF()
+compress = Compress()  # called by shop.page_cache for pages rendered per visitor
 babel = Babel()
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"

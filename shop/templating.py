@@ -1,13 +1,15 @@
 """Jinja filters and globals: money, dates, stars, language-aware names."""
 
+from collections import OrderedDict
 from datetime import datetime
 
-from flask import current_app, has_request_context, request, url_for
-from flask_babel import get_locale
+from flask import current_app, g, get_template_attribute, has_request_context, request, url_for
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
-from shop.cache import is_personal_request
-from shop.formatting import to_vn, vn_date, vn_datetime, vnd
+from shop.formatting import to_vn, today_vn, vn_date, vn_datetime, vnd
+from shop.page_cache import is_shared
 
 OWNER_TYPE_LABELS = {
     "cooperative": (_l("Hợp tác xã"), "HTX"),
@@ -70,14 +72,9 @@ def media_url(path: str | None) -> str:
     return url_for("catalog.media", path=path)
 
 
-def has_session() -> bool:
-    """Whether this page may carry per-visitor content (CSRF tokens, cart count,
-    flashes): only pages of visitors without a session go to the shared page cache."""
-    return is_personal_request()
-
-
 def cart_count() -> int:
-    if not has_session():
+    """The header's cart count, on pages rendered for one visitor (see shop.page_cache)."""
+    if is_shared():
         return 0
     from shop.cart.services import count_items
     from shop.cart.views import cart_owner
@@ -101,9 +98,58 @@ def variant_offer(variant, offers: dict | None = None) -> dict:
     return out
 
 
+def _translations():
+    """The request's translations, looked up once per locale rather than per
+    string (Flask-Babel's own template callables look them up for each of the
+    ~150 strings of a page; force_locale still switches, since the locale object
+    is compared)."""
+    locale = get_locale()
+    held = g.get("_babel_translations")
+    if held is None or held[0] is not locale:
+        held = g._babel_translations = (locale, get_translations())
+    return held[1]
+
+
+CARD_CACHE_SIZE = 20_000
+
+
+def product_card(product, heading: str = "h3", offer=None) -> Markup:
+    """A product card (templates/catalog/_macros.html), rendered once per process
+    for each state it can show: the product row (its updated_at moves with every
+    listing column), its producer's and province's names, the day (stars lapse),
+    the promotion offer and the language. A listing page of 24 cards would
+    otherwise spend most of its time in this macro."""
+    cache = current_app.extensions.setdefault("product_cards", OrderedDict())
+    key = (
+        str(get_locale()),
+        heading,
+        product.id,
+        product.updated_at,
+        product.producer.name,
+        product.province.name,
+        today_vn(),
+        (offer.price, offer.promo_price, offer.percent) if offer else None,
+    )
+    html = cache.get(key)
+    if html is None:
+        macro = get_template_attribute("catalog/_macros.html", "product_card")
+        html = cache[key] = Markup(macro(product, heading, offer))
+        if len(cache) > CARD_CACHE_SIZE:
+            cache.popitem(last=False)
+    return html
+
+
 def register_templating(app) -> None:
     def loc() -> str:
         return str(get_locale())
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
 
     app.jinja_env.filters["vnd"] = lambda amount: vnd(int(amount), loc())
     # A moment (not a calendar date) is dated in Vietnam time, not by its UTC day.
@@ -119,10 +165,10 @@ def register_templating(app) -> None:
         absolute_url=absolute_url,
         canonical_url=canonical_url,
         page_url=page_url,
-        has_session=has_session,
         order_status_label=lambda s: str(ORDER_STATUS_LABELS.get(s, s)),
         sub_status_label=lambda s: str(SUB_ORDER_STATUS_LABELS.get(s, s)),
         cart_count=cart_count,
+        card=product_card,
         media_url=media_url,
         has_endpoint=lambda name: name in app.view_functions,
         site_name=app.config["SITE_NAME"],
@@ -139,4 +185,6 @@ def register_templating(app) -> None:
                     args.pop(k, None)
             return url_for(request.endpoint, **(request.view_args or {}), **args)
 
-        return {"url_with": url_with}
+        # `personal`: the page is rendered for this visitor alone and may show their
+        # name, cart and messages; shared cached pages get those from /ca-nhan.
+        return {"url_with": url_with, "personal": not is_shared()}

@@ -24,6 +24,11 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(fold(text))
 
 
+def folded_words(text: str) -> list[str]:
+    """The words of text that is folded already (the products' search columns)."""
+    return _WORD_RE.findall(text)
+
+
 def slugify(text: str, max_length: int = 80) -> str:
     """URL slug: folded words joined by hyphens ("Bánh đa Kế" -> "banh-da-ke")."""
     slug = "-".join(words(text))[:max_length].strip("-")

@@ -3,7 +3,7 @@
 from datetime import UTC
 
 from shop.catalog.models import Category, Product
-from shop.catalog.queries import Reference
+from shop.catalog.reference import Reference
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 from shop.promotions.pricing import variant_offers
@@ -11,7 +11,7 @@ from shop.templating import absolute_url
 
 
 def province_json(p: Province) -> dict:
-    return {"slug": p.slug, "name": p.name, "kind": p.kind, "merged_from": p.merged_names}
+    return {"slug": p.slug, "name": p.name, "kind": p.kind, "merged_from": list(p.merged_names)}
 
 
 def product_item(p: Product, ref: Reference, card_offer=None) -> dict:

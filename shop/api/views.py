@@ -2,10 +2,10 @@ from flask import Blueprint, current_app, jsonify, request
 
 from shop.api import serializers as s
 from shop.api.openapi import openapi_document
-from shop.cache import cached_page
 from shop.catalog import queries
 from shop.catalog.filters import BadParameter, parse_filter
 from shop.errors import json_error
+from shop.page_cache import cached_page
 from shop.producers.models import OWNER_TYPES
 from shop.promotions.pricing import card_offers
 

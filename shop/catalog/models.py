@@ -42,6 +42,8 @@ class Product(db.Model):
         Index("ix_product_listed_category", "listed", "category_id"),
         Index("ix_product_listed_owner", "listed", "owner_type"),
         Index("ix_product_listed_stock", "listed", "in_stock"),
+        # The catalog index's "anything changed?" look-up (shop.catalog.index).
+        Index("ix_product_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,80 +5,21 @@ rows come with their producer and province in one joined SELECT, the total in a
 second, and all facet counts in a single UNION ALL statement.
 """
 
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from flask import g
-from sqlalchemy import Select, String, and_, cast, func, literal, literal_column, select, text, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from shop.cache import cached_value
+from shop.cache import add_tags
 from shop.catalog.filters import CatalogFilter
-from shop.catalog.models import Category, Product
+from shop.catalog.index import IndexQuery, catalog_index
+from shop.catalog.models import Product
+from shop.catalog.reference import CategoryInfo, ProvinceInfo, Reference, reference
 from shop.extensions import db
 from shop.formatting import today_vn
 from shop.places.models import Province
 from shop.producers.models import OWNER_TYPES, Certificate, Producer
-
-# --- reference data (small tables, read once per request) -----------------
-
-
-@dataclass
-class Reference:
-    categories: list[Category]
-    provinces: list[Province]
-    by_slug: dict[str, Category] = field(default_factory=dict)
-    by_id: dict[int, Category] = field(default_factory=dict)
-    children: dict[int | None, list[Category]] = field(default_factory=dict)
-    province_by_slug: dict[str, Province] = field(default_factory=dict)
-    province_by_id: dict[int, Province] = field(default_factory=dict)
-
-    def __post_init__(self):
-        for c in self.categories:
-            self.by_slug[c.slug] = c
-            self.by_id[c.id] = c
-            self.children.setdefault(c.parent_id, []).append(c)
-        for p in self.provinces:
-            self.province_by_slug[p.slug] = p
-            self.province_by_id[p.id] = p
-
-    @property
-    def groups(self) -> list[Category]:
-        return self.children.get(None, [])
-
-    def descendant_ids(self, category: Category) -> list[int]:
-        ids, stack = [], [category]
-        while stack:
-            c = stack.pop()
-            ids.append(c.id)
-            stack.extend(self.children.get(c.id, []))
-        return ids
-
-    def group_of(self, category_id: int) -> Category | None:
-        c = self.by_id.get(category_id)
-        while c is not None and c.parent_id is not None:
-            c = self.by_id.get(c.parent_id)
-        return c
-
-    def trail(self, category_id: int) -> list[Category]:
-        """The category and its ancestors, from the group down."""
-        out, c = [], self.by_id.get(category_id)
-        while c is not None:
-            out.append(c)
-            c = self.by_id.get(c.parent_id) if c.parent_id else None
-        return out[::-1]
-
-
-def reference() -> Reference:
-    if "catalog_reference" not in g:
-        g.catalog_reference = Reference(
-            categories=list(
-                db.session.scalars(select(Category).order_by(Category.level, Category.position, Category.id))
-            ),
-            provinces=list(db.session.scalars(select(Province).order_by(Province.position))),
-        )
-    return g.catalog_reference
-
 
 # --- listing ----------------------------------------------------------------
 
@@ -87,81 +28,11 @@ def _visible() -> list:
     return [Product.listed.is_(True)]
 
 
-def _match_expression(terms: list[str]) -> str:
-    """A prefix query on folded words; words are [0-9a-z]+ so nothing needs quoting."""
-    if db.engine.dialect.name == "postgresql":
-        return " & ".join(f"{t}:*" for t in terms)
-    return " ".join(f'"{t}"*' for t in terms)
-
-
-def _search_subquery(terms: list[str]):
-    """(product_id, rank) rows matching every term; lower rank is better."""
-    expr = _match_expression(terms)
-    if db.engine.dialect.name == "postgresql":
-        tsq = func.to_tsquery(literal_column("'simple'::regconfig"), expr)
-        vector = literal_column("product.search_vector")
-        return (
-            select(Product.id.label("product_id"), (-func.ts_rank(vector, tsq)).label("rank"))
-            .where(vector.op("@@")(tsq))
-            .cte("search")
-            .prefix_with("MATERIALIZED")
-        )
-    return (
-        select(
-            literal_column("rowid").label("product_id"),
-            literal_column("bm25(product_fts, 10.0, 1.0)").label("rank"),
-        )
-        .select_from(text("product_fts"))
-        .where(text("product_fts MATCH :match").bindparams(match=expr))
-        # Materialised: run the full-text match once, not once per product row.
-        .cte("search")
-        .prefix_with("MATERIALIZED")
-    )
-
-
-def _conditions(f: CatalogFilter, ref: Reference, today: date) -> list | None:
-    """WHERE clauses for `f`; None when a slug names nothing (no results)."""
-    conds = _visible()
-    if f.stars:
-        conds += [Product.cert_stars >= f.stars, Product.cert_valid_until >= today]
-    if f.group:
-        cat = ref.by_slug.get(f.group)
-        if cat is None:
-            return None
-        conds.append(Product.category_id.in_(ref.descendant_ids(cat)))
-    if f.province:
-        prov = ref.province_by_slug.get(f.province)
-        if prov is None:
-            return None
-        conds.append(Product.province_id == prov.id)
-    if f.owner_type:
-        conds.append(Product.owner_type == f.owner_type)
-    if f.producer:
-        conds.append(Product.producer_id == select(Producer.id).where(Producer.slug == f.producer).scalar_subquery())
-    if f.price_min is not None:
-        conds.append(Product.min_price >= f.price_min)
-    if f.price_max is not None:
-        conds.append(Product.min_price <= f.price_max)
-    if f.in_stock:
-        conds.append(Product.in_stock.is_(True))
-    return conds
-
-
-def _base(f: CatalogFilter, ref: Reference, today: date, search) -> Select | None:
-    conds = _conditions(f, ref, today)
-    if conds is None:
-        return None
-    stmt = select(Product.id)
-    if search is not None:
-        stmt = stmt.join(search, search.c.product_id == Product.id)
-    return stmt.where(and_(*conds))
-
-
 @dataclass
 class Facets:
     stars: dict[int, int]  # minimum stars -> products with at least that many
-    groups: list[tuple[Category, int]]
-    provinces: list[tuple[Province, int]]
+    groups: list[tuple[CategoryInfo, int]]
+    provinces: list[tuple[ProvinceInfo, int]]
     owner_types: dict[str, int]
     in_stock: int
 
@@ -174,56 +45,93 @@ class Facets:
         return {p.id: n for p, n in self.provinces}
 
 
+@dataclass(frozen=True, slots=True)
+class Named:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(slots=True)
+class ProductCard:
+    """What a product card, a listing row of the API and the promotion pricing
+    read of a product: its listing columns with its producer's and province's
+    names, loaded as plain rows (building ORM objects cost more than the page)."""
+
+    id: int
+    slug: str
+    name: str
+    producer_id: int
+    category_id: int
+    province_id: int
+    owner_type: str
+    listed: bool
+    min_price: int
+    in_stock: bool
+    cert_stars: int | None
+    cert_valid_until: date | None
+    cover_image: str | None
+    created_at: datetime
+    updated_at: datetime
+    producer: Named
+    province: Named
+
+    stars_on = Product.stars_on
+    stars = Product.stars
+
+
+_CARD_COLUMNS = (
+    Product.id,
+    Product.slug,
+    Product.name,
+    Product.producer_id,
+    Product.category_id,
+    Product.province_id,
+    Product.owner_type,
+    Product.listed,
+    Product.min_price,
+    Product.in_stock,
+    Product.cert_stars,
+    Product.cert_valid_until,
+    Product.cover_image,
+    Product.created_at,
+    Product.updated_at,
+    Producer.slug,
+    Producer.name,
+    Province.slug,
+    Province.name,
+)
+
+
+def product_cards(ids: list[int]) -> list[ProductCard]:
+    """Listed products by id, in the order given."""
+    rows = db.session.execute(
+        select(*_CARD_COLUMNS)
+        .join(Producer, Producer.id == Product.producer_id)
+        .join(Province, Province.id == Product.province_id)
+        .where(Product.id.in_(ids), Product.listed.is_(True))
+    ).all()
+    by_id = {}
+    for r in rows:
+        *product, producer_slug, producer_name, province_slug, province_name = r
+        by_id[r.id] = ProductCard(
+            *product,
+            producer=Named(r.producer_id, producer_slug, producer_name),
+            province=Named(r.province_id, province_slug, province_name),
+        )
+    return [by_id[i] for i in ids if i in by_id]
+
+
 @dataclass
 class Listing:
     filter: CatalogFilter
-    items: list[Product]
+    items: list[ProductCard]
     total: int
     facets: Facets | None
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.filter.per_page))
-
-
-def _order(stmt: Select, f: CatalogFilter, search) -> Select:
-    sort = f.effective_sort
-    if sort == "relevance" and search is not None:
-        return stmt.order_by(search.c.rank, Product.id.desc())
-    if sort == "price_asc":
-        return stmt.order_by(Product.min_price, Product.id)
-    if sort == "price_desc":
-        return stmt.order_by(Product.min_price.desc(), Product.id.desc())
-    return stmt.order_by(Product.created_at.desc(), Product.id.desc())
-
-
-def _facet_rows(f: CatalogFilter, ref: Reference, today: date, search) -> list[tuple[str, str, int]]:
-    """All facet counts in one statement, as (facet, key, count) rows. Each dimension is counted under the
-    other filters but not its own, so choosing one province still shows the
-    counts of the others."""
-
-    def part(name: str, key, without: str, extra=()):
-        base = _base(f.without(without), ref, today, search)
-        if base is None:
-            return None
-        # Keys are cast to text so that one UNION can carry ints, strings and booleans.
-        stmt = base.with_only_columns(
-            literal(name).label("facet"), cast(key, String).label("k"), func.count().label("n")
-        )
-        for cond in extra:
-            stmt = stmt.where(cond)
-        # Group by the bare column so the covering index gives the groups in order.
-        return stmt.group_by(key)
-
-    parts = [
-        part("stars", Product.cert_stars, "stars", [Product.cert_valid_until >= today]),
-        part("group", Product.category_id, "group"),
-        part("province", Product.province_id, "province"),
-        part("owner", Product.owner_type, "owner_type"),
-        part("stock", Product.in_stock, "in_stock"),
-    ]
-    parts = [p for p in parts if p is not None]
-    return [tuple(row) for row in db.session.execute(union_all(*parts))] if parts else []
 
 
 def _build_facets(rows: list[tuple[str, str, int]], ref: Reference) -> Facets:
@@ -234,8 +142,7 @@ def _build_facets(rows: list[tuple[str, str, int]], ref: Reference) -> Facets:
     in_stock = 0
     for facet, key, n in rows:
         if facet == "stars":
-            if key is not None:
-                stars_exact[int(key)] = n
+            stars_exact[int(key)] = n
         elif facet == "group":
             top = ref.group_of(int(key))
             if top is not None:
@@ -244,7 +151,7 @@ def _build_facets(rows: list[tuple[str, str, int]], ref: Reference) -> Facets:
             provinces[int(key)] = n
         elif facet == "owner":
             owners[str(key)] = n
-        elif facet == "stock" and key in ("1", "true"):
+        elif facet == "stock":
             in_stock = n
     return Facets(
         stars={m: sum(n for s, n in stars_exact.items() if s >= m) for m in (5, 4, 3)},
@@ -258,43 +165,74 @@ def _build_facets(rows: list[tuple[str, str, int]], ref: Reference) -> Facets:
     )
 
 
+def _index_query(f: CatalogFilter, ref: Reference) -> IndexQuery | None:
+    """The filter in the index's terms; None when a slug names nothing (no results)."""
+    categories = province_id = producer_id = None
+    if f.group:
+        cat = ref.by_slug.get(f.group)
+        if cat is None:
+            return None
+        categories = tuple(ref.descendant_ids(cat))
+    if f.province:
+        prov = ref.province_by_slug.get(f.province)
+        if prov is None:
+            return None
+        province_id = prov.id
+    if f.producer:
+        producer_id = db.session.scalar(select(Producer.id).where(Producer.slug == f.producer))
+        if producer_id is None:
+            return None
+    return IndexQuery(
+        terms=tuple(f.terms),
+        stars=f.stars,
+        categories=categories,
+        province_id=province_id,
+        owner_type=f.owner_type,
+        producer_id=producer_id,
+        price_min=f.price_min,
+        price_max=f.price_max,
+        in_stock=f.in_stock,
+    )
+
+
+def listing_tags(f: CatalogFilter, ref: Reference) -> list[str]:
+    """What a listing page shows beyond its cards: counts over the products of its
+    group and province. A product whose listing columns change purges the tags of
+    its own group and province and the "all" ones, which covers every listing that
+    counts it (see shop.catalog.changes)."""
+    group = ref.group_of(ref.by_slug[f.group].id) if f.group and f.group in ref.by_slug else None
+    province = ref.province_by_slug.get(f.province) if f.province else None
+    return [
+        "lists",
+        f"lg:{group.id}" if group else "lg:all",
+        f"lp:{province.id}" if province else "lp:all",
+    ]
+
+
+def card_tags(products: list[ProductCard]) -> list[str]:
+    return [f"c:{p.id}" for p in products] + [f"pr:{p.producer_id}" for p in products]
+
+
 def list_products(
     f: CatalogFilter, *, with_facets: bool = True, with_total: bool = True, today: date | None = None
 ) -> Listing:
-    """One page of published products of approved producers matching `f`.
-
-    The total and the facet counts are the costly part and do not change with
-    the page or the sort, so they are cached per catalog version and filter."""
+    """One page of published products of approved producers matching `f`, with
+    the total and the facet counts (see shop.catalog.index)."""
     ref = reference()
     today = today or today_vn()
-    terms = f.terms
-    if f.q and not terms:  # a query of only punctuation matches nothing
+    add_tags(*listing_tags(f, ref))
+    if f.q and not f.terms:  # a query of only punctuation matches nothing
         return Listing(f, [], 0, None)
-    search = _search_subquery(terms) if terms else None
-    base = _base(f, ref, today, search)
-    if base is None:
+    q = _index_query(f, ref)
+    if q is None:
         return Listing(f, [], 0, None)
-    filter_key = f"{today.isoformat()}:{f.without('page', 'sort', 'per_page')!r}"
-    total = (
-        cached_value(
-            f"total:{filter_key}", lambda: db.session.scalar(select(func.count()).select_from(base.subquery()))
-        )
-        if with_total
-        else None
+    page, facet_rows = catalog_index().query(
+        q, today, f.effective_sort, (f.page - 1) * f.per_page, f.per_page, with_facets
     )
-    stmt = _order(
-        base.with_only_columns(Product)
-        .join(Producer, Producer.id == Product.producer_id)
-        .join(Province, Province.id == Product.province_id)
-        .options(contains_eager(Product.producer), contains_eager(Product.province)),
-        f,
-        search,
-    )
-    items = list(db.session.scalars(stmt.limit(f.per_page).offset((f.page - 1) * f.per_page)).unique())
-    facets = None
-    if with_facets:
-        facets = _build_facets(cached_value(f"facets:{filter_key}", lambda: _facet_rows(f, ref, today, search)), ref)
-    return Listing(f, items, len(items) if total is None else total, facets)
+    items = product_cards(page.ids) if page.ids else []
+    add_tags(*card_tags(items))
+    facets = _build_facets(facet_rows, ref) if facet_rows is not None else None
+    return Listing(f, items, page.total if with_total else len(items), facets)
 
 
 # --- single rows -------------------------------------------------------------
@@ -314,7 +252,12 @@ def get_product(slug: str) -> Product | None:
             selectinload(Product.images),
         )
     )
-    return db.session.scalars(stmt).first()
+    product = db.session.scalars(stmt).first()
+    if product is None:
+        add_tags(f"s:{slug}")  # a 404 until a product with this slug is listed
+    else:
+        add_tags(f"p:{product.id}", f"pr:{product.producer_id}")
+    return product
 
 
 def valid_certificate(product_id: int, today: date | None = None) -> Certificate | None:
@@ -330,18 +273,20 @@ def valid_certificate(product_id: int, today: date | None = None) -> Certificate
 
 
 def get_producer(slug: str) -> Producer | None:
-    return db.session.scalars(
+    producer = db.session.scalars(
         select(Producer)
         .join(Province, Province.id == Producer.province_id)
         .where(Producer.slug == slug, Producer.status == "approved")
         .options(contains_eager(Producer.province))
     ).first()
+    add_tags(f"pr:{producer.id}" if producer else "producers")
+    return producer
 
 
 def producer_certificates(producer_id: int, today: date | None = None) -> list[Certificate]:
     """A producer's verified, unexpired certificates with their products."""
     today = today or today_vn()
-    return list(
+    certificates = list(
         db.session.scalars(
             select(Certificate)
             .join(Product, Product.id == Certificate.product_id)
@@ -355,12 +300,15 @@ def producer_certificates(producer_id: int, today: date | None = None) -> list[C
             .order_by(Certificate.stars.desc(), Certificate.decision_date.desc())
         )
     )
+    add_tags(*(f"p:{c.product_id}" for c in certificates))
+    return certificates
 
 
 def list_producers(
     page: int, per_page: int, province: str | None = None, owner_type: str | None = None
 ) -> tuple[list[tuple[Producer, int]], int]:
     """Approved producers with their count of visible products, by name."""
+    add_tags("producers", "lg:all")
     ref = reference()
     conds = [Producer.status == "approved"]
     if province:
@@ -387,26 +335,20 @@ def list_producers(
     return [(p, n) for p, n in rows], total
 
 
-def province_counts() -> list[tuple[Province, int]]:
+def province_counts() -> list[tuple[ProvinceInfo, int]]:
     """Provinces that have visible products, with how many."""
     ref = reference()
-    rows = cached_value(
-        "province-counts",
-        lambda: [
-            tuple(r)
-            for r in db.session.execute(
-                select(Product.province_id, func.count()).where(*_visible()).group_by(Product.province_id)
-            )
-        ],
-    )
+    add_tags("lp:all")
+    counts = catalog_index().counts_by("province")
     return sorted(
-        ((ref.province_by_id[pid], n) for pid, n in rows if pid in ref.province_by_id),
+        ((ref.province_by_id[pid], n) for pid, n in counts.items() if pid in ref.province_by_id),
         key=lambda pn: pn[0].position,
     )
 
 
 def sitemap_entries() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
     """(product slug, updated_at) and (producer slug, created_at) for every visible page."""
+    add_tags("lg:all", "producers")
     products = db.session.execute(
         select(Product.slug, Product.updated_at).where(*_visible()).order_by(Product.id)
     ).all()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from shop.cache import bump_catalog_version
+from shop.catalog.changes import note_stock_change
 from shop.catalog.models import Category, Product, ProductImage, Variant
 from shop.extensions import db
 from shop.places.models import Province
@@ -93,10 +93,12 @@ def refresh_products(product_ids: Iterable[int]) -> None:
 
 
 def commit_catalog_change(product_ids: Iterable[int]) -> None:
-    """Refresh the products' summaries, commit, and invalidate cached pages."""
-    refresh_products(product_ids)
+    """Refresh the products' summaries and commit; the cached pages showing what
+    changed are purged after the commit (shop.catalog.changes)."""
+    ids = sorted(set(product_ids))
+    refresh_products(ids)
+    note_stock_change(db.session, ids)
     db.session.commit()
-    bump_catalog_version()
 
 
 CATEGORY_DATA = Path(__file__).resolve().parent.parent / "data" / "product_groups.json"

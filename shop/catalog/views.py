@@ -6,10 +6,11 @@ from pathlib import Path
 import segno
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 
-from shop.cache import cached_page
+from shop.assets import YEAR
 from shop.catalog import queries
 from shop.catalog.filters import parse_filter
 from shop.formatting import utcnow
+from shop.page_cache import cached_page
 from shop.promotions import pricing
 from shop.promotions import services as promotions
 from shop.templating import absolute_url
@@ -67,11 +68,13 @@ def product(slug: str):
     if item is None:
         abort(404)
     certificate = queries.valid_certificate(item.id)
+    ref = queries.reference()
     return render_template(
         "catalog/product.html",
         product=item,
         certificate=certificate,
-        trail=queries.reference().trail(item.category_id),
+        trail=ref.trail(item.category_id),
+        producer_province=ref.province_by_id.get(item.producer.province_id),
         offers=pricing.variant_offers(item),
     )
 
@@ -119,7 +122,9 @@ def producer(slug: str):
 
 @bp.get("/media/<path:path>")
 def media(path: str):
-    return send_from_directory(Path(current_app.config["MEDIA_DIR"]), path, max_age=86400 * 30)
+    response = send_from_directory(Path(current_app.config["MEDIA_DIR"]), path, max_age=YEAR)
+    response.cache_control.immutable = True  # uploads get new random names (shop.assets)
+    return response
 
 
 @bp.get("/sitemap.xml")

@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, insert, select, text
 
-from shop.cache import bump_catalog_version
+from shop.cache import purge_everything
 from shop.catalog.models import Category, Product, Variant
 from shop.catalog.services import search_text
 from shop.demo.images import draw_product_image, save_product_images
@@ -215,5 +215,5 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
     else:
         session.execute(text("ANALYZE"))
         session.commit()
-    bump_catalog_version()
+    purge_everything()
     return count

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from shop.accounts.services import seed_demo_users
-from shop.cache import bump_catalog_version
+from shop.cache import purge_everything
 from shop.catalog.models import Category, Product, ProductImage, Variant
 from shop.catalog.services import refresh_products
 from shop.demo.images import draw_product_image, save_product_images
@@ -123,7 +123,7 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True, with_orders
     db.session.flush()
     refresh_products(p.id for p in new_products)
     db.session.commit()
-    bump_catalog_version()
+    purge_everything()
     added["demo logins"] = seed_demo_users()
     added.update(seed_demo_promotions(with_images=with_images))
     if with_orders:  # after the promotions: the latest orders get their prices
@@ -254,5 +254,5 @@ def seed_demo_promotions(now: datetime | None = None, with_images: bool = True) 
         )
         added["vouchers"] = 1
     db.session.commit()
-    bump_catalog_version()
+    purge_everything()
     return added

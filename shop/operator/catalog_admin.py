@@ -3,8 +3,7 @@ back), and editing the OCOP category tree.
 
 Each use case takes plain values, writes its audit entry in the same
 transaction and commits once; what shoppers see changes at once because the
-commit is followed by a catalog-version bump (`commit_catalog_change`, or
-`bump_catalog_version` when no product row changes)."""
+commit purges the cached pages showing what changed (shop.catalog.changes)."""
 
 from dataclasses import dataclass
 
@@ -14,7 +13,6 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from shop.audit.services import record, snapshot
-from shop.cache import bump_catalog_version
 from shop.catalog.models import PRODUCT_STATUSES, Category, Product, Variant
 from shop.catalog.services import commit_catalog_change, refresh_products
 from shop.errors import NotFound, ShopError
@@ -159,7 +157,6 @@ def unpublish_product(actor_id: int, product_id: int, reason: str) -> None:
     )
     notify_product_moderated(product)
     db.session.commit()
-    bump_catalog_version()
 
 
 def allow_product(actor_id: int, product_id: int) -> None:
@@ -181,7 +178,6 @@ def allow_product(actor_id: int, product_id: int) -> None:
         after=snapshot(product, _MODERATION_FIELDS),
     )
     db.session.commit()
-    bump_catalog_version()
 
 
 # --- category tree --------------------------------------------------------------------------
@@ -294,7 +290,6 @@ def _finish_category_change(product_ids: list[int]) -> None:
         commit_catalog_change(product_ids)
     else:
         db.session.commit()
-        bump_catalog_version()
 
 
 def add_category(actor_id: int, parent_id: int | None, name_vi: str, name_en: str) -> int:

@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from shop.catalog.queries import reference
+from shop.catalog.reference import reference
 from shop.ledger.queries import categories_for_rates, commission_rows
 from shop.operator import bp
 from shop.promotions import voucher_admin

@@ -1,8 +1,8 @@
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request
-from flask_wtf.csrf import generate_csrf
+from flask import Blueprint, abort, current_app, get_template_attribute, jsonify, redirect, render_template, request
+from flask_login import current_user
 
-from shop.cache import cached_page
-from shop.extensions import csrf
+from shop.page_cache import cached_page
+from shop.templating import cart_count
 
 bp = Blueprint("pages", __name__)
 
@@ -27,18 +27,26 @@ def page(slug: str):
     return render_template(f"pages/{slug}.html", slug=slug)
 
 
-@bp.get("/phien")
-def session_token():
-    """A CSRF token for forms on cached pages (see templates/_forms.html). It starts
-    the visitor's session, so their next pages are rendered for them alone."""
-    response = jsonify({"csrf_token": generate_csrf()})
-    response.headers["Cache-Control"] = "no-store"
-    return response
+@bp.get("/ca-nhan")
+def personal():
+    """The personal parts of a shared cached page's header, as HTML fragments
+    (cart count, account menu, verification banner); `next` is the page's own path."""
+    here = request.args.get("next", "/")
+    if not here.startswith("/") or here.startswith("//") or "\\" in here:
+        here = "/"
+    account_nav = get_template_attribute("_personal.html", "account_nav")
+    verify_banner = get_template_attribute("_personal.html", "verify_banner")
+    return jsonify(
+        {
+            "signed_in": current_user.is_authenticated,
+            "cart": cart_count(),
+            "account": str(account_nav(current_user, here)),
+            "banner": str(verify_banner(current_user, here)),
+        }
+    )
 
 
 @bp.post("/ngon-ngu")
-@csrf.exempt  # only sets a display-language cookie: no account or data changes, so
-# a forged request can do no harm, and the cached pages stay free of per-visitor tokens.
 def set_language():
     lang = request.form.get("lang", "")
     if lang not in current_app.config["LANGUAGES"]:

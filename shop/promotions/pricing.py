@@ -3,9 +3,10 @@
 Nothing rewrites a price at a week's start or end: every page, the cart, the
 checkout and the API ask this module, with the current instant, which
 promotions are running and what each gives a SKU. The published schedule and
-the active promotions are cached per catalog version (any promotion change
-bumps it); which promotions are active is decided from the schedule at the
-instant of the request, so a week starts and ends on its exact second, and the
+the active promotions are kept in each process until a promotion change purges
+``promo`` (or a quota moves: ``quota``); which promotions are active is decided
+from the schedule at the instant of the request, so a week starts and ends on
+its exact second, and
 page cache key carries the active set (`state_token`)."""
 
 from collections.abc import Iterable
@@ -14,8 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from shop.cache import cached_value
+from shop.cache import LocalMemo
 from shop.catalog.models import Product, Variant
+from shop.catalog.reference import reference
 from shop.extensions import db
 from shop.formatting import as_utc, today_vn, utcnow
 from shop.promotions import rules
@@ -110,9 +112,12 @@ class Offer:
 # --- which promotions run now -------------------------------------------------------
 
 
+_schedule_memo = LocalMemo("promotion-schedule", ("promo",))
+_active_memo = LocalMemo("active-promotions", ("promo", "quota"))
+
+
 def _schedule() -> list[tuple[int, datetime, datetime]]:
-    return cached_value(
-        "promotion-schedule",
+    return _schedule_memo.get(
         lambda: [
             (pid, as_utc(start), as_utc(end))
             for pid, start, end in db.session.execute(
@@ -120,7 +125,7 @@ def _schedule() -> list[tuple[int, datetime, datetime]]:
                 .where(Promotion.state == "published")
                 .order_by(Promotion.starts_at, Promotion.id)
             )
-        ],
+        ]
     )
 
 
@@ -130,9 +135,13 @@ def active_ids(now: datetime | None = None) -> tuple[int, ...]:
     return tuple(pid for pid, start, end in _schedule() if start <= now < end)
 
 
-def state_token(now: datetime | None = None) -> str:
-    """Part of the page cache key: changes at every week's first and last second."""
-    return "-".join(str(i) for i in active_ids(now)) or "none"
+def next_boundary(now: float) -> float | None:
+    """The next instant (epoch seconds) after `now` at which a published week
+    starts or ends: what a page shows of promotions is valid until then."""
+    edges = [
+        moment.timestamp() for _pid, start, end in _schedule() for moment in (start, end) if moment.timestamp() > now
+    ]
+    return min(edges) if edges else None
 
 
 def next_start(now: datetime | None = None) -> datetime | None:
@@ -143,8 +152,6 @@ def next_start(now: datetime | None = None) -> datetime | None:
 
 
 def _load(ids: tuple[int, ...]) -> list[ActivePromotion]:
-    from shop.catalog.queries import reference  # catalog reads build on this module's callers
-
     ref = reference()
     promotions = db.session.scalars(select(Promotion).where(Promotion.id.in_(ids)).order_by(Promotion.id)).all()
     enrolled: dict[int, dict[int, tuple[int, int, int]]] = {pid: {} for pid in ids}
@@ -193,7 +200,7 @@ def active_promotions(now: datetime | None = None) -> list[ActivePromotion]:
     ids = active_ids(now)
     if not ids:
         return []
-    return cached_value("active-promotions:" + "-".join(map(str, ids)), lambda: _load(ids))
+    return _active_memo.get(lambda: _load(ids), variant=ids)
 
 
 # --- offers ---------------------------------------------------------------------------

@@ -23,9 +23,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from shop.audit.services import record, snapshot
-from shop.cache import bump_catalog_version
 from shop.catalog.models import Category, Product, Variant
-from shop.catalog.services import commit_catalog_change
+from shop.catalog.reference import reference
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import as_utc, today_vn, utcnow
@@ -528,27 +527,10 @@ def _snapshot(promotion: Promotion, fields: tuple[str, ...] = WEEK_FIELDS) -> di
     return out
 
 
-def _affected_products(promotion: Promotion) -> list[int]:
-    """Products whose shown price a change to this week may move (for the caches)."""
-    ids = set((promotion.scope or {}).get("products") or ())
-    ids.update(
-        db.session.scalars(
-            select(Variant.product_id)
-            .join(PromotionEnrolment, PromotionEnrolment.variant_id == Variant.id)
-            .where(PromotionEnrolment.promotion_id == promotion.id)
-        )
-    )
-    return sorted(ids)
-
-
 def _commit_week_change(promotion: Promotion) -> None:
-    """Commit, then invalidate every cached page and price: a week may cover any product."""
-    product_ids = _affected_products(promotion)
-    if product_ids:
-        commit_catalog_change(product_ids)
-    else:
-        db.session.commit()
-        bump_catalog_version()
+    """Commit; a published week may cover any product, so its changes purge every
+    cached page that shows prices (shop.catalog.changes)."""
+    db.session.commit()
 
 
 def _apply(promotion: Promotion, details: WeekDetails, now: datetime, creating: bool) -> None:
@@ -769,7 +751,6 @@ def decide_enrolment(
     enrolment.state = "approved" if approve else "rejected"
     enrolment.reason = "" if approve else reason
     enrolment.decided_at = now
-    product_id = enrolment.variant.product_id
     record(
         actor_id,
         "enrolment.approve" if approve else "enrolment.reject",
@@ -780,10 +761,7 @@ def decide_enrolment(
         before={"state": "pending"},
         after={"state": enrolment.state, "promo_price": enrolment.promo_price, "quota": enrolment.quota},
     )
-    if approve:
-        commit_catalog_change([product_id])  # the SKU's price changes while the week runs
-    else:
-        db.session.commit()
+    db.session.commit()  # an approved SKU's price changes while the week runs: its pages are purged
     return enrolment
 
 
@@ -1030,8 +1008,6 @@ def week_products(
     """One page of the listed products a week covers, and how many there are: the
     approved enrolled products of an invitation-only week, else the products
     matching its scope (built into the SQL)."""
-    from shop.catalog.queries import reference
-
     today = today or today_vn()
     conds = [Product.listed.is_(True)]
     scope = promotion.scope or {}

@@ -10,8 +10,8 @@ from datetime import UTC
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from shop.cache import cached_page
 from shop.formatting import as_utc, utcnow
+from shop.page_cache import cached_page
 from shop.promotions import pricing, services
 
 bp = Blueprint("promotions", __name__, url_prefix="/khuyen-mai")

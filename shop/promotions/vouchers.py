@@ -14,6 +14,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
+from shop.catalog.reference import reference
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.formatting import as_utc, utcnow, vn_datetime, vnd
@@ -49,8 +50,6 @@ def covers(scope: dict | None, facts: VariantFacts) -> bool:
     if scope.get("min_stars") and (facts.stars or 0) < scope["min_stars"]:
         return False
     if scope.get("categories"):
-        from shop.catalog.queries import reference
-
         ref = reference()
         trail = {c.id for c in ref.trail(facts.category_id)}
         if not trail.intersection(scope["categories"]):

@@ -41,31 +41,29 @@
   });
 })();
 
-// Forms on cached pages carry an empty CSRF field: fetch a token first.
+// Shared cached pages hold nothing personal: a visitor with a session (the
+// readable ocop_p cookie says so) gets the cart count, the account menu and the
+// verification banner from /ca-nhan. Without scripts the header still links to
+// the cart and the account page.
 (function () {
-  var token = null;
-  function getToken() {
-    if (token) return Promise.resolve(token);
-    return fetch("/phien", { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
-      .then(function (body) { token = body.csrf_token; return token; });
+  if (!document.body.hasAttribute("data-shared")) return;
+  var label = document.querySelector('[data-personal="account"] .account-label');
+  if (!/(?:^|; )ocop_p=1/.test(document.cookie)) {
+    if (label && label.dataset.anonymous) label.textContent = label.dataset.anonymous;
+    return;
   }
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    var field = form.querySelector("input[data-fill-token]");
-    if (!field || field.value) return;
-    event.preventDefault();
-    var submitter = event.submitter;
-    getToken().then(function (t) {
-      form.querySelectorAll("input[data-fill-token]").forEach(function (f) { f.value = t; });
-      if (submitter && submitter.name) {
-        var extra = document.createElement("input");
-        extra.type = "hidden"; extra.name = submitter.name; extra.value = submitter.value;
-        form.appendChild(extra);
-      }
-      form.submit();
-    }).catch(function () { form.submit(); });
-  }, true);
+  var here = location.pathname + location.search;
+  fetch("/ca-nhan?next=" + encodeURIComponent(here), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+    .then(function (p) {
+      var account = document.querySelector('[data-personal="account"]');
+      if (account) account.innerHTML = p.account;
+      var banner = document.querySelector('[data-personal="banner"]');
+      if (banner) banner.innerHTML = p.banner;
+      var badge = document.querySelector('[data-personal="cart"]');
+      if (badge) { badge.textContent = p.cart; badge.hidden = !p.cart; }
+    })
+    .catch(function () { /* the generic header stays: it still works */ });
 })();
 
 // Cart: change quantities without reloading the page.
@@ -81,8 +79,8 @@
       headers: { "Accept": "application/json" }
     }).then(function (r) { return r.json(); }).then(function (body) {
       if (body.html !== undefined) groups.innerHTML = body.html;
-      var badge = document.querySelector(".cart-count");
-      if (badge) badge.textContent = body.count;
+      var badge = document.querySelector('[data-personal="cart"]');
+      if (badge) { badge.textContent = body.count; badge.hidden = !body.count; }
       var note = document.getElementById("cart-note");
       if (note) note.textContent = (body.error && body.error.message) || body.message || "";
     }).catch(function () { form.submit(); });

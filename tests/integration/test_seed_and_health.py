@@ -2,7 +2,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.catalog.models import Product, Variant
-from shop.catalog.queries import reference
+from shop.catalog.reference import reference
 from shop.extensions import db
 from shop.producers.models import OWNER_TYPES, Producer
 
