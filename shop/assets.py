@@ -19,18 +19,17 @@ YEAR = 365 * 86400
 
 def register_assets(app) -> None:
     root = Path(app.static_folder)
-    versions: dict[tuple[str, int, int], str] = {}
+    versions: dict[str, str] = {}
 
     def version(filename: str) -> str | None:
+        if not app.debug and filename in versions:  # files change only with a deploy
+            return versions[filename]
         path = root / filename
         try:
-            stat = path.stat()
+            found = hashlib.blake2b(path.read_bytes(), digest_size=6).hexdigest()
         except OSError:
             return None
-        key = (filename, stat.st_mtime_ns, stat.st_size)
-        found = versions.get(key)
-        if found is None:
-            found = versions[key] = hashlib.blake2b(path.read_bytes(), digest_size=6).hexdigest()
+        versions[filename] = found
         return found
 
     @app.url_defaults

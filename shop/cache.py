@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -40,19 +41,30 @@ log = logging.getLogger(__name__)
 # the promotion schedule and the site settings shown on pages.
 GLOBAL_TAGS = ("ref", "promo", "site")
 
+# KEYS: the entry, the counter. ARGV: tag prefix, number of fields, the fields, then
+# tags whose stamps a miss wants. A hit answers {1, fields...}; a miss {0, seq,
+# stamps...}: what a render needs to start, in the same round trip.
 _GET = """
-local h = redis.call('HMGET', KEYS[1], 's', 'g', unpack(ARGV, 2))
-if not h[1] then return nil end
+local nf = tonumber(ARGV[2])
+local function miss()
+  local keys = {KEYS[2]}
+  for i = 3 + nf, #ARGV do keys[#keys + 1] = ARGV[1] .. ARGV[i] end
+  local out = {0}
+  for _, v in ipairs(redis.call('MGET', unpack(keys))) do out[#out + 1] = v or '' end
+  return out
+end
+local h = redis.call('HMGET', KEYS[1], 's', 'g', unpack(ARGV, 3, 2 + nf))
+if not h[1] then return miss() end
 local s0 = tonumber(h[1])
 if h[2] and h[2] ~= '' then
   local keys = {}
   for t in string.gmatch(h[2], '%S+') do keys[#keys + 1] = ARGV[1] .. t end
   local stamps = redis.call('MGET', unpack(keys))
   for i = 1, #keys do
-    if not stamps[i] or tonumber(stamps[i]) > s0 then return nil end
+    if not stamps[i] or tonumber(stamps[i]) > s0 then return miss() end
   end
 end
-local out = {}
+local out = {1}
 for i = 3, #h do out[#out + 1] = h[i] or '' end
 return out
 """
@@ -71,6 +83,16 @@ local s = redis.call('INCR', KEYS[1])
 for i = 2, #ARGV do redis.call('SET', ARGV[1] .. ARGV[i], s) end
 return s
 """
+
+
+@dataclass
+class Lookup:
+    """A store's answer: the entry's fields, or on a miss what a render starts from
+    (the counter and the stamps asked for, read before any data)."""
+
+    fields: list[bytes] | None
+    seq: int | None
+    stamps: dict[str, int | None]
 
 
 class StoreDown(Exception):
@@ -95,8 +117,15 @@ class RedisStore:
         values = self.client.mget([self.seq_key, *(self.tag_prefix + t for t in tags)])
         return int(values[0] or 0), [None if v is None else int(v) for v in values[1:]]
 
-    def get(self, key: str, fields: list[str]) -> list[bytes] | None:
-        return self._get(keys=[self.prefix + key], args=[self.tag_prefix, *fields])
+    def get(self, key: str, fields: list[str], stamp_tags: Iterable[str] = ()) -> Lookup:
+        stamp_tags = list(stamp_tags)
+        out = self._get(
+            keys=[self.prefix + key, self.seq_key], args=[self.tag_prefix, len(fields), *fields, *stamp_tags]
+        )
+        if out[0] == 1:
+            return Lookup(out[1:], None, {})
+        values = [int(v) if v != b"" else None for v in out[1:]]
+        return Lookup(None, values[0] or 0, dict(zip(stamp_tags, values[1:], strict=True)))
 
     def set(self, key: str, s0: int, tags: Iterable[str], fields: dict[str, bytes], ttl: int) -> None:
         flat: list[Any] = []
@@ -128,15 +157,14 @@ class MemoryStore:
         with self.lock:
             return self.seq, [self.stamps.get(t) for t in tags]
 
-    def get(self, key: str, fields: list[str]) -> list[bytes] | None:
+    def get(self, key: str, fields: list[str], stamp_tags: Iterable[str] = ()) -> Lookup:
         with self.lock:
             entry = self.entries.get(key)
-            if entry is None:
-                return None
-            expires, s0, tags, values = entry
-            if expires < time.time() or any(self.stamps.get(t, s0 + 1) > s0 for t in tags):
-                return None
-            return [values.get(f, b"") for f in fields]
+            if entry is not None:
+                expires, s0, tags, values = entry
+                if expires >= time.time() and all(self.stamps.get(t, s0 + 1) <= s0 for t in tags):
+                    return Lookup([values.get(f, b"") for f in fields], None, {})
+            return Lookup(None, self.seq, {t: self.stamps.get(t) for t in stamp_tags})
 
     def set(self, key: str, s0: int, tags: Iterable[str], fields: dict[str, bytes], ttl: int) -> None:
         with self.lock:
@@ -191,9 +219,9 @@ class SharedCache:
     def read_stamps(self, tags: Iterable[str]) -> tuple[int, list[int | None]]:
         return self._call("read_stamps", list(tags))
 
-    def get(self, key: str, fields: list[str]) -> list[bytes] | None:
-        found = self._call("get", key, fields)
-        if found is None:
+    def get(self, key: str, fields: list[str], stamp_tags: Iterable[str] = ()) -> Lookup:
+        found = self._call("get", key, fields, stamp_tags)
+        if found.fields is None:
             self.misses += 1
         else:
             self.hits += 1
@@ -232,9 +260,13 @@ def add_tags(*tags: str) -> None:
         collected.update(tags)
 
 
-def start_render() -> int | None:
+def start_render(known: Lookup | None = None) -> int | None:
     """``seq`` before any data are read (None: the store is down, so do not store).
-    The stamps the process-local memos check are read in the same round trip."""
+    The stamps the process-local memos check come in the same round trip, or from
+    the miss of a page look-up (`known`) that fetched them already."""
+    if known is not None and known.seq is not None:
+        g.memo_stamps = known.stamps
+        return known.seq
     tags = LocalMemo.all_tags()
     try:
         s0, stamps = shared_cache().read_stamps(tags)

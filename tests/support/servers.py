@@ -59,6 +59,12 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.base, "postgres", "postgres")
             os.chmod(self.base, 0o755)
+        if not (self.data / "PG_VERSION").exists():  # a kept cluster (benchmarks) starts as it is
+            self._initdb()
+        self._pg_ctl_start()
+        return self
+
+    def _initdb(self) -> None:
         subprocess.run(
             _as_postgres(
                 [
@@ -77,6 +83,8 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
+
+    def _pg_ctl_start(self) -> None:
         opts = (
             f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
@@ -98,7 +106,12 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        return self
+
+    def has_database(self, name: str) -> bool:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+            return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"

@@ -1,0 +1,172 @@
+"""What the benchmarks share: servers started the project's way, wrk, a catalog
+seeded once per size and database, and the hello-world baseline.
+
+Every benchmark prints ratios against a baseline measured in the same run on the
+same machine, never absolute targets: the machine's speed cancels out."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shop.devstack import gunicorn_command  # noqa: E402
+from tests.support.servers import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
+
+__all__ = ["PostgresServer", "RedisServer", "free_port", "wait_for_port"]
+
+
+def run(cmd: list[str], env: dict, timeout: float | None = None) -> str:
+    return subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=timeout).stdout
+
+
+def flask(args: list[str], env: dict, timeout: float | None = None) -> str:
+    return run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env, timeout)
+
+
+def python(code: str, env: dict) -> str:
+    """Run `code` with the app's environment; returns its last printed line."""
+    return run([sys.executable, "-c", code], env).strip().splitlines()[-1]
+
+
+APP_PRELUDE = (
+    "from sqlalchemy import func, select\nfrom shop import create_app\nfrom shop.extensions import db\n"
+    "from shop.catalog.models import Product, Variant\nfrom shop.producers.models import Producer\n"
+    "app = create_app()\nctx = app.app_context(); ctx.push()\n"
+)
+
+
+def product_count(env: dict) -> int:
+    return int(python(APP_PRELUDE + "print(db.session.scalar(select(func.count(Product.id))))", env) or 0)
+
+
+def seed_catalog(env: dict, products: int) -> None:
+    """Migrate and top the catalog up to `products` (seed-bulk), once per folder."""
+    flask(["db", "upgrade"], env)
+    have = product_count(env)
+    if have < products:
+        print(f"  seeding {products - have:,} products…", flush=True)
+        started = time.monotonic()
+        flask(["seed-bulk", "--products", str(products - have)], env)
+        print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
+
+
+class Backend:
+    """SQLite in `folder`, or a PostgreSQL cluster kept in `folder` between runs."""
+
+    def __init__(self, name: str, folder: Path):
+        self.name = name
+        self.folder = folder
+        self.pg: PostgresServer | None = None
+
+    def __enter__(self) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.name == "sqlite":
+            return f"sqlite:///{self.folder / 'bench.db'}"
+        self.pg = PostgresServer(self.folder / "pg").start()
+        return self.pg.url("bench") if self.pg.has_database("bench") else self.pg.create_database("bench")
+
+    def __exit__(self, *exc) -> None:
+        if self.pg:
+            self.pg.stop()
+
+
+def app_env(instance: Path, database_url: str, redis_url: str, **extra: str) -> dict:
+    instance.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "SHOP_INSTANCE_DIR": str(instance),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "bench-secret-key-" + "x" * 32,
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
+class Gunicorn:
+    """The app (or the baseline) the way the project serves it: gunicorn, 2 workers."""
+
+    def __init__(self, app: str, env: dict, workers: int = 2):
+        self.port = free_port()
+        self.log = open(env.get("SHOP_INSTANCE_DIR", "/tmp") + f"/gunicorn-{self.port}.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            gunicorn_command(self.port, workers=workers, app=app), cwd=ROOT, env=env, stdout=self.log, stderr=self.log
+        )
+        wait_for_port(self.port, timeout=120, proc=self.proc)
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        self.log.close()
+
+
+def wrk(url: str, seconds: int, connections: int, script: str = "latency.lua", args=(), headers=()) -> dict:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench" / script)]
+    for header in headers:
+        cmd += ["-H", header]
+    cmd.append(url)
+    if args:
+        cmd += ["--", *args]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def need_wrk() -> bool:
+    if shutil.which("wrk"):
+        return True
+    print("wrk is needed: apt-get install wrk", file=sys.stderr)
+    return False
+
+
+def warm(url: str, times: int = 4, timeout: float = 600) -> None:
+    """Ask until both workers have answered (the first request of each builds its index)."""
+    import requests
+
+    for _ in range(times):
+        requests.get(url, timeout=timeout).raise_for_status()
+
+
+class Ticker(threading.Thread):
+    """Calls `action()` `per_second` times a second until stopped; counts errors."""
+
+    def __init__(self, action, per_second: float):
+        super().__init__(daemon=True)
+        self.action = action
+        self.interval = 1.0 / per_second
+        self.stopping = threading.Event()
+        self.done = 0
+        self.errors = 0
+
+    def run(self) -> None:
+        next_at = time.monotonic()
+        while not self.stopping.is_set():
+            try:
+                self.action()
+                self.done += 1
+            except Exception:  # noqa: BLE001 - counted, reported
+                self.errors += 1
+            next_at += self.interval
+            self.stopping.wait(max(0.0, next_at - time.monotonic()))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(10)
+
+
+def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
+    head = "| " + " | ".join(title for _, title in columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    body = ["| " + " | ".join(str(r.get(key, "")) for key, _ in columns) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
