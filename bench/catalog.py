@@ -137,7 +137,7 @@ def measure(backend: str, products: int, env: dict, args) -> list[dict]:
         warm(app.url("/san-pham?warm=1"), times=6)  # both workers build their index
         print(f"  index built in both workers within {time.monotonic() - started:.0f} s", flush=True)
         cookie = cart_cookie(app.url(), facts["variant"])
-        for name, url in urls.items():
+        for url in urls.values():
             warm(app.url(url))
         for mode, headers in (("anonymous", ()), ("with a cart", (f"Cookie: {cookie}",))):
             for name, url in urls.items():
