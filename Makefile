@@ -52,8 +52,10 @@ translations: dev-setup ## Extract strings and update the English catalog
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o shop/translations/messages.pot .
 	$(BIN)/pybabel update -i shop/translations/messages.pot -d shop/translations -l en --no-fuzzy-matching
 
-bench: dev-setup ## Benchmarks: catalog on 100,000 products, stock sync and notifications (see README)
+bench: dev-setup ## Benchmarks (see README): catalog at 10k/100k/1M products, checkout, promotion week, stock sync
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/checkout.py
+	$(BIN)/python bench/promotion_week.py
 	$(BIN)/python bench/stock_sync.py
 
 clean: ## Remove the virtualenv and local data

@@ -62,17 +62,24 @@ def seed_catalog(env: dict, products: int) -> None:
 class Backend:
     """SQLite in `folder`, or a PostgreSQL cluster kept in `folder` between runs."""
 
-    def __init__(self, name: str, folder: Path):
+    def __init__(self, name: str, folder: Path, fresh: bool = False):
         self.name = name
         self.folder = folder
+        self.fresh = fresh  # start from an empty database (else keep what an earlier run seeded)
         self.pg: PostgresServer | None = None
 
     def __enter__(self) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.name == "sqlite":
-            return f"sqlite:///{self.folder / 'bench.db'}"
+            path = self.folder / "bench.db"
+            if self.fresh:
+                for leftover in self.folder.glob("bench.db*"):
+                    leftover.unlink()
+            return f"sqlite:///{path}"
         self.pg = PostgresServer(self.folder / "pg").start()
-        return self.pg.url("bench") if self.pg.has_database("bench") else self.pg.create_database("bench")
+        if self.pg.has_database("bench") and not self.fresh:
+            return self.pg.url("bench")
+        return self.pg.create_database("bench")
 
     def __exit__(self, *exc) -> None:
         if self.pg:
