@@ -136,7 +136,14 @@ class RedisStore:
         )
 
     def purge(self, tags: Iterable[str]) -> int:
-        return int(self._purge(keys=[self.seq_key], args=[self.tag_prefix, *sorted(set(tags))]))
+        tags = sorted(set(tags))
+        try:
+            return int(self._purge(keys=[self.seq_key], args=[self.tag_prefix, *tags]))
+        except redis.exceptions.OutOfMemoryError:
+            # A full Redis that evicts nothing refuses writes, but not DEL: dropping
+            # the stamps makes every entry naming these tags a miss all the same.
+            self.client.delete(*(self.tag_prefix + t for t in tags))
+            return -1
 
     def clear(self) -> None:
         for key in self.client.scan_iter(self.prefix + "*", count=1000):
@@ -201,8 +208,8 @@ class SharedCache:
         self.hits = 0
         self.misses = 0
 
-    def _call(self, method: str, *args):
-        if self.down_until and time.monotonic() < self.down_until:
+    def _call(self, method: str, *args, always: bool = False):
+        if not always and self.down_until and time.monotonic() < self.down_until:
             raise StoreDown
         try:
             result = getattr(self.store, method)(*args)
@@ -231,9 +238,11 @@ class SharedCache:
         self._call("set", key, s0, tags, fields, max(1, int(ttl)))
 
     def purge(self, tags: Iterable[str]) -> None:
+        """Always tried, even while reads skip the store: a purge that did not
+        reach it could leave a stale page behind once it answers again."""
         tags = set(tags)
         if tags:
-            self._call("purge", tags)
+            self._call("purge", tags, always=True)
 
 
 def make_shared_cache(config: dict) -> SharedCache:

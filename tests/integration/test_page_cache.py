@@ -2,8 +2,10 @@
 
 import gzip
 import secrets
+import time
 
 import pytest
+import redis
 from sqlalchemy import select, update
 
 from shop.accounts.services import create_user
@@ -295,3 +297,37 @@ def test_with_the_cache_down_pages_render_and_nothing_personal_leaks(cached, sho
         assert "Nguyễn Thị Lan" in lan.get("/ca-nhan").get_json()["account"]
     finally:
         redis_server.start()
+
+
+@pytest.mark.parametrize("policy", ["noeviction", "volatile-lru", "allkeys-lru"])
+def test_a_full_cache_only_costs_a_render_and_never_serves_a_stale_page(app, shop, policy):
+    """noeviction refuses writes when full (a purge then deletes the tags' stamps, which
+    it may); volatile-lru evicts pages but keeps the stamps (no expiry); allkeys-lru may
+    evict a stamp too, and an entry whose stamp is gone is a miss."""
+    from tests.support.servers import RedisServer
+
+    small = RedisServer("--maxmemory", "2mb", "--maxmemory-policy", policy).start()
+    try:
+        app.config.update(PAGE_CACHE_SECONDS=300, VALUE_CACHE_SECONDS=300, REDIS_URL=small.url)
+        app.extensions["shared_cache"] = make_shared_cache(app.config)
+        client = app.test_client()
+        page = f"/san-pham/{slug(shop['honey'])}"
+        warm(client, page)
+        if policy == "noeviction":  # over the limit now: every write is refused, reads still answer
+            redis.Redis.from_url(small.url).config_set("maxmemory", "100kb")
+        for n in range(400):  # ~15 kB each: far more than 2 MB
+            assert client.get(f"/san-pham?n={n}").status_code == 200
+        time.sleep(2.1)
+        assert policy != "noeviction" or from_cache(client, page)  # still there, and the store is full
+
+        db.session.execute(update(Variant).where(Variant.product_id == shop["honey"]).values(stock=0))
+        commit_catalog_change([shop["honey"]])
+        if policy == "noeviction":  # room again: what was stored before must not come back stale
+            redis.Redis.from_url(small.url).config_set("maxmemory", "0")
+        time.sleep(2.1)  # past the pause a failing store gets
+
+        for _ in range(2):
+            response = client.get(page)
+            assert response.status_code == 200 and '<span class="stock-out">' in response.get_data(as_text=True)
+    finally:
+        small.stop()

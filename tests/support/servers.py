@@ -133,8 +133,9 @@ class PostgresServer:
 class RedisServer:
     """A real redis-server on a free loopback port, with no persistence."""
 
-    def __init__(self):
+    def __init__(self, *extra_args: str):
         self.port = free_port()
+        self.extra_args = extra_args  # e.g. "--maxmemory", "1mb"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "RedisServer":
@@ -142,7 +143,8 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server not found (apt-get install redis-server)")
         self.proc = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+            + list(self.extra_args),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
