@@ -49,7 +49,7 @@ lint: dev-setup ## Ruff lint and format check
 	$(BIN)/ruff format --check shop worker tests bench config.py wsgi.py
 
 translations: dev-setup ## Extract strings and update the English catalog
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o shop/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o shop/translations/messages.pot .
 	$(BIN)/pybabel update -i shop/translations/messages.pot -d shop/translations -l en --no-fuzzy-matching
 
 bench: dev-setup ## Benchmarks (see README): catalog at 10k/100k/1M products, checkout, promotion week, stock sync

@@ -159,6 +159,7 @@ def register_templating(app) -> None:
     app.jinja_env.filters["vn_datetime"] = lambda d: vn_datetime(d, loc()) if d else ""
     app.jinja_env.filters["owner_type"] = owner_type_label
     app.jinja_env.filters["cat_name"] = lambda c: c.name(loc()) if c else ""
+    app.jinja_env.filters["pname"] = lambda p: p.display_name(loc())
     app.jinja_env.filters["media_abs"] = lambda path: absolute_url("catalog.media", path=path)
     app.jinja_env.filters["variant_offer"] = variant_offer
     app.jinja_env.globals.update(

@@ -170,6 +170,7 @@ def openapi_document() -> dict:
                     "properties": {
                         "slug": {"type": "string"},
                         "name": {"type": "string"},
+                        "name_en": {"type": "string", "description": "English name; empty when none"},
                         "price": {"type": "integer", "description": "Lowest variant price, đồng"},
                         "currency": {"type": "string", "enum": ["VND"]},
                         "stars": {

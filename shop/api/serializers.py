@@ -21,6 +21,7 @@ def product_item(p: Product, ref: Reference, card_offer=None) -> dict:
     out = {
         "slug": p.slug,
         "name": p.name,
+        "name_en": p.name_en,
         "price": p.min_price,
         "currency": "VND",
         "stars": p.stars,

@@ -22,6 +22,7 @@ database within one request.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from array import array
@@ -33,18 +34,21 @@ from datetime import date, datetime, timedelta
 from flask import current_app, g
 from pyroaring import BitMap
 from sqlalchemy import func, select
+from symspellpy import SymSpell, Verbosity
 
 from shop.catalog.models import Product
 from shop.extensions import db
 from shop.formatting import as_utc
 from shop.producers.models import OWNER_TYPES
-from shop.text import folded_words
+from shop.text import folded_words, words
 
 # A transaction may commit after one that started later: re-read this much
 # before the newest change seen (longer than any catalog transaction runs).
 SYNC_MARGIN = timedelta(seconds=30)
 MAX_TRUST_SECONDS = 5.0
 PRICE_BUCKETS = 64
+MAX_NAME_WORDS = 24
+MAX_PHRASE_CHECKS = 20_000  # candidates read for "the words side by side in the text"
 MAX_PREFIX_WORDS = 2000  # a one-letter prefix does not fan out to the whole vocabulary
 
 _COLUMNS = (
@@ -130,6 +134,8 @@ class CatalogIndex:
         self.valid = BitMap()
         self.price_edges: list[int] = [0]
         self.by_bucket: list[BitMap] = [BitMap()]
+        self.by_name_length: dict[int, BitMap] = {}
+        self.tier_cache: dict[tuple[str, ...], list[BitMap]] = {}
 
     def _load(self) -> None:
         """Build everything from the rows in one pass: per-row appends to plain
@@ -142,6 +148,7 @@ class CatalogIndex:
             self.price_edges = sorted({prices[i] for i in range(0, len(prices), step)} | {0})
         lists: dict[str, dict] = {name: {} for name in ("producer", "category", "province", "owner", "stars", "bucket")}
         postings: dict[str, dict[str, list[int]]] = {"name": {}, "body": {}, "pairs": {}, "first": {}}
+        lengths: dict[int, list[int]] = {}
         listed, stocked = [], []
         for rank, row in enumerate(rows):
             self.rank_of[row.id] = rank
@@ -170,6 +177,7 @@ class CatalogIndex:
             text = (row.search_name or "", row.search_body or "")
             self.texts.append(text)
             name = folded_words(text[0])
+            lengths.setdefault(min(len(name), MAX_NAME_WORDS), []).append(rank)
             for w in set(name):
                 postings["name"].setdefault(w, []).append(rank)
             for a, b in zip(name, name[1:], strict=False):
@@ -185,6 +193,7 @@ class CatalogIndex:
         self.by_owner = {k: BitMap(v) for k, v in lists["owner"].items()}
         self.by_stars.update({k: BitMap(v) for k, v in lists["stars"].items() if k in self.by_stars})
         self.by_bucket = [BitMap(lists["bucket"].get(b, ())) for b in range(len(self.price_edges))]
+        self.by_name_length = {n: BitMap(ranks) for n, ranks in lengths.items()}
         for table, name in (
             (self.name_words, "name"),
             (self.body_words, "body"),
@@ -258,6 +267,7 @@ class CatalogIndex:
 
     def _learn_words(self, rank: int, text: tuple[str, str]) -> None:
         name = folded_words(text[0])
+        self.by_name_length.setdefault(min(len(name), MAX_NAME_WORDS), BitMap()).add(rank)
         for w in set(name):
             self._word(self.name_words, w).add(rank)
         for a, b in zip(name, name[1:], strict=False):
@@ -269,6 +279,7 @@ class CatalogIndex:
 
     def _forget_words(self, rank: int, text: tuple[str, str]) -> None:
         name = folded_words(text[0])
+        self.by_name_length.get(min(len(name), MAX_NAME_WORDS), BitMap()).discard(rank)
         for w in set(name):
             self.name_words.get(w, BitMap()).discard(rank)
         for a, b in zip(name, name[1:], strict=False):
@@ -278,6 +289,7 @@ class CatalogIndex:
         for w in set(folded_words(text[1])):
             self.body_words.get(w, BitMap()).discard(rank)
         self.prefix_cache.clear()
+        self.tier_cache.clear()
 
     def _word(self, table: dict[str, BitMap], word: str) -> BitMap:
         found = table.get(word)
@@ -285,6 +297,7 @@ class CatalogIndex:
             found = table[word] = BitMap()
             self.vocabulary = None
             self.prefix_cache.clear()
+            self.tier_cache.clear()
         return found
 
     def _bucket(self, price: int) -> int:
@@ -357,14 +370,53 @@ class CatalogIndex:
     def _exact(self, table: dict[str, BitMap], term: str) -> BitMap:
         return table.get(term) or BitMap()
 
-    def _search_tiers(self, terms: Sequence[str]) -> list[BitMap]:
-        """The matches of `terms`, best first, each tier without the ones above it:
-        the name starts with the words in order; has them in order; has each as a
-        whole word; has each as a word start; and last, each word starts a word
-        anywhere in the product's text (name, producer, place, categories, description)."""
-        everything = BitMap.intersection(*(self._prefix(t, name_only=False) for t in terms))
-        if not everything:
-            return []
+    def _anywhere(self, term: str, last: bool) -> BitMap:
+        """Products with `term` as a word of their name or text; the last word of a
+        query may be a word still being typed (a prefix of two letters or more)."""
+        if last and len(term) >= 2:
+            return self._prefix(term, name_only=False)
+        return self._exact(self.name_words, term) | self._exact(self.body_words, term)
+
+    def _in_categories(self, terms: Sequence[str], ref, named: bool) -> BitMap:
+        """Products filed under a category (or below it) whose name has every word.
+        `named`: only categories the words almost name (they make up at least half
+        of the name: "đồ uống" names "Đồ uống có cồn", "mật ong" does not name
+        "Chế biến từ thịt, trứng, sữa, thủy sản, mật ong")."""
+        last = len(terms) - 1
+        chosen: set[int] = set()
+        for c in ref.categories:
+            for name in (c.name_vi, c.name_en):
+                own = words(name)
+                has_all = all(
+                    t in own or (i == last and any(w.startswith(t) for w in own)) for i, t in enumerate(terms)
+                )
+                if has_all and (not named or 2 * len(terms) >= len(own)):
+                    chosen.update(ref.descendant_ids(c))
+                    break
+        return BitMap.union(BitMap(), *(self.by_category.get(c, BitMap()) for c in chosen))
+
+    def _search_tiers(self, terms: Sequence[str], ref=None) -> list[BitMap]:
+        """The matches of `terms`, best first, each tier without the ones above it
+        (kept per query until the index changes):
+
+        1. the name starts with the words, in order;  2. the name has them in order;
+        3. the name has each as a whole word;  4. each starts a word of the name;
+        5. each is a word of the name or of the product's text (producer, place,
+           SKUs, description; the last word may be unfinished), and at least one
+           is in the name or they stand side by side in the text.
+        Only when none of that matches: products whose text has the words scattered,
+        then products filed under a category named by the words."""
+        key = tuple(terms)
+        found = self.tier_cache.get(key)
+        if found is None:
+            found = self._compute_tiers(terms, ref)
+            if len(self.tier_cache) > 2000:
+                self.tier_cache.clear()
+            self.tier_cache[key] = found
+        return found
+
+    def _compute_tiers(self, terms: Sequence[str], ref) -> list[BitMap]:
+        last = len(terms) - 1
         whole = BitMap.intersection(*(self._exact(self.name_words, t) for t in terms))
         in_order = whole
         if len(terms) > 1:
@@ -372,14 +424,81 @@ class CatalogIndex:
                 whole, *(self._exact(self.name_pairs, f"{a} {b}") for a, b in zip(terms, terms[1:], strict=False))
             )
         leading = in_order & self._exact(self.name_first, terms[0])
-        starts = BitMap.intersection(*(self._prefix(t, name_only=True) for t in terms))
+        # While typing: the last word may be unfinished; the others are whole words.
+        starts = BitMap.intersection(
+            *(
+                self._prefix(t, name_only=True) if i == last else self._exact(self.name_words, t)
+                for i, t in enumerate(terms)
+            )
+        )
+        text = BitMap.intersection(*(self._anywhere(t, i == last) for i, t in enumerate(terms)))
+        in_name = BitMap.union(
+            BitMap(),
+            *(
+                self._prefix(t, name_only=True) if i == last else self._exact(self.name_words, t)
+                for i, t in enumerate(terms)
+            ),
+        )
+        named = self._in_categories(terms, ref, named=True) if ref is not None else BitMap()
+        # The rest of the text matches: the words side by side in the text first,
+        # then by how many of the words the name has, the first word (the head of a
+        # Vietnamese noun phrase: "trà" in "trà xanh") counting before the others.
+        name_hits: dict[tuple[int, bool], list[int]] = {}
+        per_term = [self._exact(self.name_words, t) for t in terms[:-1]] + [self._prefix(terms[-1], name_only=True)]
+        for r in text & in_name:
+            name_hits.setdefault((sum(r in bm for bm in per_term), r in per_term[0]), []).append(r)
+        close = [self._side_by_side(text, terms)] + [BitMap(name_hits[k]) for k in sorted(name_hits, reverse=True)]
         tiers, seen = [], BitMap()
-        for tier in (leading, in_order, whole, starts, everything):
-            tier = (tier & everything) - seen
+        for tier in (leading, in_order, whole, starts, named, *close):
+            tier = tier - seen
             if tier:
                 tiers.append(tier)
                 seen |= tier
+        if not tiers and text:  # the words only scattered through the text
+            tiers.append(text)
+        if not tiers and ref is not None:
+            by_category = self._in_categories(terms, ref, named=False)
+            if by_category:
+                tiers.append(by_category)
         return tiers
+
+    def _side_by_side(self, candidates: BitMap, terms: Sequence[str]) -> BitMap:
+        """The candidates whose text has the words next to each other, in order."""
+        if len(terms) == 1:
+            return candidates
+        if len(candidates) > MAX_PHRASE_CHECKS:
+            return BitMap()
+        words_ = [re.escape(t) for t in terms]
+        phrase = re.compile(r"\b" + r"\W+".join(words_[:-1]) + r"\W+" + words_[-1])
+        return BitMap(r for r in candidates if phrase.search(self.texts[r][1]))
+
+    def correct(self, terms: Sequence[str]) -> tuple[str, ...] | None:
+        """The query with each unknown word replaced by the most used known word one
+        typing mistake away (a letter missing, extra, wrong or swapped), or None."""
+        speller = self._speller()
+        out, changed = [], False
+        for i, term in enumerate(terms):
+            last = i == len(terms) - 1
+            known = self._prefix(term, name_only=False) if last else self._anywhere(term, last=False)
+            if known:
+                out.append(term)
+                continue
+            options = speller.lookup(term, Verbosity.CLOSEST, max_edit_distance=1)
+            if not options:
+                return None
+            out.append(options[0].term)
+            changed = True
+        return tuple(out) if changed else None
+
+    def _speller(self) -> SymSpell:
+        if getattr(self, "_speller_size", -1) != len(self.name_words) + len(self.body_words):
+            speller = SymSpell(max_dictionary_edit_distance=1, prefix_length=8)
+            for table in (self.name_words, self.body_words):
+                for word, bm in table.items():
+                    if len(word) > 1 and not word.isdigit():
+                        speller.create_dictionary_entry(word, len(bm))
+            self._spell, self._speller_size = speller, len(self.name_words) + len(self.body_words)
+        return self._spell
 
     def _filter(self, q: IndexQuery, today: date, tiers: list[BitMap] | None) -> BitMap:
         parts = [self.listed]
@@ -423,9 +542,10 @@ class CatalogIndex:
         offset: int,
         limit: int,
         with_facets: bool,
+        ref=None,
     ) -> tuple[IndexResult, list[tuple[str, str, int]] | None]:
         with self.lock:
-            tiers = self._search_tiers(q.terms) if q.terms else None
+            tiers = self._search_tiers(q.terms, ref) if q.terms else None
             result = self._filter(q, today, tiers)
             ranks = self._page(result, tiers, sort, offset, limit)
             page = IndexResult([self.ids[r] for r in ranks], len(result))
@@ -436,17 +556,20 @@ class CatalogIndex:
         if sort in ("price_asc", "price_desc"):
             return self._by_price(result, sort == "price_desc", offset, limit)
         if sort == "relevance" and tiers:
+            # Within a tier, shorter names first (the closer match), then the newest.
             out: list[int] = []
+            lengths = sorted(self.by_name_length)
             for tier in tiers:
-                part = tier & result
-                n = len(part)
-                if offset >= n:
-                    offset -= n
-                    continue
-                out += _newest(part, offset, limit - len(out))
-                offset = 0
-                if len(out) >= limit:
-                    break
+                for n_words in lengths:
+                    part = tier & result & self.by_name_length[n_words]
+                    n = len(part)
+                    if offset >= n:
+                        offset -= n
+                        continue
+                    out += _newest(part, offset, limit - len(out))
+                    offset = 0
+                    if len(out) >= limit:
+                        return out
             return out
         return _newest(result, offset, limit)
 

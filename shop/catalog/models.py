@@ -52,6 +52,8 @@ class Product(db.Model):
     province_id: Mapped[int] = mapped_column(ForeignKey("province.id"), index=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name in the English storefront (searched in both languages); "" shows `name`.
+    name_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="draft")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -83,6 +85,9 @@ class Product(db.Model):
         order_by="ProductImage.position, ProductImage.id",
         cascade="all, delete-orphan",
     )
+
+    def display_name(self, locale: str) -> str:
+        return self.name_en if locale == "en" and self.name_en else self.name
 
     def stars_on(self, day: date) -> int | None:
         """Star level shown on `day`: only while a verified certificate is unexpired."""

@@ -5,7 +5,8 @@ rows come with their producer and province in one joined SELECT, the total in a
 second, and all facet counts in a single UNION ALL statement.
 """
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from shop.extensions import db
 from shop.formatting import today_vn
 from shop.places.models import Province
 from shop.producers.models import OWNER_TYPES, Certificate, Producer
+from shop.text import fold
 
 # --- listing ----------------------------------------------------------------
 
@@ -61,6 +63,7 @@ class ProductCard:
     id: int
     slug: str
     name: str
+    name_en: str
     producer_id: int
     category_id: int
     province_id: int
@@ -78,12 +81,14 @@ class ProductCard:
 
     stars_on = Product.stars_on
     stars = Product.stars
+    display_name = Product.display_name
 
 
 _CARD_COLUMNS = (
     Product.id,
     Product.slug,
     Product.name,
+    Product.name_en,
     Product.producer_id,
     Product.category_id,
     Product.province_id,
@@ -128,6 +133,9 @@ class Listing:
     items: list[ProductCard]
     total: int
     facets: Facets | None
+    # Set when the query as typed found nothing and these are the results for a
+    # query one typing mistake away (shown as "Có phải bạn muốn tìm …?").
+    suggestion: str | None = None
 
     @property
     def pages(self) -> int:
@@ -226,13 +234,30 @@ def list_products(
     q = _index_query(f, ref)
     if q is None:
         return Listing(f, [], 0, None)
-    page, facet_rows = catalog_index().query(
-        q, today, f.effective_sort, (f.page - 1) * f.per_page, f.per_page, with_facets
-    )
+    index = catalog_index()
+    offset = (f.page - 1) * f.per_page
+    page, facet_rows = index.query(q, today, f.effective_sort, offset, f.per_page, with_facets, ref)
+    suggestion = None
+    if page.total == 0 and q.terms:
+        corrected = index.correct(q.terms)
+        if corrected is not None:
+            q = replace(q, terms=corrected)
+            page, facet_rows = index.query(q, today, f.effective_sort, offset, f.per_page, with_facets, ref)
     items = product_cards(page.ids) if page.ids else []
+    if items and q.terms != tuple(f.terms):
+        suggestion = _spelled(q.terms, items[0])
     add_tags(*card_tags(items))
     facets = _build_facets(facet_rows, ref) if facet_rows is not None else None
-    return Listing(f, items, page.total if with_total else len(items), facets)
+    return Listing(f, items, page.total if with_total else len(items), facets, suggestion)
+
+
+def _spelled(terms: tuple[str, ...], product: "ProductCard") -> str:
+    """The corrected query written as the best result spells its words (with tone
+    marks), falling back to the folded word."""
+    spelled = {}
+    for original in re.findall(r"\w+", f"{product.name} {product.name_en}".lower()):
+        spelled.setdefault(fold(original), original)
+    return " ".join(spelled.get(t, t) for t in terms)
 
 
 # --- single rows -------------------------------------------------------------

@@ -20,12 +20,13 @@ from shop.text import fold, slugify
 
 
 def search_text(
-    name: str, producer: str, province: str, categories: Iterable[str], description: str, skus: Iterable[str] = ()
+    name: str, name_en: str, producer: str, province: str, description: str, skus: Iterable[str] = ()
 ) -> tuple[str, str]:
-    """The (name, body) columns the full-text index reads: folded, so tone marks
-    and đ never matter. The name weighs more than the rest in ranking."""
-    body = " ".join([producer, province, *categories, *skus, description])
-    return fold(name), fold(body)
+    """The (name, body) columns search reads: folded, so tone marks and đ never
+    matter. The name holds both languages' names and ranks above the body; the
+    category names are matched by the catalog index itself (shop.catalog.index)."""
+    body = " ".join([producer, province, *skus, description])
+    return fold(f"{name} {name_en}".strip()), fold(body)
 
 
 def refresh_products(product_ids: Iterable[int]) -> None:
@@ -66,7 +67,6 @@ def refresh_products(product_ids: Iterable[int]) -> None:
     for pid, sku in session.execute(select(Variant.product_id, Variant.sku).where(Variant.product_id.in_(ids))):
         skus.setdefault(pid, []).append(sku)
 
-    categories = {c.id: c for c in session.scalars(select(Category))}
     rows = session.execute(
         select(Product, Producer.name, Producer.status, Producer.owner_type, Province.name)
         .join(Producer, Producer.id == Product.producer_id)
@@ -74,10 +74,6 @@ def refresh_products(product_ids: Iterable[int]) -> None:
         .where(Product.id.in_(ids))
     ).all()
     for product, producer_name, producer_status, owner_type, province_name in rows:
-        names, c = [], categories.get(product.category_id)
-        while c is not None:
-            names += [c.name_vi, c.name_en]
-            c = categories.get(c.parent_id) if c.parent_id else None
         product.listed = (
             product.status == "published" and producer_status == "approved" and not product.moderation_reason
         )
@@ -88,7 +84,7 @@ def refresh_products(product_ids: Iterable[int]) -> None:
         product.cert_stars, product.cert_valid_until = stars_expiry if stars_expiry else (None, None)
         product.cover_image = covers.get(product.id)
         product.search_name, product.search_body = search_text(
-            product.name, producer_name, province_name, names, product.description, skus.get(product.id, [])
+            product.name, product.name_en, producer_name, province_name, product.description, skus.get(product.id, [])
         )
 
 

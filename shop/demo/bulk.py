@@ -25,37 +25,37 @@ from shop.producers.rules import certificate_expiry
 from shop.reference import load_reference_data
 from shop.text import slugify
 
-KINDS = [
-    ("Mật ong", "jar", 40),
-    ("Trà", "cup", 100),
-    ("Gạo", "rice", 50),
-    ("Bánh", "cake", 30),
-    ("Nước mắm", "bottle", 200),
-    ("Rượu", "bottle", 15),
-    ("Miến", "bag", 50),
-    ("Cà phê", "bag", 25),
-    ("Tinh dầu", "bottle", 270),
-    ("Giỏ mây", "basket", 35),
-    ("Lụa", "fabric", 300),
-    ("Hoa lan", "flower", 320),
-    ("Chả cá", "fish", 190),
-    ("Mứt", "box", 10),
-    ("Nấm", "leaf", 90),
-    ("Bưởi", "fruit", 60),
+KINDS = [  # (Vietnamese, English, image motif, hue)
+    ("Mật ong", "honey", "jar", 40),
+    ("Trà", "tea", "cup", 100),
+    ("Gạo", "rice", "rice", 50),
+    ("Bánh", "cake", "cake", 30),
+    ("Nước mắm", "fish sauce", "bottle", 200),
+    ("Rượu", "rice wine", "bottle", 15),
+    ("Miến", "glass noodles", "bag", 50),
+    ("Cà phê", "coffee", "bag", 25),
+    ("Tinh dầu", "essential oil", "bottle", 270),
+    ("Giỏ mây", "rattan basket", "basket", 35),
+    ("Lụa", "silk", "fabric", 300),
+    ("Hoa lan", "orchid", "flower", 320),
+    ("Chả cá", "fish cake", "fish", 190),
+    ("Mứt", "candied fruit", "box", 10),
+    ("Nấm", "mushrooms", "leaf", 90),
+    ("Bưởi", "pomelo", "fruit", 60),
 ]
-QUALIFIERS = [
-    "truyền thống",
-    "hữu cơ",
-    "đặc sản",
-    "thượng hạng",
-    "loại 1",
-    "gia truyền",
-    "sạch",
-    "rừng",
-    "cao cấp",
-    "nguyên chất",
-    "thủ công",
-    "vùng cao",
+QUALIFIERS = [  # (Vietnamese, English)
+    ("truyền thống", "Traditional"),
+    ("hữu cơ", "Organic"),
+    ("đặc sản", "Specialty"),
+    ("thượng hạng", "Premium"),
+    ("loại 1", "Grade 1"),
+    ("gia truyền", "Heritage"),
+    ("sạch", "Clean"),
+    ("rừng", "Wild"),
+    ("cao cấp", "Fine"),
+    ("nguyên chất", "Pure"),
+    ("thủ công", "Handmade"),
+    ("vùng cao", "Highland"),
 ]
 LABELS = [("Gói 250 g", 250, 1.0), ("Gói 500 g", 500, 1.8), ("Hộp 1 kg", 1000, 3.3)]
 OWNER_PREFIX = {
@@ -70,7 +70,7 @@ BATCH = 5000
 def _image_pool(rng: random.Random) -> list[str]:
     media_dir = Path(current_app.config["MEDIA_DIR"]) / "bulk"
     pool = []
-    for i, (_, motif, hue) in enumerate(KINDS):
+    for i, (_vi, _en, motif, hue) in enumerate(KINDS):
         stem = f"bulk-{i}"
         if not (media_dir / f"{stem}.jpg").exists():
             save_product_images(draw_product_image(motif, hue, seed=i), media_dir, stem)
@@ -85,7 +85,6 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
     session = db.session
     provinces = list(session.scalars(select(Province).order_by(Province.position)))
     categories = list(session.scalars(select(Category).where(Category.level > 1)))
-    category_names = {c.id: [c.name_vi, c.name_en] for c in categories}
     images = _image_pool(rng)
     next_producer = (session.scalar(select(func.max(Producer.id))) or 0) + 1
     next_product = (session.scalar(select(func.max(Product.id))) or 0) + 1
@@ -97,7 +96,7 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
     for i in range(max(1, count // 20)):
         province = provinces[i % len(provinces)]
         owner = OWNER_TYPES[i % len(OWNER_TYPES)]
-        name = f"{OWNER_PREFIX[owner]} {rng.choice(QUALIFIERS)} {province.name} {next_producer + i}"
+        name = f"{OWNER_PREFIX[owner]} {rng.choice(QUALIFIERS)[0]} {province.name} {next_producer + i}"
         producers.append(
             {
                 "id": next_producer + i,
@@ -124,9 +123,11 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
         for k in range(n):
             pid = next_product + done + k
             producer = producers[(done + k) % len(producers)]
-            kind, _motif, _hue = KINDS[pid % len(KINDS)]
+            kind, kind_en, _motif, _hue = KINDS[pid % len(KINDS)]
             province = provinces[(pid * 7) % len(provinces)]
-            name = f"{kind} {rng.choice(QUALIFIERS)} {province.name}"
+            qualifier, qualifier_en = rng.choice(QUALIFIERS)
+            name = f"{kind} {qualifier} {province.name}"
+            name_en = f"{qualifier_en} {kind_en} from {province.name}"
             category = categories[pid % len(categories)]
             base_price = rng.randrange(20, 600) * 1000
             stocks = [rng.choice((0, 0, 3, 12, 40, 120)) for _ in range(2)]
@@ -170,9 +171,7 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
                     }
                 )
             description = f"{name} do {producer['name']} sản xuất tại {province.name}."
-            search_name, search_body = search_text(
-                name, producer["name"], province.name, category_names[category.id], description, skus
-            )
+            search_name, search_body = search_text(name, name_en, producer["name"], province.name, description, skus)
             products.append(
                 {
                     "id": pid,
@@ -181,6 +180,7 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
                     "province_id": province.id,
                     "slug": f"{slugify(name)}-{pid}",
                     "name": name,
+                    "name_en": name_en,
                     "description": description,
                     "status": "published",
                     "created_at": now - timedelta(minutes=count - done - k),

@@ -64,6 +64,7 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True, with_orders
         product = Product(
             slug=row["slug"],
             name=row["name"],
+            name_en=row.get("name_en", ""),
             description=row["description"],
             status="published",
             producer=producer,

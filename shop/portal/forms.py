@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from shop.accounts.forms import PlaceFields, optional_int, valid_email, valid_phone
 
@@ -248,6 +248,11 @@ class ApplyForm(PlaceFields, CertificateFields, FlaskForm):
 
 class ProductForm(FlaskForm):
     name = StringField(_l("Tên sản phẩm"), validators=[required(NAME_REQUIRED), Length(max=200)])
+    name_en = StringField(
+        _l("Tên tiếng Anh (không bắt buộc)"),
+        description=_l("Hiện cho khách xem trang bằng tiếng Anh và giúp họ tìm thấy sản phẩm."),
+        validators=[Optional(), Length(max=200)],
+    )
     category_id = SelectField(
         _l("Nhóm sản phẩm"),
         coerce=optional_int,

@@ -104,6 +104,7 @@ class ProductDetails:
     province_id: int | None
     description: str = ""
     status: str = "draft"
+    name_en: str = ""  # optional: the name in the English storefront
 
 
 @dataclass(frozen=True)
@@ -518,6 +519,7 @@ def _product_values(details: ProductDetails) -> dict:
         raise PortalError(_("Chọn trạng thái."), code="invalid_status", field="status")
     return {
         "name": _text(details.name, "name", 200, _("Vui lòng nhập tên.")),
+        "name_en": (details.name_en or "").strip()[:200],
         "category": _category(details.category_id),
         "province": _province(details.province_id),
         "description": _long_text(details.description, "description", 20000),

@@ -50,11 +50,36 @@ def catalog(app):
     return rng
 
 
+def matches_text(p: Product, terms: list[str]) -> bool:
+    """Search as specified: every word starts a word of the name, or every word is a
+    word of the name or text, the last one possibly unfinished (two letters or more)."""
+    name, text = words(p.search_name), words(p.search_name) + words(p.search_body)
+    if all(any(w.startswith(t) for w in name) for t in terms):
+        return True
+    last = len(terms) - 1
+    return all(
+        any(w.startswith(t) for w in text) if i == last and len(t) >= 2 else t in text for i, t in enumerate(terms)
+    )
+
+
+def in_categories(p: Product, terms: list[str]) -> bool:
+    ref = reference()
+    names = set()
+    for c in ref.trail(p.category_id):
+        names.update(words(f"{c.name_vi} {c.name_en}"))
+    last = len(terms) - 1
+    return all(t in names or (i == last and any(w.startswith(t) for w in names)) for i, t in enumerate(terms))
+
+
 def scan(f: CatalogFilter) -> list[Product]:
     """The rows matching `f`, by reading every one of them."""
     ref, today = reference(), today_vn()
     out = []
-    for p in db.session.scalars(select(Product).where(Product.listed.is_(True))):
+    listed = list(db.session.scalars(select(Product).where(Product.listed.is_(True))))
+    text_match = matches_text
+    if f.terms and not any(matches_text(p, f.terms) for p in listed):
+        text_match = in_categories  # only when nothing matches by name or text
+    for p in listed:
         if f.stars and not (p.cert_stars and p.cert_stars >= f.stars and p.cert_valid_until >= today):
             continue
         if f.group and p.category_id not in ref.descendant_ids(ref.by_slug[f.group]):
@@ -69,10 +94,8 @@ def scan(f: CatalogFilter) -> list[Product]:
             continue
         if f.in_stock and not p.in_stock:
             continue
-        if f.terms:
-            text = words(p.search_name) + words(p.search_body)
-            if not all(any(w.startswith(t) for w in text) for t in f.terms):
-                continue
+        if f.terms and not text_match(p, f.terms):
+            continue
         out.append(p)
     return out
 
