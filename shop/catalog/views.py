@@ -4,16 +4,18 @@ import io
 from pathlib import Path
 
 import segno
-from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from shop.assets import YEAR
 from shop.catalog import queries
 from shop.catalog.filters import parse_filter
-from shop.formatting import utcnow
+from shop.formatting import utcnow, vnd
 from shop.page_cache import cached_page
 from shop.promotions import pricing
 from shop.promotions import services as promotions
-from shop.templating import absolute_url
+from shop.templating import absolute_url, owner_type_label
 
 bp = Blueprint("catalog", __name__)
 
@@ -52,13 +54,44 @@ def listing():
         max_per_page=current_app.config["CATALOG_PER_PAGE"],
     )
     result = queries.list_products(f)
+    ref = queries.reference()
     return render_template(
         "catalog/listing.html",
         listing=result,
         f=f,
-        ref=queries.reference(),
+        ref=ref,
+        chips=filter_chips(f, ref),
         offers=pricing.card_offers(result.items),
     )
+
+
+def filter_chips(f, ref) -> list[tuple[str, str]]:
+    """The active filters as (label, link to the same listing without it)."""
+
+    def without(**changes) -> str:
+        return url_for("catalog.listing", **f.to_args(page=1, **changes))
+
+    chips = []
+    if f.stars:
+        chips.append((_("Từ %(n)s sao", n=f.stars), without(stars=None)))
+    if f.group and f.group in ref.by_slug:
+        chips.append((ref.by_slug[f.group].name(str(get_locale())), without(group=None)))
+    if f.province and f.province in ref.province_by_slug:
+        chips.append((ref.province_by_slug[f.province].name, without(province=None)))
+    if f.owner_type:
+        chips.append((owner_type_label(f.owner_type), without(owner_type=None)))
+    if f.price_min is not None or f.price_max is not None:
+        low = vnd(f.price_min, str(get_locale())) if f.price_min is not None else ""
+        high = vnd(f.price_max, str(get_locale())) if f.price_max is not None else ""
+        chips.append(
+            (
+                f"{low} – {high}".strip(" –") if low and high else (f"≥ {low}" if low else f"≤ {high}"),
+                without(price_min=None, price_max=None),
+            )
+        )
+    if f.in_stock:
+        chips.append((_("Còn hàng"), without(in_stock=False)))
+    return chips
 
 
 @bp.get("/san-pham/<slug>")

@@ -6,8 +6,19 @@
   });
 
   // Wide screens have room for the filter panel: open it beside the results.
+  // Phones: the drawer's × closes it without reloading.
   var filters = document.querySelector("details.filters");
   if (filters && window.matchMedia("(min-width: 1000px)").matches) filters.open = true;
+  if (filters) filters.addEventListener("click", function (event) {
+    if (event.target === filters) filters.open = false;  // the backdrop around the drawer
+  });
+  document.querySelectorAll("[data-close-filters]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      if (!filters) return;
+      event.preventDefault();
+      filters.open = false;
+    });
+  });
 
   // Product page: show the chosen variant's price, stock and SKU.
   var price = document.getElementById("price");

@@ -1,7 +1,11 @@
+import html
+import re
+
 import pytest
 
 from shop.catalog.filters import parse_filter
 from shop.catalog.queries import list_products
+from shop.extensions import db
 from tests.support.factories import make_producer, make_product
 
 
@@ -118,3 +122,16 @@ def test_star_facet_is_cumulative(catalog):
 
 def test_group_facet_rolls_up_to_the_top_group(catalog):
     assert [(c.slug, n) for c, n in listing().facets.groups] == [("thuc-pham", 4)]
+
+
+def test_active_filters_show_as_chips_that_each_remove_one(client, app):
+    make_product("Mật ong rừng", stars=4)
+    db.session.commit()
+    page = client.get("/san-pham?stars=4&in_stock=1&province=bac-ninh").get_data(as_text=True)
+    chips = re.findall(r'<a class="chip chip-remove" href="([^"]+)"[^>]*>([^<]+)', page)
+    labels = [label.strip() for _href, label in chips]
+    assert labels == ["Từ 4 sao", "Bắc Ninh", "Còn hàng"]
+    hrefs = {label.strip(): html.unescape(href) for href, label in chips}
+    assert hrefs["Từ 4 sao"] == "/san-pham?province=bac-ninh&in_stock=1"
+    assert hrefs["Còn hàng"] == "/san-pham?stars=4&province=bac-ninh"
+    assert 'details class="filters" id="filters">' in page  # closed: the results come first on a phone
