@@ -77,6 +77,25 @@
     .catch(function () { /* the generic header stays: it still works */ });
 })();
 
+// Product gallery: a dot scrolls the track sideways (not the page under the
+// header), and the dot of the photo in view is marked.
+(function () {
+  var track = document.querySelector(".gallery-track");
+  var dots = document.querySelectorAll(".gallery-dots a");
+  if (!track || !dots.length) return;
+  dots.forEach(function (dot, i) {
+    dot.addEventListener("click", function (event) {
+      event.preventDefault();
+      track.scrollTo({ left: track.clientWidth * i, behavior: "smooth" });
+    });
+  });
+  var mark = function () {
+    var i = Math.round(track.scrollLeft / Math.max(1, track.clientWidth));
+    dots.forEach(function (dot, j) { dot.setAttribute("aria-current", j === i ? "true" : "false"); });
+  };
+  track.addEventListener("scroll", function () { window.requestAnimationFrame(mark); }, { passive: true });
+})();
+
 // Cart: change quantities without reloading the page.
 (function () {
   var groups = document.getElementById("cart-groups");
