@@ -3,13 +3,16 @@
 from collections import OrderedDict
 from datetime import datetime
 
-from flask import current_app, g, get_template_attribute, has_request_context, request, url_for
+from flask import current_app, g, get_template_attribute, request, url_for
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from markupsafe import Markup
 
 from shop.formatting import to_vn, today_vn, vn_date, vn_datetime, vnd
 from shop.page_cache import is_shared
+from shop.portal import order_queries
+from shop.urls import absolute_url
 
 OWNER_TYPE_LABELS = {
     "cooperative": (_l("Hợp tác xã"), "HTX"),
@@ -37,18 +40,6 @@ SUB_ORDER_STATUS_LABELS = {
 def owner_type_label(code: str, short: bool = False) -> str:
     long_name, short_name = OWNER_TYPE_LABELS.get(code, (code, code))
     return str(short_name if short else long_name)
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """An absolute URL: on SITE_URL when configured (always in production), else on the
-    host of the current request; outside a request (worker e-mails) on localhost."""
-    base = current_app.config.get("SITE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context("/", base_url="http://127.0.0.1:5000"):
-        return url_for(endpoint, _external=True, **values)
 
 
 def canonical_url(**args) -> str:
@@ -80,6 +71,13 @@ def cart_count() -> int:
     from shop.cart.views import cart_owner
 
     return count_items(*cart_owner())
+
+
+def new_order_count() -> int:
+    """For producer staff, the new orders waiting for them (the header's badge)."""
+    if is_shared() or not current_user.is_authenticated or not current_user.memberships:
+        return 0
+    return order_queries.new_order_count(current_user.producer_ids)
 
 
 def variant_offer(variant, offers: dict | None = None) -> dict:
@@ -170,6 +168,7 @@ def register_templating(app) -> None:
         sub_status_label=lambda s: str(SUB_ORDER_STATUS_LABELS.get(s, s)),
         cart_count=cart_count,
         card=product_card,
+        new_order_count=new_order_count,
         media_url=media_url,
         has_endpoint=lambda name: name in app.view_functions,
         site_name=app.config["SITE_NAME"],

@@ -27,7 +27,7 @@ from shop.formatting import utcnow
 from shop.notifications.mail import send_email
 from shop.places.models import Province, Ward
 from shop.producers.models import Producer
-from shop.templating import absolute_url
+from shop.urls import absolute_url
 
 log = logging.getLogger(__name__)
 

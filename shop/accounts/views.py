@@ -219,7 +219,9 @@ def login():
         else:
             sign_in(user, remember=form.remember.data)
             flash(_("Xin chào %(name)s!", name=user.name), "success")
-            return redirect(next_target(form) or url_for("catalog.home"))
+            # Producer staff come to work: their portal, where new orders are.
+            landing = url_for("portal.dashboard") if user.memberships else url_for("catalog.home")
+            return redirect(next_target(form) or landing)
     return render_template("accounts/login.html", form=form)
 
 

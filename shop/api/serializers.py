@@ -7,7 +7,7 @@ from shop.catalog.reference import Reference
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 from shop.promotions.pricing import variant_offers
-from shop.templating import absolute_url
+from shop.urls import absolute_url
 
 
 def province_json(p: Province) -> dict:

@@ -15,7 +15,8 @@ from shop.formatting import utcnow, vnd
 from shop.page_cache import cached_page
 from shop.promotions import pricing
 from shop.promotions import services as promotions
-from shop.templating import absolute_url, owner_type_label
+from shop.templating import owner_type_label
+from shop.urls import absolute_url
 
 bp = Blueprint("catalog", __name__)
 

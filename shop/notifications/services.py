@@ -26,7 +26,7 @@ from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order, SubOrder
 from shop.producers.models import Certificate, Producer
 from shop.queue import enqueue
-from shop.templating import absolute_url
+from shop.urls import absolute_url
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 300

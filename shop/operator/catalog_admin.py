@@ -22,8 +22,8 @@ from shop.ledger.models import CommissionOverride
 from shop.notifications.services import _producer_recipients, queue_email
 from shop.operator.inputs import InputError
 from shop.producers.models import Producer
-from shop.templating import absolute_url
 from shop.text import fold, slugify
+from shop.urls import absolute_url
 
 PER_PAGE = 30
 MAX_LEVEL = 3

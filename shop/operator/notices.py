@@ -13,7 +13,7 @@ from shop.extensions import db
 from shop.formatting import utcnow
 from shop.notifications.services import queue_email
 from shop.producers.models import Certificate, Producer
-from shop.templating import absolute_url
+from shop.urls import absolute_url
 
 # The outbox kind of each producer decision.
 _STATUS_KINDS = {

@@ -2,7 +2,7 @@ from flask import Blueprint, abort, current_app, get_template_attribute, jsonify
 from flask_login import current_user
 
 from shop.page_cache import cached_page
-from shop.templating import cart_count
+from shop.templating import cart_count, new_order_count
 
 bp = Blueprint("pages", __name__)
 
@@ -40,7 +40,7 @@ def personal():
         {
             "signed_in": current_user.is_authenticated,
             "cart": cart_count(),
-            "account": str(account_nav(current_user, here)),
+            "account": str(account_nav(current_user, here, new_order_count())),
             "banner": str(verify_banner(current_user, here)),
         }
     )

@@ -331,3 +331,29 @@ def test_a_full_cache_only_costs_a_render_and_never_serves_a_stale_page(app, sho
             assert response.status_code == 200 and '<span class="stock-out">' in response.get_data(as_text=True)
     finally:
         small.stop()
+
+
+def test_producer_staff_land_in_the_portal_and_see_their_new_orders_in_the_header(cached, shop):
+    from shop.accounts.services import create_user as make_staff
+    from shop.producers.models import Producer
+
+    producer = db.session.get(Producer, shop["north"])
+    make_staff("chu@htx.vn", "producer", PASSWORD, producer_slug=producer.slug, name="Chủ HTX")
+    honey = db.session.get(Product, shop["honey"])
+    place_order(
+        cart_id=cart_with((honey.variants[0], 1)),
+        user_id=None,
+        delivery=delivery_to(),
+        payment_method="cod",
+        checkout_key=secrets.token_urlsafe(16),
+    )
+    staff = cached.test_client()
+    landed = staff.post("/tai-khoan/dang-nhap", data={"email": "chu@htx.vn", "password": PASSWORD})
+    assert landed.headers["Location"].endswith("/producer")
+    staff.get("/producer")  # reads the welcome message
+
+    badge = staff.get("/ca-nhan?next=/").get_json()["account"]
+    assert 'class="orders-badge"' in badge and "<b>1</b>" in badge
+    shopper = cached.test_client()
+    sign_in(shopper, "lan@example.vn", "Nguyễn Thị Lan")
+    assert "orders-badge" not in shopper.get("/ca-nhan").get_json()["account"]
