@@ -136,6 +136,7 @@ class CatalogIndex:
         self.by_bucket: list[BitMap] = [BitMap()]
         self.by_name_length: dict[int, BitMap] = {}
         self.tier_cache: dict[tuple[str, ...], list[BitMap]] = {}
+        self.tier_ref = None  # the category snapshot the cached tiers were computed with
 
     def _load(self) -> None:
         """Build everything from the rows in one pass: per-row appends to plain
@@ -406,6 +407,9 @@ class CatalogIndex:
            is in the name or they stand side by side in the text.
         Only when none of that matches: products whose text has the words scattered,
         then products filed under a category named by the words."""
+        if ref is not self.tier_ref:  # the category names changed: tiers may name others
+            self.tier_cache.clear()
+            self.tier_ref = ref
         key = tuple(terms)
         found = self.tier_cache.get(key)
         if found is None:
