@@ -28,6 +28,15 @@ ORDER_STATUS_LABELS = {
     "placed": _l("Đã đặt"),
     "cancelled": _l("Đã huỷ"),
 }
+# The stages of a shopper's order (shop.orders.queries.STAGES), as the tabs name them.
+ORDER_STAGE_LABELS = {
+    "awaiting_payment": _l("Chờ thanh toán"),
+    "to_confirm": _l("Chờ xác nhận"),
+    "to_ship": _l("Chờ lấy hàng"),
+    "shipping": _l("Đang giao"),
+    "delivered": _l("Đã giao"),
+    "cancelled": _l("Đã huỷ"),
+}
 SUB_ORDER_STATUS_LABELS = {
     "pending": _l("Chờ xác nhận"),
     "confirmed": _l("Đã xác nhận"),
@@ -166,6 +175,8 @@ def register_templating(app) -> None:
         page_url=page_url,
         order_status_label=lambda s: str(ORDER_STATUS_LABELS.get(s, s)),
         sub_status_label=lambda s: str(SUB_ORDER_STATUS_LABELS.get(s, s)),
+        order_stage_label=lambda s: str(ORDER_STAGE_LABELS.get(s, s)),
+        order_stage_labels=ORDER_STAGE_LABELS,
         cart_count=cart_count,
         card=product_card,
         new_order_count=new_order_count,

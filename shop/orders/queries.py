@@ -1,8 +1,9 @@
 """Reads of orders, always scoped to who is asking."""
 
 import hmac
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from shop.errors import NotFound
@@ -31,14 +32,66 @@ def order_for_viewer(number: str, *, user_id: int | None, token: str | None) -> 
     raise NotFound("Không tìm thấy đơn hàng.")
 
 
-def orders_of_user(user_id: int, page: int = 1, per_page: int = 20) -> list[Order]:
-    return list(
+# Where a shopper's order stands, as the tabs of "Đơn hàng của tôi" group them.
+# An order is as far as its least advanced live shop part (a cancelled part
+# doesn't hold it back); it is cancelled when the order or every part is.
+STAGES = ("awaiting_payment", "to_confirm", "to_ship", "shipping", "delivered", "cancelled")
+_PART_RANK = {"pending": 1, "confirmed": 2, "shipped": 3, "delivered": 4}
+_RANK_STAGE = {1: "to_confirm", 2: "to_ship", 3: "shipping", 4: "delivered"}
+PER_PAGE = 20
+
+
+def _least_part_rank():
+    rank = case(*((SubOrder.status == status, n) for status, n in _PART_RANK.items()))
+    return (
+        select(func.min(rank))
+        .where(SubOrder.order_id == Order.id, SubOrder.status != "cancelled")
+        .correlate(Order)
+        .scalar_subquery()
+    )
+
+
+def _stage_expression():
+    least = _least_part_rank()
+    return case(
+        (Order.status == "cancelled", "cancelled"),
+        (Order.status == "awaiting_payment", "awaiting_payment"),
+        (least.is_(None), "cancelled"),
+        *((least == n, stage) for n, stage in _RANK_STAGE.items()),
+        else_="to_confirm",
+    )
+
+
+def stage_of(order: Order) -> str:
+    """The same stage as the list's tabs, for an order already loaded with its parts."""
+    if order.status in ("cancelled", "awaiting_payment"):
+        return order.status
+    ranks = [_PART_RANK[sub.status] for sub in order.sub_orders if sub.status != "cancelled"]
+    return _RANK_STAGE[min(ranks)] if ranks else "cancelled"
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    items: list[Order]
+    page: int
+    has_next: bool
+    counts: dict[str, int]  # orders per stage, for the tabs
+
+
+def orders_of_user(user_id: int, stage: str | None = None, page: int = 1, per_page: int = PER_PAGE) -> OrderPage:
+    """One page of the shopper's orders, newest first, optionally those at one stage."""
+    stage_expr = _stage_expression()
+    counted = select(stage_expr.label("stage"), func.count()).where(Order.user_id == user_id).group_by("stage")
+    counts = {name: 0 for name in STAGES} | {name: n for name, n in db.session.execute(counted)}
+    stmt = select(Order).where(Order.user_id == user_id)
+    if stage in STAGES:
+        stmt = stmt.where(stage_expr == stage)
+    rows = list(
         db.session.scalars(
-            select(Order)
-            .where(Order.user_id == user_id)
-            .order_by(Order.created_at.desc(), Order.id.desc())
+            stmt.order_by(Order.created_at.desc(), Order.id.desc())
             .options(selectinload(Order.sub_orders).selectinload(SubOrder.producer))
-            .limit(per_page)
+            .limit(per_page + 1)
             .offset((page - 1) * per_page)
         )
     )
+    return OrderPage(rows[:per_page], page, len(rows) > per_page, counts)

@@ -20,7 +20,12 @@ def _viewer() -> dict:
 @bp.get("")
 @login_required
 def index():
-    return render_template("orders/index.html", orders=queries.orders_of_user(current_user.id))
+    stage = request.args.get("trang-thai", "")
+    stage = stage if stage in queries.STAGES else ""
+    page = request.args.get("page", 1, type=int)
+    page = page if 0 < page < 10_000 else 1
+    result = queries.orders_of_user(current_user.id, stage or None, page)
+    return render_template("orders/index.html", result=result, stage=stage, stage_of=queries.stage_of)
 
 
 @bp.get("/<number>")

@@ -50,8 +50,16 @@ def test_guest_buys_from_two_producers_registers_and_pays_on_delivery(phone, liv
 
     # The new account sees the order in its list.
     page.goto(live_server.url + "/don-hang")
-    expect(page.get_by_text(number)).to_be_visible()
+    row = page.locator(".order-row", has_text=number)
+    expect(row.locator(".order-status")).to_have_text("Chờ xác nhận")
+    tabs = page.get_by_role("navigation", name="Lọc đơn theo trạng thái")
+    expect(tabs.get_by_role("link", name="Chờ xác nhận 1")).to_be_visible()
+    page.screenshot(path=str(artifacts / "my-orders-390.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    tabs.get_by_role("link", name="Đã giao").click()
+    expect(page.get_by_text("Không có đơn nào ở mục này.")).to_be_visible()
+    tabs.get_by_role("link", name="Chờ xác nhận 1").click()
+    expect(page.locator(".order-row", has_text=number)).to_be_visible()
 
 
 def test_guest_buys_from_two_producers_registers_and_pays_by_card(page, live_server):
