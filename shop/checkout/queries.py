@@ -6,18 +6,8 @@ from shop.accounts.models import Address
 from shop.checkout.services import CheckoutError, Delivery, address_text
 from shop.errors import NotFound
 from shop.extensions import db
-from shop.places.models import Province, Ward
+from shop.places.models import Ward
 from shop.settings.services import get_int
-
-
-def provinces() -> list[Province]:
-    return list(db.session.scalars(select(Province).order_by(Province.name)))
-
-
-def wards(province_id: int | None) -> list[Ward]:
-    if not province_id:
-        return []
-    return list(db.session.scalars(select(Ward).where(Ward.province_id == province_id).order_by(Ward.name)))
 
 
 def saved_addresses(user_id: int) -> list[Address]:

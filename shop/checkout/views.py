@@ -16,6 +16,7 @@ from shop.checkout import queries
 from shop.checkout.forms import DeliveryForm, PlaceOrderForm
 from shop.checkout.services import Delivery, place_order
 from shop.errors import ShopError
+from shop.places import queries as places
 from shop.queue import enqueue
 from shop.settings.services import get_int
 
@@ -37,7 +38,7 @@ def start():
     user = current_user if current_user.is_authenticated else None
     addresses = queries.saved_addresses(user.id) if user else []
     form.saved_address.choices = [(a.id, a.id) for a in addresses]
-    provinces = queries.provinces()
+    provinces = places.provinces()
     form.province_id.choices = [(0, "")] + [(p.id, p.name) for p in provinces]
     province_id = form.province_id.data if request.method == "POST" else None
     previous = _delivery_from_session()
@@ -52,7 +53,7 @@ def start():
             form.province_id.data, form.ward_id.data = previous.province_id, previous.ward_id
             province_id = previous.province_id
             form.saved_address.data = None
-    form.ward_id.choices = [(0, _("— Chọn phường/xã —"))] + [(w.id, w.name) for w in queries.wards(province_id)]
+    form.ward_id.choices = [(0, _("— Chọn phường/xã —"))] + (places.wards_of(province_id) if province_id else [])
 
     if request.method == "POST" and form.validate() and form.validate_new_address():
         try:

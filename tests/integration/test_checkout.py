@@ -1,3 +1,4 @@
+import re
 import secrets
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from shop.extensions import db
 from shop.formatting import utcnow
 from shop.orders import services as orders
 from shop.orders.models import Order
+from shop.places.models import Province, Ward
 from shop.settings.services import set_int
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
 
@@ -205,3 +207,22 @@ def test_selling_out_takes_the_product_out_of_in_stock_listings(two_shops):
     checkout(cart_with((fish, 3)))
     db.session.expire_all()
     assert db.session.get(Product, fish.product_id).in_stock is False
+
+
+def test_the_delivery_form_lists_provinces_in_the_official_order_and_wards_by_name(client, two_shops):
+    tea, _fish = two_shops
+    client.post("/gio-hang/them", data={"variant_id": tea.id, "quantity": 1})
+    page = client.get("/thanh-toan").get_data(as_text=True)
+    select_html = page[page.index('name="province_id"') : page.index("</select>", page.index('name="province_id"'))]
+    shown = re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]+)</option>', select_html)
+    official = db.session.execute(select(Province.id, Province.name).order_by(Province.position)).all()
+    assert [(int(i), n) for i, n in shown if i != "0"] == [tuple(row) for row in official]
+    assert shown[1][1] == "Hà Nội"  # the capital first, as the official list has it
+
+    hanoi = next(i for i, n in official if n == "Hà Nội")
+    data = {"email": "lan@example.vn", "recipient": "Lan", "phone": "0912345678", "province_id": hanoi, "ward_id": 0}
+    page = client.post("/thanh-toan", data=data).get_data(as_text=True)
+    wards = page[page.index('name="ward_id"') : page.index("</select>", page.index('name="ward_id"'))]
+    listed = [n for _i, n in re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]+)</option>', wards)][1:]
+    assert len(listed) == db.session.scalar(select(func.count()).select_from(Ward).where(Ward.province_id == hanoi))
+    assert listed.index("Phường Ba Đình") < listed.index("Xã Bát Tràng")  # by name, not by "Phường"/"Xã"
