@@ -12,6 +12,8 @@ from markupsafe import Markup
 from shop.formatting import to_vn, today_vn, vn_date, vn_datetime, vnd
 from shop.page_cache import is_shared
 from shop.portal import order_queries
+from shop.settings.legal import operator_details
+from shop.settings.services import get_int
 from shop.urls import absolute_url
 
 OWNER_TYPE_LABELS = {
@@ -183,6 +185,8 @@ def register_templating(app) -> None:
         media_url=media_url,
         has_endpoint=lambda name: name in app.view_functions,
         site_name=app.config["SITE_NAME"],
+        operator_details=operator_details,
+        cod_max_amount=lambda: get_int("cod_max_amount"),
         languages=app.config["LANGUAGES"],
     )
 

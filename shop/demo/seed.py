@@ -21,6 +21,8 @@ from shop.producers.models import Certificate, Producer
 from shop.producers.rules import certificate_expiry
 from shop.promotions.models import Promotion, PromotionEnrolment, Voucher
 from shop.reference import load_reference_data
+from shop.settings import legal
+from shop.settings.legal import operator_details
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "data" / "demo_catalog.json"
 
@@ -124,6 +126,12 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True, with_orders
     db.session.flush()
     refresh_products(p.id for p in new_products)
     db.session.commit()
+    if data.get("operator") and not operator_details().legal_name:
+        # Clearly fictitious details, so the footer and policies read as they will.
+        details = dict(data["operator"])
+        for name in legal.DATE_FIELDS:
+            details[name] = date.fromisoformat(details[name])
+        legal.update_operator_details(None, details)
     purge_everything()
     added["demo logins"] = seed_demo_users()
     added.update(seed_demo_promotions(with_images=with_images))

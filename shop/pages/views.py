@@ -1,7 +1,12 @@
 from flask import Blueprint, abort, current_app, get_template_attribute, jsonify, redirect, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from shop.formatting import vn_date
 from shop.page_cache import cached_page
+from shop.settings.legal import operator_details
+from shop.settings.services import get_int
 from shop.templating import cart_count, new_order_count
 
 bp = Blueprint("pages", __name__)
@@ -24,7 +29,25 @@ PAGES = (
 def page(slug: str):
     if slug not in PAGES:
         abort(404)
-    return render_template(f"pages/{slug}.html", slug=slug)
+    return render_template(f"pages/{slug}.html", slug=slug, legal=_policy_values())
+
+
+def _policy_values() -> dict[str, str]:
+    """What the policies' sentences name, from the console's legal details and the
+    settings in force; a detail the operator has not entered reads as a plain
+    description instead of a placeholder."""
+    op = operator_details()
+    locale = str(get_locale())
+    return {
+        "legal_name": op.legal_name or current_app.config["SITE_NAME"],
+        "business_code": op.business_code or _("(đang cập nhật)"),
+        "address": op.address or _("(đang cập nhật)"),
+        "hotline": op.hotline or _("của sàn"),
+        "email": op.email or _("hỗ trợ của sàn"),
+        "support_hours": op.support_hours or _("hành chính"),
+        "cod_max": f"{get_int('cod_max_amount'):,}".replace(",", "."),
+        "effective_date": vn_date(op.effective_date, locale) if op.effective_date else _("công bố trang này"),
+    }
 
 
 @bp.get("/ca-nhan")

@@ -1,5 +1,6 @@
 import pytest
 
+from shop.cache import make_shared_cache
 from tests.support.stripe import LocalStripe, stripe_config
 
 
@@ -22,3 +23,12 @@ def card_payments(app, localstripe):
     """The app paying through localstripe."""
     app.config.update(stripe_config(localstripe))
     return localstripe
+
+
+@pytest.fixture
+def cached(app, redis_server):
+    """The app with its page cache on the suite's redis-server, emptied."""
+    app.config.update(PAGE_CACHE_SECONDS=300, VALUE_CACHE_SECONDS=300, REDIS_URL=redis_server.url)
+    app.extensions["shared_cache"] = make_shared_cache(app.config)
+    app.extensions["shared_cache"].store.clear()
+    return app

@@ -21,15 +21,6 @@ PASSWORD = "mat-khau-dai-12"
 
 
 @pytest.fixture
-def cached(app, redis_server):
-    """The app with its page cache on the suite's redis-server, emptied."""
-    app.config.update(PAGE_CACHE_SECONDS=300, VALUE_CACHE_SECONDS=300, REDIS_URL=redis_server.url)
-    app.extensions["shared_cache"] = make_shared_cache(app.config)
-    app.extensions["shared_cache"].store.clear()
-    return app
-
-
-@pytest.fixture
 def shop(cached):
     north = make_producer("HTX Mật ong Bắc Ninh", province_name="Bắc Ninh")
     south = make_producer("HTX Dừa Vĩnh Long", province_name="Vĩnh Long")
