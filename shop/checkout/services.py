@@ -1,15 +1,17 @@
 """Placing an order: everything priced on the server, stock taken atomically.
 
-Stock is taken with one conditional UPDATE per variant (`stock >= n`), in
-variant-id order so that two checkouts never wait on each other in opposite
-orders; any line that cannot be served rolls the whole order back."""
+Stock is taken with one conditional UPDATE per variant (`stock >= n`), in the
+fixed order of shop.orders.stock (variants by id, then promotional quotas by
+id) that cancellations also release in, so that two transactions never wait on
+each other in opposite orders; any line that cannot be served rolls the whole
+order back."""
 
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shop.cart.models import Cart
@@ -21,12 +23,12 @@ from shop.extensions import db
 from shop.formatting import as_utc, utcnow, vnd
 from shop.ledger import services as ledger
 from shop.notifications.services import notify_low_stock, notify_order_placed
+from shop.orders import stock
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancel_unpaid_orders_of_cart
 from shop.partners.services import record_variant_changes
 from shop.places.models import Province, Ward
 from shop.promotions import rules, vouchers
-from shop.promotions.models import PromotionEnrolment
 from shop.settings.services import get_int
 
 ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -88,32 +90,36 @@ def _order_line(line: LineView, view: CartView) -> OrderLine:
     )
 
 
-def _take_promotion_quotas(lines: list[LineView]) -> None:
-    """Count the units sold at an enrolled promotional price against the
-    enrolment's quota (in the order's transaction). If another order took the
-    last of a quota meanwhile, nothing is placed: the shopper sees the new price."""
-    for line in sorted(lines, key=lambda x: x.variant_id):
-        if not line.promo_units or line.offer.enrolment_id is None:
-            continue
-        taken = db.session.execute(
-            update(PromotionEnrolment)
-            .where(
-                PromotionEnrolment.id == line.offer.enrolment_id,
-                PromotionEnrolment.state == "approved",
-                PromotionEnrolment.sold + line.promo_units <= PromotionEnrolment.quota,
-            )
-            .values(sold=PromotionEnrolment.sold + line.promo_units)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
-            db.session.rollback()
-            raise CheckoutError(
-                _(
-                    "Suất giá khuyến mãi của %(name)s vừa hết; giỏ hàng đã được cập nhật giá mới, vui lòng xem lại.",
-                    name=line.product_name,
-                ),
-                code="price_changed",
-            )
+def _enrolment_id(line: LineView) -> int | None:
+    """The enrolment whose quota the line's promotional units count against, if any."""
+    if line.offer is None or not line.promo_units:
+        return None
+    return line.offer.enrolment_id
+
+
+def _take_stock(lines: list[LineView]) -> None:
+    """Take the lines' units and the promotional quota they were priced with, in
+    the fixed order of shop.orders.stock. If another order took the last units or
+    the last of a quota meanwhile, nothing is placed (the shopper sees the new
+    stock or price)."""
+    holds = [stock.Hold(line.variant_id, line.quantity, _enrolment_id(line), line.promo_units) for line in lines]
+    by_variant = {line.variant_id: line for line in lines}
+    try:
+        stock.take(holds)
+    except stock.NotEnoughStock as short:
+        db.session.rollback()
+        line = by_variant[short.variant_id]
+        raise OutOfStock(f"Rất tiếc, {line.product_name} ({line.variant_label}) vừa hết hàng.") from None
+    except stock.QuotaSoldOut as gone:
+        db.session.rollback()
+        line = next(x for x in lines if _enrolment_id(x) == gone.enrolment_id)
+        raise CheckoutError(
+            _(
+                "Suất giá khuyến mãi của %(name)s vừa hết; giỏ hàng đã được cập nhật giá mới, vui lòng xem lại.",
+                name=line.product_name,
+            ),
+            code="price_changed",
+        ) from None
 
 
 def place_order(
@@ -177,18 +183,8 @@ def place_order(
     # A cart checked out again replaces its earlier unpaid order (and frees that stock first).
     cancel_unpaid_orders_of_cart(cart.id, reason="replaced by a new checkout of the same cart")
 
-    lines = sorted((line for g in view.groups for line in g.lines), key=lambda line: line.variant_id)
-    for line in lines:
-        taken = db.session.execute(
-            update(Variant)
-            .where(Variant.id == line.variant_id, Variant.stock >= line.quantity)
-            .values(stock=Variant.stock - line.quantity)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
-            db.session.rollback()
-            raise OutOfStock(f"Rất tiếc, {line.product_name} ({line.variant_label}) vừa hết hàng.")
-    _take_promotion_quotas(lines)
+    lines = [line for g in view.groups for line in g.lines]
+    _take_stock(lines)
 
     card = payment_method == "card"
     order = Order(
@@ -242,7 +238,9 @@ def place_order(
     if view.voucher:
         vouchers.redeem(view.voucher, order.id, user_id, email)
         db.session.flush()
-    notify_order_placed(order)
+    if not card:
+        # A card order is only news once it is paid (orders.mark_paid tells them then).
+        notify_order_placed(order)
     notify_low_stock(view.variant_ids)
     record_variant_changes(view.variant_ids)
     product_ids = db.session.scalars(

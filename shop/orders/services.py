@@ -16,11 +16,11 @@ from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
 from shop.ledger import services as ledger
-from shop.notifications.services import notify_cancelled, notify_shipped
+from shop.notifications.services import notify_cancelled, notify_order_placed, notify_shipped
+from shop.orders import stock
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.partners.services import record_variant_changes
 from shop.promotions import vouchers
-from shop.promotions.models import PromotionEnrolment
 
 NEXT_STATES = {
     "pending": ("confirmed", "cancelled"),
@@ -43,27 +43,20 @@ def get_order(order_id: int) -> Order:
     return order
 
 
-def release_stock(sub: SubOrder) -> list[int]:
-    """Give back what a sub-order still holds (no commit), and the promotional
-    quota its lines took; returns the variant ids touched."""
-    touched = []
-    for line in sub.lines:
-        if line.enrolment_id is not None and line.promo_units:
-            db.session.execute(
-                update(PromotionEnrolment)
-                .where(PromotionEnrolment.id == line.enrolment_id, PromotionEnrolment.sold >= line.promo_units)
-                .values(sold=PromotionEnrolment.sold - line.promo_units)
-                .execution_options(synchronize_session=False)
-            )
-        held = line.quantity - line.cancelled_quantity
-        if held > 0 and line.variant_id is not None:
-            db.session.execute(
-                update(Variant)
-                .where(Variant.id == line.variant_id)
-                .values(stock=Variant.stock + held)
-                .execution_options(synchronize_session=False)
-            )
-            touched.append(line.variant_id)
+def _held(subs: list[SubOrder]) -> list[stock.Hold]:
+    """What the sub-orders' lines still hold: units not cancelled, and the promotional units."""
+    return [
+        stock.Hold(line.variant_id, line.quantity - line.cancelled_quantity, line.enrolment_id, line.promo_units)
+        for sub in subs
+        for line in sub.lines
+    ]
+
+
+def release_stock(*subs: SubOrder) -> list[int]:
+    """Give back what the sub-orders still hold (no commit), and the promotional
+    quota their lines took, in the one fixed order of shop.orders.stock;
+    returns the variant ids touched."""
+    touched = stock.give_back(_held(list(subs)))
     record_variant_changes(touched)
     return touched
 
@@ -75,11 +68,10 @@ def _product_ids(variant_ids: list[int]) -> list[int]:
 
 
 def _cancel(order: Order, reason: str, now: datetime) -> list[int]:
-    touched = []
-    for sub in order.sub_orders:
-        if sub.status != "cancelled":
-            touched += release_stock(sub)
-            sub.status, sub.cancelled_at, sub.cancel_reason = "cancelled", now, reason
+    open_subs = [sub for sub in order.sub_orders if sub.status != "cancelled"]
+    touched = release_stock(*open_subs)  # all of the order's rows at once, in the fixed order
+    for sub in open_subs:
+        sub.status, sub.cancelled_at, sub.cancel_reason = "cancelled", now, reason
     order.status, order.cancelled_at, order.cancel_reason = "cancelled", now, reason
     order.reserved_until = None
     vouchers.release(order.id)
@@ -139,6 +131,8 @@ def mark_paid(order_id: int, amount: int, currency: str) -> str:
         return "cancelled"
     order.status, order.paid_at, order.reserved_until = "paid", utcnow(), None
     order.events.append(OrderEvent(kind="paid", note=f"{amount} {currency}"))
+    # The shopper's "đã nhận đơn hàng" and each producer's "Đơn mới": true only now for a card order.
+    notify_order_placed(order)
     if order.cart_id is not None:
         clear_lines(
             order.cart_id,
@@ -333,7 +327,7 @@ def cancel_lines(
         sub = _sub_order(sub_order_id, producer_ids)
         _check_line_cancellation(sub, wanted)
     lines = {line.id: line for line in sub.lines}
-    touched, notes = [], []
+    notes = []
     for line_id in sorted(wanted):
         line, quantity = lines[line_id], wanted[line_id]
         changed = db.session.execute(
@@ -346,15 +340,8 @@ def cancel_lines(
             db.session.rollback()
             raise OrderStateError("Dòng hàng vừa được huỷ ở nơi khác. Vui lòng tải lại trang.")
         notes.append(f"{line.sku} ×{quantity}")
-    # Stock rows in a fixed order, as everywhere else.
-    for line in sorted((lines[i] for i in wanted if lines[i].variant_id is not None), key=lambda x: x.variant_id):
-        db.session.execute(
-            update(Variant)
-            .where(Variant.id == line.variant_id)
-            .values(stock=Variant.stock + wanted[line.id])
-            .execution_options(synchronize_session=False)
-        )
-        touched.append(line.variant_id)
+    # Stock rows in the fixed order of shop.orders.stock, as everywhere else.
+    touched = stock.give_back([stock.Hold(lines[i].variant_id, wanted[i]) for i in wanted])
     sub.order.events.append(
         OrderEvent(sub_order_id=sub.id, kind="lines_cancelled", note=f"{', '.join(notes)}: {reason}"[:500])
     )

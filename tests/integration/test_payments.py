@@ -19,6 +19,7 @@ from shop.catalog.models import Variant
 from shop.checkout.services import place_order
 from shop.extensions import db
 from shop.formatting import utcnow
+from shop.notifications.models import OutboxEmail
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent, SubOrder
 from shop.payments import gateway, services
@@ -184,6 +185,47 @@ def test_a_card_payment_marks_the_order_paid_and_clears_the_bought_cart_lines(ca
     (intent,) = intents_for(localstripe, order)
     assert (intent["amount"], intent["currency"], intent["status"]) == (order.total, "vnd", "succeeded")
     assert event_kinds(order.id) == ["placed", "paid"]
+
+
+def outbox_kinds(order: Order) -> list[str]:
+    """The notices written for an order so far (shopper's confirmation, producers' new-order)."""
+    db.session.rollback()
+    sub_ids = [s.id for s in fresh(Order, order.id).sub_orders]
+    keys = [f"order_placed:{order.id}"] + [f"new_order:{sid}:" for sid in sub_ids]
+    kinds = []
+    for row in db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)):
+        if any(row.dedupe_key == k or (k.endswith(":") and row.dedupe_key.startswith(k)) for k in keys):
+            kinds.append(row.kind)
+    return sorted(kinds)
+
+
+def _with_contact_emails(shop) -> None:
+    for variant_id in shop:
+        variant = db.session.get(Variant, variant_id)
+        variant.product.producer.email = f"lienhe-{variant_id}@example.vn"
+    db.session.commit()
+
+
+def test_a_card_order_tells_the_shopper_and_producers_only_once_it_is_paid(shop):
+    _with_contact_emails(shop)
+    tea, fish = shop
+    order = place([(tea, 1), (fish, 1)])
+    assert outbox_kinds(order) == []  # placed but unpaid: nothing is true yet
+
+    services.pay_with_payment_method(order.id, "pm_card_chargeCustomerFail")
+    assert outbox_kinds(order) == []  # declined: still nothing
+
+    assert services.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
+    assert outbox_kinds(order) == ["new_order", "new_order", "order_placed"]
+    orders.mark_paid(order.id, fresh(Order, order.id).total, "vnd")  # a webhook arriving afterwards
+    assert outbox_kinds(order) == ["new_order", "new_order", "order_placed"]
+
+
+def test_a_cash_on_delivery_order_tells_them_when_it_is_placed(shop):
+    _with_contact_emails(shop)
+    tea, fish = shop
+    order = place([(tea, 1), (fish, 1)], method="cod")
+    assert outbox_kinds(order) == ["new_order", "new_order", "order_placed"]
 
 
 def test_a_declined_card_keeps_the_order_waiting_with_its_stock_and_cart(app, card_order, shop):
