@@ -33,12 +33,13 @@ from shop.accounts.forms import (
 )
 from shop.accounts.models import User
 from shop.accounts.phone import format_phone
-from shop.accounts.rules import InvalidEmail, normalise_email, safe_next
+from shop.accounts.rules import InvalidEmail, normalise_email
 from shop.accounts.services import AccountError
 from shop.accounts.tokens import password_fingerprint
 from shop.errors import json_error, wants_json
 from shop.extensions import limiter, login_manager
 from shop.places import queries as places
+from shop.urls import local_path as safe_next
 
 bp = Blueprint("accounts", __name__)
 
