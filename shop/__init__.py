@@ -36,7 +36,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     if config_name == "production":
-        config_class.check()
+        config_class.check(app.config)
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = dev_secret_key()
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
