@@ -153,4 +153,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from shop.assets import register_assets
 
     register_assets(app)
+
+    from shop.security import install_security_headers
+
+    install_security_headers(app)  # last: around the page cache's middleware too
     return app

@@ -2,6 +2,7 @@ from flask import Blueprint, abort, current_app, get_template_attribute, jsonify
 from flask_login import current_user
 
 from shop.page_cache import cached_page
+from shop.security import cookie_secure
 from shop.templating import cart_count, new_order_count
 from shop.urls import local_path, safe_redirect
 
@@ -51,5 +52,5 @@ def set_language():
     if lang not in current_app.config["LANGUAGES"]:
         abort(400)
     response = redirect(safe_redirect(request.form.get("next"), "/"), code=303)
-    response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+    response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True, secure=cookie_secure())
     return response
