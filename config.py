@@ -88,6 +88,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
+    HSTS_SECONDS = 0  # Strict-Transport-Security max-age; 0 sends none (production: a year)
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")  # REDIS_URL wins when set
     RATELIMIT_HEADERS_ENABLED = True
@@ -144,25 +145,89 @@ class TestConfig(Config):
     MAIL_DIR = str(Path(tempfile.gettempdir()) / "cho-ocop-test-mail")
 
 
+# Secret keys seen in tutorials, templates and our own test settings: never in production.
+PLACEHOLDER_SECRETS = {
+    "changeme",
+    "change-me",
+    "change_me",
+    "changethis",
+    "secret",
+    "secret-key",
+    "secret_key",
+    "secretkey",
+    "dev",
+    "development",
+    "test",
+    "test-secret-key",
+    "your-secret-key",
+    "your_secret_key",
+    "replace-me",
+    "please-change-me",
+    "super-secret",
+    "supersecret",
+    "cho-ocop",
+    "ocop",
+}
+MIN_SECRET_KEY_BYTES = 32
+
+
+def production_problems(config) -> list[str]:
+    """What makes `config` (a mapping of settings) unfit to serve real shoppers."""
+    problems = []
+    needed = (
+        "SECRET_KEY",
+        "SQLALCHEMY_DATABASE_URI",
+        "REDIS_URL",
+        "SITE_URL",
+        "MAIL_SERVER",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_PUBLISHABLE_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+    )
+    missing = [name for name in needed if not config.get(name)]
+    if missing:
+        problems.append("missing settings: " + ", ".join(missing))
+    secret = config.get("SECRET_KEY") or ""
+    if secret:
+        folded = secret.strip().lower()
+        if folded in PLACEHOLDER_SECRETS or "change" in folded and "me" in folded:
+            problems.append("SECRET_KEY is a known placeholder")
+        elif len(secret.encode()) < MIN_SECRET_KEY_BYTES or len(set(secret)) < 10:
+            problems.append(
+                f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} random bytes "
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            )
+    for name, live_prefixes in (
+        ("STRIPE_SECRET_KEY", ("sk_live_", "rk_live_")),
+        ("STRIPE_PUBLISHABLE_KEY", ("pk_live_",)),
+    ):
+        value = config.get(name) or ""
+        if value and not value.startswith(live_prefixes):
+            problems.append(f"{name} is not a live key (test keys take no real payments)")
+    site = config.get("SITE_URL") or ""
+    if site and not site.startswith("https://"):
+        problems.append("SITE_URL must be an https:// address")
+    database = config.get("SQLALCHEMY_DATABASE_URI") or ""
+    if database.startswith("sqlite") and not config.get("ALLOW_SQLITE"):
+        problems.append("DATABASE_URL is SQLite: use PostgreSQL, or set ALLOW_SQLITE=1 for a one-machine shop")
+    return problems
+
+
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # Served over https only (SITE_URL is https): browsers keep to it for a year.
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 86400)))
+    ALLOW_SQLITE = _bool("ALLOW_SQLITE")
+    # In production the default database must be named, not fallen back to.
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")
 
     @staticmethod
-    def check() -> None:
-        needed = (
-            "SECRET_KEY",
-            "DATABASE_URL",
-            "REDIS_URL",
-            "SITE_URL",
-            "MAIL_SERVER",
-            "STRIPE_SECRET_KEY",
-            "STRIPE_PUBLISHABLE_KEY",
-            "STRIPE_WEBHOOK_SECRET",
-        )
-        missing = [n for n in needed if not os.environ.get(n)]
-        if missing:
-            raise RuntimeError("production needs these environment variables: " + ", ".join(missing))
+    def check(config) -> None:
+        """Refuse to start with settings that would be unsafe for real shoppers."""
+        problems = production_problems(config)
+        if problems:
+            raise RuntimeError("production refuses to start: " + "; ".join(problems))
 
 
 CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}

@@ -36,7 +36,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     if config_name == "production":
-        config_class.check()
+        config_class.check(app.config)
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = dev_secret_key()
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
@@ -153,4 +153,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from shop.assets import register_assets
 
     register_assets(app)
+
+    from shop.security import install_security_headers
+
+    install_security_headers(app)  # last: around the page cache's middleware too
     return app

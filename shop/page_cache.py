@@ -34,6 +34,7 @@ from werkzeug.http import parse_cookie
 
 from shop.cache import GLOBAL_TAGS, LocalMemo, StoreDown, shared_cache, start_render
 from shop.formatting import utcnow
+from shop.security import cookie_secure
 
 MESSAGE_COOKIE = "ocop_msg"  # flashed messages wait: render this visitor's next page for them
 PERSONAL_COOKIE = "ocop_p"  # readable by scripts: this visitor has a session, ask /ca-nhan
@@ -274,12 +275,12 @@ def _mark_visitor(response) -> None:
     if has_session and PERSONAL_COOKIE not in request.cookies:
         # Lives as long as the session cookie does (until the browser closes, or remember-me).
         lifetime = current_app.permanent_session_lifetime if session.permanent else None
-        response.set_cookie(PERSONAL_COOKIE, "1", max_age=lifetime, samesite="Lax", secure=request.is_secure)
+        response.set_cookie(PERSONAL_COOKIE, "1", max_age=lifetime, samesite="Lax", secure=cookie_secure())
     elif not has_session and PERSONAL_COOKIE in request.cookies:
         response.delete_cookie(PERSONAL_COOKIE)
     waiting = bool(session.get("_flashes"))
     if waiting and MESSAGE_COOKIE not in request.cookies:
-        response.set_cookie(MESSAGE_COOKIE, "1", samesite="Lax", secure=request.is_secure, httponly=True)
+        response.set_cookie(MESSAGE_COOKIE, "1", samesite="Lax", secure=cookie_secure(), httponly=True)
     elif not waiting and MESSAGE_COOKIE in request.cookies:
         response.delete_cookie(MESSAGE_COOKIE)
 

@@ -43,6 +43,17 @@ class User(UserMixin, db.Model):
         return [m.producer_id for m in self.memberships]
 
 
+class LoginSession(db.Model):
+    """A signed-in browser: its cookie holds the token, this row its hash. Signing
+    out deletes the row, so a copy of the cookie taken earlier opens nothing."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
 class ProducerMember(db.Model):
     """A user's membership of a producer: the owner manages members and bank details."""
 

@@ -3,13 +3,28 @@
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from shop.accounts.models import Address, User
+from shop.accounts.models import Address, LoginSession, User
+from shop.accounts.tokens import session_token_hash
 from shop.extensions import db
+from shop.formatting import utcnow
 
 
 def get_user(user_id: int) -> User | None:
-    """The signed-in user, with nothing else loaded (read on every request)."""
     return db.session.get(User, user_id)
+
+
+def session_user(user_id: int, token: str) -> User | None:
+    """The user of a live sign-in session (read on every signed-in request): None
+    once the session was ended (signing out, a new password) or has expired."""
+    return db.session.scalars(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            LoginSession.token_hash == session_token_hash(token),
+            LoginSession.expires_at > utcnow(),
+        )
+    ).one_or_none()
 
 
 def list_addresses(user_id: int) -> list[Address]:

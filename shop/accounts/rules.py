@@ -1,10 +1,8 @@
-"""Account rules with no database: passwords, e-mail addresses, redirects.
+"""Account rules with no database: passwords and e-mail addresses (redirects: shop.urls).
 
 Forms use them to mark the field at fault; services apply them again, since
 the CLI and later callers reach the services without a form.
 """
-
-from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -36,14 +34,3 @@ def normalise_email(raw: str) -> str:
     except EmailNotValidError as err:
         raise InvalidEmail(str(err)) from err
     return (checked.ascii_email or checked.normalized).lower()
-
-
-def safe_next(target: str | None) -> str | None:
-    """`target` when it is a path on this site ("/gio-hang?x=1"), else None:
-    never another host, scheme-relative URL or backslash trick."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
-        return None
-    return target

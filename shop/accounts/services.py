@@ -9,15 +9,16 @@ is already committed, and the shopper can ask for the e-mail again.
 """
 
 import logging
+from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from shop.accounts import tokens
-from shop.accounts.models import ROLES, Address, ProducerMember, User
+from shop.accounts.models import ROLES, Address, LoginSession, ProducerMember, User
 from shop.accounts.passwords import hash_password, needs_rehash, verify_password
 from shop.accounts.phone import InvalidPhone, normalise_phone
 from shop.accounts.rules import InvalidEmail, normalise_email, password_problem
@@ -204,6 +205,48 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+# --- sign-in sessions ------------------------------------------------------------
+
+
+def _end_sessions(user_id: int, keep_token: str | None = None) -> None:
+    query = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if keep_token:
+        query = query.where(LoginSession.token_hash != tokens.session_token_hash(keep_token))
+    db.session.execute(query)
+
+
+def start_session(user_id: int, lifetime_seconds: int) -> str:
+    """Open a sign-in session for the user; the returned token goes into the
+    session cookie. The user's expired sessions are cleared on the way."""
+    now = utcnow()
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.expires_at <= now))
+    token = tokens.new_session_token()
+    db.session.add(
+        LoginSession(
+            user_id=user_id,
+            token_hash=tokens.session_token_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime_seconds),
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def end_session(token: str | None) -> None:
+    """Sign one browser out: its cookie, and every copy of it, opens nothing more."""
+    if token:
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == tokens.session_token_hash(token)))
+        db.session.commit()
+
+
+def end_all_sessions(user_id: int) -> int:
+    """Sign the user out everywhere ("Đăng xuất khỏi mọi thiết bị"); how many sessions ended."""
+    ended = db.session.execute(delete(LoginSession).where(LoginSession.user_id == user_id)).rowcount
+    db.session.commit()
+    return ended or 0
+
+
 def request_password_reset(email: str) -> None:
     """E-mail a reset link if an active account has this address. Says nothing
     either way, so the form cannot be used to find out who has an account."""
@@ -249,11 +292,13 @@ def reset_target(token: str) -> User:
 
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a reset link; the link (and any other issued
-    before) stops working, and the address counts as verified."""
+    before) stops working, every signed-in session of the account ends, and
+    the address counts as verified."""
     user = reset_target(token)
     user.password_hash = hash_password(_password(new_password))
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
+    _end_sessions(user.id)
     db.session.commit()
     return user
 
@@ -271,12 +316,14 @@ def update_profile(user_id: int, name: str, phone: str, locale: str) -> User:
     return user
 
 
-def change_password(user_id: int, current_password: str, new_password: str) -> User:
-    """Replace the password after checking the current one."""
+def change_password(user_id: int, current_password: str, new_password: str, keep_session: str | None = None) -> User:
+    """Replace the password after checking the current one; every other signed-in
+    session ends (`keep_session`, the token of the browser asking, stays)."""
     user = _user(user_id)
     if not verify_password(user.password_hash, current_password):
         raise AccountError(_("Mật khẩu hiện tại không đúng."), code="wrong_password", field="current_password")
     user.password_hash = hash_password(_password(new_password, field="new_password"))
+    _end_sessions(user.id, keep_token=keep_session)
     db.session.commit()
     return user
 

@@ -7,6 +7,7 @@ and the token is dead, which makes it single-use without storing anything.
 """
 
 import hashlib
+import secrets
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
@@ -25,6 +26,15 @@ class TokenInvalid(Exception):
 def password_fingerprint(password_hash: str) -> str:
     """A short digest of the stored hash: changes whenever the password does."""
     return hashlib.sha256(password_hash.encode()).hexdigest()[:20]
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def session_token_hash(token: str) -> str:
+    """What the database keeps of a session token (a stolen table opens no session)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _serializer(secret: str, purpose: str, issued_at: int | None = None) -> URLSafeTimedSerializer:

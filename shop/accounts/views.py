@@ -33,34 +33,45 @@ from shop.accounts.forms import (
 )
 from shop.accounts.models import User
 from shop.accounts.phone import format_phone
-from shop.accounts.rules import InvalidEmail, normalise_email, safe_next
+from shop.accounts.rules import InvalidEmail, normalise_email
 from shop.accounts.services import AccountError
-from shop.accounts.tokens import password_fingerprint
 from shop.errors import json_error, wants_json
 from shop.extensions import limiter, login_manager
 from shop.places import queries as places
+from shop.security import cookie_secure
+from shop.urls import local_path as safe_next
 
 bp = Blueprint("accounts", __name__)
 
-# The session remembers which password it was opened with: changing or
-# resetting the password ends every other session of the account.
-SESSION_PASSWORD_KEY = "_pw"
+# The session cookie carries the token of a server-side sign-in session
+# (accounts.LoginSession): signing out, a new password or "sign out everywhere"
+# delete the row, and every copy of the cookie stops opening the account.
+SESSION_TOKEN_KEY = "_sid"
+_FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
+
+
+def _forget_sign_in() -> None:
+    for key in (SESSION_TOKEN_KEY, *_FLASK_LOGIN_KEYS):
+        session.pop(key, None)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = queries.get_user(int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active:  # a locked account is signed out at its next request
-        return None
-    if session.get(SESSION_PASSWORD_KEY) != password_fingerprint(user.password_hash):
+    token = session.get(SESSION_TOKEN_KEY)
+    user = queries.session_user(int(user_id), token) if user_id.isdigit() and isinstance(token, str) else None
+    if user is None or not user.active:  # ended, expired, or a locked account: signed out here
+        # Flask-Login's own remember cookie also ends here: it names a user, not a session.
+        _forget_sign_in()
         return None
     return user
 
 
 @user_logged_in.connect
-def _remember_password(sender, user: User, **extra) -> None:
-    # Whoever calls login_user (sign-in, sign-up, checkout), the session notes the password.
-    session[SESSION_PASSWORD_KEY] = password_fingerprint(user.password_hash)
+def _open_session(sender, user: User, **extra) -> None:
+    # Whoever calls login_user (sign-in, sign-up, reset, checkout), a server-side session is opened.
+    session[SESSION_TOKEN_KEY] = services.start_session(
+        user.id, int(current_app.permanent_session_lifetime.total_seconds())
+    )
 
 
 def sign_in(user: User, remember: bool) -> None:
@@ -227,11 +238,24 @@ def login():
 
 @bp.post("/tai-khoan/dang-xuat")
 def logout():
+    services.end_session(session.get(SESSION_TOKEN_KEY))
     logout_user()
-    session.pop(SESSION_PASSWORD_KEY, None)
+    _forget_sign_in()
     session.permanent = False
     flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("catalog.home"))
+
+
+@bp.post("/tai-khoan/dang-xuat-moi-noi")
+@login_required
+def logout_everywhere():
+    """End every session of the account, this browser's included (a lost phone, a shared computer)."""
+    services.end_all_sessions(current_user.id)
+    logout_user()
+    _forget_sign_in()
+    session.permanent = False
+    flash(_("Đã đăng xuất khỏi mọi thiết bị. Hãy đăng nhập lại trên thiết bị bạn dùng."), "info")
+    return redirect(url_for(".login"))
 
 
 @bp.route("/tai-khoan/quen-mat-khau", methods=["GET", "POST"])
@@ -294,7 +318,9 @@ def update_profile():
         else:
             flash(_("Đã lưu thông tin tài khoản."), "success")
             response = redirect(url_for(".profile"))
-            response.set_cookie("lang", user.locale, max_age=365 * 86400, samesite="Lax", httponly=True)
+            response.set_cookie(
+                "lang", user.locale, max_age=365 * 86400, samesite="Lax", httponly=True, secure=cookie_secure()
+            )
             return response
     return _profile_page(profile_form=form)
 
@@ -305,12 +331,15 @@ def change_password():
     form = ChangePasswordForm(prefix="pw")
     if form.validate_on_submit():
         try:
-            user = services.change_password(current_user.id, form.current_password.data, form.new_password.data)
+            services.change_password(
+                current_user.id,
+                form.current_password.data,
+                form.new_password.data,
+                keep_session=session.get(SESSION_TOKEN_KEY),
+            )
         except AccountError as err:
             form_error(form, err)
         else:
-            # Keep this session; every other one ends with the old password.
-            session[SESSION_PASSWORD_KEY] = password_fingerprint(user.password_hash)
             flash(_("Đã đổi mật khẩu. Các thiết bị khác đã được đăng xuất."), "success")
             return redirect(url_for(".profile"))
     return _profile_page(password_form=form)

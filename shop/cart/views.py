@@ -6,6 +6,7 @@ from flask_login import current_user, user_logged_in
 
 from shop.cart import services
 from shop.errors import ShopError
+from shop.urls import safe_redirect
 
 bp = Blueprint("cart", __name__, url_prefix="/gio-hang")
 
@@ -51,9 +52,7 @@ def show():
 @bp.post("/them")
 def add():
     variant_id, quantity = _int("variant_id"), _int("quantity", 1)
-    back = request.form.get("next") or request.referrer or url_for("cart.show")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("cart.show")
+    back = safe_redirect(request.form.get("next") or request.referrer, url_for("cart.show"))
     try:
         if variant_id is None:
             raise ShopError(_("Hãy chọn quy cách sản phẩm."), code="no_variant")

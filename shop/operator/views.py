@@ -21,6 +21,7 @@ from shop.operator.services import ReviewError
 from shop.portal.forms import CERTIFICATE_STATE_LABELS, ReasonForm
 from shop.portal.images import DOCUMENT_TYPES
 from shop.portal.services import document_file
+from shop.urls import local_path
 
 
 def _locale() -> str:
@@ -41,8 +42,8 @@ def _page() -> int:
 
 def _next(default: str) -> str:
     """Where to go after a decision: a console page the form named, else `default`."""
-    target = request.form.get("next", "")
-    if target.startswith("/ops/") and not target.startswith("//") and "\\" not in target:
+    target = local_path(request.form.get("next"))
+    if target and target.startswith("/ops/"):
         return target
     return default
 

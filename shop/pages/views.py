@@ -5,9 +5,11 @@ from flask_login import current_user
 
 from shop.formatting import vn_date
 from shop.page_cache import cached_page
+from shop.security import cookie_secure
 from shop.settings.legal import operator_details
 from shop.settings.services import get_int
 from shop.templating import cart_count, new_order_count
+from shop.urls import local_path, safe_redirect
 
 bp = Blueprint("pages", __name__)
 
@@ -54,9 +56,7 @@ def _policy_values() -> dict[str, str]:
 def personal():
     """The personal parts of a shared cached page's header, as HTML fragments
     (cart count, account menu, verification banner); `next` is the page's own path."""
-    here = request.args.get("next", "/")
-    if not here.startswith("/") or here.startswith("//") or "\\" in here:
-        here = "/"
+    here = local_path(request.args.get("next")) or "/"
     account_nav = get_template_attribute("_personal.html", "account_nav")
     verify_banner = get_template_attribute("_personal.html", "verify_banner")
     return jsonify(
@@ -74,9 +74,6 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang not in current_app.config["LANGUAGES"]:
         abort(400)
-    target = request.form.get("next") or "/"
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = redirect(target, code=303)
-    response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+    response = redirect(safe_redirect(request.form.get("next"), "/"), code=303)
+    response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True, secure=cookie_secure())
     return response

@@ -17,7 +17,6 @@ from wtforms import SelectChoice
 
 from shop.accounts.forms import ActionForm
 from shop.accounts.phone import format_phone
-from shop.accounts.rules import safe_next
 from shop.accounts.views import _fill_places as fill_places
 from shop.accounts.views import form_error  # shows a service's refusal by its field; PortalError has one too
 from shop.errors import json_error, wants_json
@@ -48,6 +47,7 @@ from shop.portal.services import (
     VariantDetails,
 )
 from shop.producers.rules import certificate_expiry
+from shop.urls import local_path as safe_next
 
 # --- the portal's navigation (templates/portal/_layout.html) ------------------------------
 

@@ -38,13 +38,28 @@ def browser():
         browser.close()
 
 
+def csp_violations(context) -> list[str]:
+    """Chromium reports what the Content-Security-Policy blocked on the console:
+    every journey fails if anything was (a script, a frame, a request to Stripe)."""
+    seen: list[str] = []
+
+    def on_console(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            seen.append(f"{message.location.get('url', '')}: {message.text}")
+
+    context.on("console", on_console)
+    return seen
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    violations = csp_violations(context)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+    assert violations == [], "blocked by the Content-Security-Policy"
 
 
 @pytest.fixture
@@ -52,10 +67,12 @@ def phone(browser):
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN"
     )
+    violations = csp_violations(context)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+    assert violations == [], "blocked by the Content-Security-Policy"
 
 
 @pytest.fixture

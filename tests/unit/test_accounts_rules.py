@@ -4,8 +4,9 @@ import pytest
 
 from shop.accounts import tokens
 from shop.accounts.phone import InvalidPhone, format_phone, is_valid_phone, normalise_phone
-from shop.accounts.rules import InvalidEmail, normalise_email, password_problem, safe_next
+from shop.accounts.rules import InvalidEmail, normalise_email, password_problem
 from shop.extensions import limiter_storage_uri
+from shop.urls import local_path as safe_next
 
 SECRET = "unit-test-secret"
 
