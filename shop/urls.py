@@ -14,3 +14,14 @@ def absolute_url(endpoint: str, **values) -> str:
         return url_for(endpoint, _external=True, **values)
     with current_app.test_request_context("/", base_url="http://127.0.0.1:5000"):
         return url_for(endpoint, _external=True, **values)
+
+
+def media_path_url(path: str, external: bool = False) -> str:
+    """The URL of a public media file: on MEDIA_URL_BASE (a CDN) when configured,
+    else the app's own /media/ route (absolute when `external`)."""
+    base = (current_app.config.get("MEDIA_URL_BASE") or "").rstrip("/")
+    if base:
+        return f"{base}/{path}"
+    if external:
+        return absolute_url("catalog.media", path=path)
+    return url_for("catalog.media", path=path)
