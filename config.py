@@ -46,6 +46,26 @@ class Config:
     # OCOP decision documents: private, served to operators only (never under MEDIA_DIR).
     CERTIFICATE_DIR = os.environ.get("CERTIFICATE_DIR", str(Path(INSTANCE_DIR) / "certificates"))
     # --- end producer portal uploads ---
+    # --- storage (shop/storage.py) ---
+    # "local": the folders above on this machine (one node only); "s3": one bucket of an
+    # S3-compatible store shared by every web node and worker.
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    STOCK_IMPORT_DIR = os.environ.get("STOCK_IMPORT_DIR")  # local only; default instance/stock-imports
+    S3_BUCKET = os.environ.get("S3_BUCKET")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL")  # unset: AWS S3 itself
+    S3_REGION = os.environ.get("S3_REGION", "us-east-1")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID")  # unset: boto3's own chain (AWS_*, roles)
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")
+    S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "auto")  # "path" for most self-hosted stores
+    S3_TIMEOUT = float(os.environ.get("S3_TIMEOUT", "5"))
+    # Public media from a CDN or the bucket's public URL (e.g. https://cdn.example/media); unset: /media/ here.
+    MEDIA_URL_BASE = os.environ.get("MEDIA_URL_BASE", "")
+    # Private documents handed out as presigned URLs live this long (after the app's access check).
+    STORAGE_SIGNED_URL_SECONDS = int(os.environ.get("STORAGE_SIGNED_URL_SECONDS", "120"))
+    # Reach the store once at start-up, so a wrong bucket or key stops the node with its reason.
+    STORAGE_CHECK_ON_START = _bool("STORAGE_CHECK_ON_START", os.environ.get("SHOP_ENV") == "production")
+    # --- end storage ---
     SITE_URL = os.environ.get("SITE_URL", "")
     SITE_NAME = "Chợ OCOP"
 

@@ -41,7 +41,15 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.config["SECRET_KEY"] = dev_secret_key()
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
+    if (app.config.get("STORAGE_BACKEND") or "local") == "local":
+        Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    from shop.storage import StorageError, init_storage
+
+    try:
+        init_storage(app)
+    except StorageError as exc:  # a wrong bucket or key stops the node here, saying why
+        raise RuntimeError(f"file storage is misconfigured: {exc}") from exc
 
     from shop import models  # noqa: F401 - registers every table with the metadata
     from shop.cache import init_cache

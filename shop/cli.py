@@ -30,6 +30,44 @@ def register_cli(app) -> None:
         added = seed_bulk(count, progress=lambda n: click.echo(f"  {n} products", err=True))
         click.echo(f"Bulk catalog: {added} products added.")
 
+    @app.cli.group("storage")
+    def storage_group():
+        """The file store (STORAGE_BACKEND): check it, copy local files into it."""
+
+    @storage_group.command("check")
+    def storage_check():
+        """Reach the configured store once; exit 1 with the reason when it cannot be used."""
+        from flask import current_app
+
+        from shop.storage import StorageError, storage
+
+        try:
+            storage().check()
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(
+            f"Storage {storage().name}: ok"
+            + (f" ({current_app.config['S3_BUCKET']})" if storage().name == "s3" else "")
+        )
+
+    @storage_group.command("copy-local")
+    @click.option("--overwrite", is_flag=True, help="Copy files the store already has, too.")
+    def storage_copy_local(overwrite: bool):
+        """Copy the files under MEDIA_DIR, CERTIFICATE_DIR and STOCK_IMPORT_DIR into the configured
+        store (run once when moving to S3; safe to run again: files already there are skipped)."""
+        from flask import current_app
+
+        from shop.storage import StorageError, copy_local_files, local_storage_of, storage
+
+        target = storage()
+        if target.name == "local":
+            raise click.ClickException("STORAGE_BACKEND is local: set STORAGE_BACKEND=s3 and S3_* first")
+        try:
+            counts = copy_local_files(target, local_storage_of(current_app.config), overwrite=overwrite)
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo("Copied: " + ", ".join(f"{n} {area}" for area, n in counts.items()))
+
     @app.cli.command("create-user")
     @click.argument("email")
     @click.option("--role", type=click.Choice(["shopper", "producer", "operator"]), required=True)

@@ -14,7 +14,7 @@ from shop.page_cache import is_shared
 from shop.portal import order_queries
 from shop.settings.legal import operator_details
 from shop.settings.services import get_int
-from shop.urls import absolute_url
+from shop.urls import absolute_url, media_path_url
 
 OWNER_TYPE_LABELS = {
     "cooperative": (_l("Hợp tác xã"), "HTX"),
@@ -71,7 +71,7 @@ def page_url(endpoint: str, view_args: dict, args: dict, page: int) -> str:
 def media_url(path: str | None) -> str:
     if not path:
         return url_for("static", filename="img/placeholder.svg")
-    return url_for("catalog.media", path=path)
+    return media_path_url(path)
 
 
 def cart_count() -> int:
@@ -169,7 +169,7 @@ def register_templating(app) -> None:
     app.jinja_env.filters["owner_type"] = owner_type_label
     app.jinja_env.filters["cat_name"] = lambda c: c.name(loc()) if c else ""
     app.jinja_env.filters["pname"] = lambda p: p.display_name(loc())
-    app.jinja_env.filters["media_abs"] = lambda path: absolute_url("catalog.media", path=path)
+    app.jinja_env.filters["media_abs"] = lambda path: media_path_url(path, external=True)
     app.jinja_env.filters["variant_offer"] = variant_offer
     app.jinja_env.globals.update(
         absolute_url=absolute_url,

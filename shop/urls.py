@@ -60,3 +60,14 @@ def safe_redirect(target: str | None, default: str) -> str:
         if parts.scheme in ("http", "https") and f"{parts.scheme}://{parts.netloc}".lower() in origins:
             target = parts.path + (f"?{parts.query}" if parts.query else "")
     return local_path(target) or default
+
+
+def media_path_url(path: str, external: bool = False) -> str:
+    """The URL of a public media file: on MEDIA_URL_BASE (a CDN) when configured,
+    else the app's own /media/ route (absolute when `external`)."""
+    base = (current_app.config.get("MEDIA_URL_BASE") or "").rstrip("/")
+    if base:
+        return f"{base}/{path}"
+    if external:
+        return absolute_url("catalog.media", path=path)
+    return url_for("catalog.media", path=path)

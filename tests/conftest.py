@@ -10,7 +10,7 @@ from flask_migrate import upgrade
 
 from shop import create_app
 from shop.reference import load_reference_data
-from tests.support.servers import PostgresServer, RedisServer
+from tests.support.servers import PostgresServer, RedisServer, S3Server
 
 
 def _make_app(database_url: str, media_dir: Path, **overrides):
@@ -46,6 +46,23 @@ def redis_server():
     server = RedisServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """One S3-compatible store (moto server) on loopback for the session."""
+    server = S3Server(log_path=tmp_path_factory.mktemp("s3") / "moto.log").start()
+    yield server
+    server.stop()
+
+
+_bucket_counter = iter(range(10**6))
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:
+    """A new, empty bucket for one test."""
+    return s3_server.create_bucket(f"ocop-test-{next(_bucket_counter)}")
 
 
 _pg_counter = iter(range(10**6))

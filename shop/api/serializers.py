@@ -7,7 +7,7 @@ from shop.catalog.reference import Reference
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 from shop.promotions.pricing import variant_offers
-from shop.urls import absolute_url
+from shop.urls import absolute_url, media_path_url
 
 
 def province_json(p: Province) -> dict:
@@ -31,7 +31,7 @@ def product_item(p: Product, ref: Reference, card_offer=None) -> dict:
         "category": ref.by_id[p.category_id].slug if p.category_id in ref.by_id else None,
         "producer": {"slug": p.producer.slug, "name": p.producer.name},
         "in_stock": p.in_stock,
-        "image": absolute_url("catalog.media", path=p.cover_image) if p.cover_image else None,
+        "image": media_path_url(p.cover_image, external=True) if p.cover_image else None,
         "url": absolute_url("catalog.product", slug=p.slug),
     }
     if card_offer is not None and card_offer.promo_price < card_offer.price:
@@ -87,7 +87,7 @@ def product_detail(p: Product, certificate: Certificate | None, ref: Reference) 
         **product_item(p, ref),
         "description": p.description,
         "images": [
-            {"url": absolute_url("catalog.media", path=i.path), "alt": i.alt, "width": i.width, "height": i.height}
+            {"url": media_path_url(i.path, external=True), "alt": i.alt, "width": i.width, "height": i.height}
             for i in p.images
         ],
         "certificate": certificate_json(certificate),

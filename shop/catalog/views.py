@@ -1,10 +1,10 @@
 """Storefront pages: home, listing with facets and search, product, producer."""
 
+import hashlib
 import io
-from pathlib import Path
 
 import segno
-from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -15,6 +15,7 @@ from shop.formatting import utcnow, vnd
 from shop.page_cache import cached_page
 from shop.promotions import pricing
 from shop.promotions import services as promotions
+from shop.storage import MEDIA, StorageError, StoredFileMissing, content_type_of, storage
 from shop.templating import owner_type_label
 from shop.urls import absolute_url
 
@@ -156,8 +157,27 @@ def producer(slug: str):
 
 @bp.get("/media/<path:path>")
 def media(path: str):
-    response = send_from_directory(Path(current_app.config["MEDIA_DIR"]), path, max_age=YEAR)
+    """A public photo, from this machine's folder or from the shared store (so any node
+    serves what any other stored); a CDN set by MEDIA_URL_BASE may sit in front."""
+    store = storage()
+    try:
+        local = store.local_path(MEDIA, path)
+        if local is not None:
+            response = send_file(local, max_age=YEAR, conditional=True)
+        elif store.name == "local":
+            abort(404)
+        else:
+            data = store.get(MEDIA, path)
+            response = send_file(io.BytesIO(data), mimetype=content_type_of(path), max_age=YEAR, etag=False)
+            response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+            response.make_conditional(request)
+    except StoredFileMissing:
+        abort(404)
+    except StorageError:
+        current_app.logger.warning("media store unavailable for %s", path, exc_info=True)
+        return current_app.response_class("", status=503, headers={"Retry-After": "5"})
     response.cache_control.immutable = True  # uploads get new random names (shop.assets)
+    response.cache_control.public = True
     return response
 
 

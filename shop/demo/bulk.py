@@ -8,9 +8,7 @@ quarters 3-star, a fifth 4-star, a few 5-star)."""
 import random
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import func, insert, select, text
 
 from shop.cache import purge_everything
@@ -23,6 +21,7 @@ from shop.places.models import Province
 from shop.producers.models import OWNER_TYPES, Certificate, Producer
 from shop.producers.rules import certificate_expiry
 from shop.reference import load_reference_data
+from shop.storage import MEDIA, storage
 from shop.text import slugify
 
 KINDS = [  # (Vietnamese, English, image motif, hue)
@@ -68,12 +67,11 @@ BATCH = 5000
 
 
 def _image_pool(rng: random.Random) -> list[str]:
-    media_dir = Path(current_app.config["MEDIA_DIR"]) / "bulk"
     pool = []
     for i, (_vi, _en, motif, hue) in enumerate(KINDS):
         stem = f"bulk-{i}"
-        if not (media_dir / f"{stem}.jpg").exists():
-            save_product_images(draw_product_image(motif, hue, seed=i), media_dir, stem)
+        if not storage().exists(MEDIA, f"bulk/{stem}.jpg"):
+            save_product_images(draw_product_image(motif, hue, seed=i), "bulk", stem)
         pool.append(f"bulk/{stem}.jpg")
     return pool
 

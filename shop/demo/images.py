@@ -7,12 +7,14 @@ different accent colour, and the same arguments always give the same pixels.
 """
 
 import colorsys
+import io
 import math
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 from PIL import Image, ImageDraw
+
+from shop.storage import MEDIA, storage
 
 MOTIFS = (
     "jar",
@@ -553,15 +555,20 @@ def draw_product_image(motif: str, hue: int, seed: int, size: int = FULL_SIZE) -
     return canvas.reduce(_SUPERSAMPLE)
 
 
-def save_product_images(image: Image.Image, dest_dir: Path, stem: str) -> dict:
-    """Write `{stem}.jpg`/`.webp` (800 px) and `{stem}-400.jpg`/`.webp`; returns the JPEG's path and size."""
-    dest_dir = Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
+def save_product_images(image: Image.Image, folder: str, stem: str) -> dict:
+    """Store `{folder}/{stem}.jpg`/`.webp` (800 px) and `-400` thumbnails of both in the
+    media store (shop.storage); returns the JPEG's name (relative to the folder) and size."""
     full = image.convert("RGB")
     if full.size != (FULL_SIZE, FULL_SIZE):
         full = full.resize((FULL_SIZE, FULL_SIZE), Image.Resampling.LANCZOS)
     thumb = full.reduce(FULL_SIZE // THUMB_SIZE)
+    store = storage()
     for img, name in ((full, stem), (thumb, f"{stem}-{THUMB_SIZE}")):
-        img.save(dest_dir / f"{name}.jpg", "JPEG", quality=85, optimize=True, progressive=True)
-        img.save(dest_dir / f"{name}.webp", "WEBP", quality=80, method=2)
+        for ext, fmt, options in (
+            ("jpg", "JPEG", {"quality": 85, "optimize": True, "progressive": True}),
+            ("webp", "WEBP", {"quality": 80, "method": 2}),
+        ):
+            out = io.BytesIO()
+            img.save(out, fmt, **options)
+            store.put(MEDIA, f"{folder}/{name}.{ext}", out.getvalue())
     return {"path": f"{stem}.jpg", "width": full.width, "height": full.height}

@@ -1,11 +1,11 @@
 """The demo marketplace: real OCOP products from public news, with illustrative
 prices, stock, descriptions and locally drawn images (see shop/data/demo_catalog.json)."""
 
+import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 
 from shop.accounts.services import seed_demo_users
@@ -23,6 +23,7 @@ from shop.promotions.models import Promotion, PromotionEnrolment, Voucher
 from shop.reference import load_reference_data
 from shop.settings import legal
 from shop.settings.legal import operator_details
+from shop.storage import MEDIA, storage
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "data" / "demo_catalog.json"
 
@@ -36,7 +37,6 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True, with_orders
     categories = {c.slug: c for c in db.session.scalars(select(Category))}
     producers = {p.slug: p for p in db.session.scalars(select(Producer))}
     existing_products = set(db.session.scalars(select(Product.slug)))
-    media_dir = Path(current_app.config["MEDIA_DIR"]) / "demo"
     added = {"producers": 0, "products": 0, "variants": 0, "certificates": 0}
 
     for row in data["producers"]:
@@ -110,7 +110,7 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True, with_orders
         if with_images:
             for n in range(2):
                 image = draw_product_image(row["motif"], (row["hue"] + 25 * n) % 360, seed=index * 7 + n)
-                saved = save_product_images(image, media_dir, f"{row['slug']}-{n + 1}")
+                saved = save_product_images(image, "demo", f"{row['slug']}-{n + 1}")
                 product.images.append(
                     ProductImage(
                         path=f"demo/{saved['path']}",
@@ -167,9 +167,9 @@ def _hsl_rgb(hue: int, saturation: float, lightness: float) -> tuple[int, int, i
 
 def _save_banner(image, name: str) -> str:
     relative = f"promotions/demo-{name}.jpg"
-    path = Path(current_app.config["MEDIA_DIR"]) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, format="JPEG", quality=85, optimize=True, progressive=True)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85, optimize=True, progressive=True)
+    storage().put(MEDIA, relative, out.getvalue())
     return relative
 
 

@@ -18,11 +18,11 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -34,6 +34,9 @@ from shop.inventory import feeds, stock
 from shop.inventory.models import ProducerFeed, StockImport
 from shop.inventory.services import apply_lines, commit_changes, refused
 from shop.queue import enqueue
+from shop.storage import IMPORTS, StorageError, StoredFileMissing, storage
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -168,39 +171,43 @@ def parse_file(body: bytes, content_type: str = "") -> ParsedFile:
 # --- storage ----------------------------------------------------------------------------
 
 
-def import_dir() -> Path:
-    configured = current_app.config.get("STOCK_IMPORT_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "stock-imports"
+STORE_DOWN = "Không lưu được tệp lúc này: kho lưu trữ tệp không phản hồi. Hãy thử lại sau ít phút."
 
 
-def _store(producer_id: int, body_chunks, suffix: str) -> tuple[str, str, int]:
-    """Write chunks to a new file under the import folder, refusing more than MAX_BYTES.
-    Returns (path relative to the folder, SHA-256, size)."""
-    folder = import_dir() / str(producer_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(6)}{suffix}"
-    path = folder / name
-    digest, size = hashlib.sha256(), 0
+def _collect(body_chunks) -> tuple[bytes, str]:
+    """The chunks as bytes with their SHA-256, refusing more than MAX_BYTES without reading on."""
+    digest, size, body = hashlib.sha256(), 0, bytearray()
+    for chunk in body_chunks:
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise ImportRefused("Tệp lớn hơn 5 MB; hãy chia nhỏ.")
+        digest.update(chunk)
+        body.extend(chunk)
+    return bytes(body), digest.hexdigest()
+
+
+def _store(producer_id: int, data: bytes, suffix: str) -> str:
+    """Put a file into the shared store, where any worker reads it; returns its name."""
+    name = f"{producer_id}/{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(6)}{suffix}"
     try:
-        with open(path, "wb") as out:
-            for chunk in body_chunks:
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise ImportRefused("Tệp lớn hơn 5 MB; hãy chia nhỏ.")
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return f"{producer_id}/{name}", digest.hexdigest(), size
+        storage().put(IMPORTS, name, data, "text/csv" if suffix == ".csv" else "application/json")
+    except StorageError:
+        log.error("could not store the import file %s", name, exc_info=True)
+        raise ImportRefused(STORE_DOWN) from None
+    return name
 
 
 def _read(imp: StockImport) -> bytes:
-    return (import_dir() / imp.file_path).read_bytes()
+    """The stored file, from whichever node stored it (StoredFileMissing when gone;
+    StorageError while the store is down, which the task retries)."""
+    return storage().get(IMPORTS, imp.file_path)
 
 
 def _remove(relative: str) -> None:
-    (import_dir() / relative).unlink(missing_ok=True)
+    try:
+        storage().delete(IMPORTS, relative)
+    except StorageError:  # a file left behind costs space, not correctness
+        log.warning("could not remove the import file %s", relative, exc_info=True)
 
 
 # --- uploads (portal) ---------------------------------------------------------------------
@@ -213,32 +220,29 @@ class Upload:
 
 
 def create_upload(producer_id: int, user_id: int | None, filename: str, stream) -> Upload:
-    """Store an uploaded CSV, check it as a whole, and queue its import (commits).
-    `stream` is read in chunks; more than MAX_BYTES is refused without reading on."""
-    relative, content_hash, size = _store(producer_id, iter(lambda: stream.read(64 * 1024), b""), ".csv")
-    try:
-        if size == 0:
-            raise ImportRefused("Tệp trống.")
-        parsed = parse_file((import_dir() / relative).read_bytes())
-        if parsed.fmt != "csv":
-            raise ImportRefused(f"Hãy tải lên tệp CSV có tiêu đề “{EXPECTED_HEADER}”.")
-        earlier = db.session.scalars(
-            select(StockImport)
-            .where(
-                StockImport.producer_id == producer_id,
-                StockImport.source == "upload",
-                StockImport.content_hash == content_hash,
-                StockImport.status != "failed",
-                StockImport.created_at >= utcnow() - DUPLICATE_WINDOW,
-            )
-            .order_by(StockImport.id.desc())
-        ).first()
-    except BaseException:
-        _remove(relative)
-        raise
+    """Check an uploaded CSV as a whole, store it in the shared store (so a worker on
+    another machine can read it) and queue its import (commits). `stream` is read in
+    chunks; more than MAX_BYTES is refused without reading on."""
+    body, content_hash = _collect(iter(lambda: stream.read(64 * 1024), b""))
+    if not body:
+        raise ImportRefused("Tệp trống.")
+    parsed = parse_file(body)
+    if parsed.fmt != "csv":
+        raise ImportRefused(f"Hãy tải lên tệp CSV có tiêu đề “{EXPECTED_HEADER}”.")
+    earlier = db.session.scalars(
+        select(StockImport)
+        .where(
+            StockImport.producer_id == producer_id,
+            StockImport.source == "upload",
+            StockImport.content_hash == content_hash,
+            StockImport.status != "failed",
+            StockImport.created_at >= utcnow() - DUPLICATE_WINDOW,
+        )
+        .order_by(StockImport.id.desc())
+    ).first()
     if earlier is not None:
-        _remove(relative)
         return Upload(earlier, duplicate=True)
+    relative = _store(producer_id, body, ".csv")
     imp = StockImport(
         producer_id=producer_id,
         source="upload",
@@ -250,7 +254,12 @@ def create_upload(producer_id: int, user_id: int | None, filename: str, stream) 
         created_by_id=user_id,
     )
     db.session.add(imp)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        _remove(relative)
+        raise
     enqueue("inventory.process_import", imp.id)
     return Upload(imp, duplicate=False)
 
@@ -337,7 +346,7 @@ def process_import(import_id: int) -> str:
     except ImportRefused as err:
         _fail(import_id, err.message)
         return "failed"
-    except OSError:
+    except StoredFileMissing:
         _fail(import_id, "Không đọc được tệp đã lưu; hãy tải lên lại.")
         return "failed"
     rows = parsed.rows
@@ -585,7 +594,11 @@ def pull_feed(feed_id: int, now: datetime | None = None) -> str:
         feed.last_status, feed.last_error = "unchanged", ""
         db.session.commit()
         return "unchanged"
-    relative, _, _ = _store(producer_id, [fetched.body], "." + parsed.fmt)
+    try:
+        relative = _store(producer_id, fetched.body, "." + parsed.fmt)
+    except ImportRefused as err:
+        _feed_failed(feed_id, producer_id, url, err.message, now)
+        return "error"
     imp = StockImport(
         producer_id=producer_id,
         source="feed",

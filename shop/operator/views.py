@@ -5,6 +5,7 @@ Only operators get here (`shop.operator.operators_only`); a decision that cannot
 be taken (missing reason, stale state) is shown on the page again with a 400, a
 row that does not exist is a 404 with a message."""
 
+import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,6 +22,7 @@ from shop.operator.services import ReviewError
 from shop.portal.forms import CERTIFICATE_STATE_LABELS, ReasonForm
 from shop.portal.images import DOCUMENT_TYPES
 from shop.portal.services import document_file
+from shop.storage import CERTIFICATES, storage
 from shop.urls import local_path
 
 
@@ -380,12 +382,15 @@ def reject_certificate(certificate_id: int):
 def certificate_document(certificate_id: int):
     """The decision document a producer uploaded; kept outside the public media folder."""
     certificate = services.get_certificate(certificate_id)
-    path = document_file(certificate)
-    if path is None:
+    key = document_file(certificate)
+    if key is None:
         abort(404)
-    ext = path.suffix.lstrip(".")
+    ext = key.rsplit(".", 1)[-1]
+    local = storage().local_path(CERTIFICATES, key)
+    # From the shared store the bytes pass through here, after the operator check above:
+    # a private document never gets a public URL.
     response = send_file(
-        path,
+        local if local is not None else io.BytesIO(storage().get(CERTIFICATES, key)),
         mimetype=DOCUMENT_TYPES.get(ext, "application/octet-stream"),
         download_name=f"ocop-{certificate.id}.{ext}",
         # A PDF is downloaded and opened outside the browser: an uploaded PDF never

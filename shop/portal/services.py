@@ -18,10 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
-from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -43,6 +42,7 @@ from shop.portal import images
 from shop.portal.forms import normalise_tax_code
 from shop.producers.models import ISSUING_LEVELS, OWNER_TYPES, Certificate, Producer
 from shop.producers.rules import certificate_expiry
+from shop.storage import CERTIFICATES, MEDIA, StorageError, storage
 from shop.text import slugify
 
 log = logging.getLogger(__name__)
@@ -290,51 +290,51 @@ def _document_ext(upload: Upload | None) -> str:
 # --- files -----------------------------------------------------------------------------
 
 
-def document_dir() -> Path:
-    """Certificate documents live outside MEDIA_DIR: nothing serves them publicly."""
-    configured = current_app.config.get("CERTIFICATE_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "certificates"
-
-
-def document_file(certificate: Certificate) -> Path | None:
+def document_file(certificate: Certificate) -> str | None:
+    """The stored name of a certificate's document, when there is one in the store."""
     if not certificate.document_path:
         return None
-    root = document_dir().resolve()
-    path = (root / certificate.document_path).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None
+    return certificate.document_path if storage().exists(CERTIFICATES, certificate.document_path) else None
 
 
-def _write(path: Path, data: bytes, written: list[Path]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    written.append(path)
+STORE_DOWN = _l(
+    "Không lưu được tệp lúc này: kho lưu trữ tệp không phản hồi. Chưa có gì thay đổi; vui lòng thử lại sau ít phút."
+)
+
+
+def _write(area: str, key: str, data: bytes, written: list[tuple[str, str]]) -> None:
+    try:
+        storage().put(area, key, data)
+    except StorageError:
+        log.error("could not store %s/%s", area, key, exc_info=True)
+        raise PortalError(str(STORE_DOWN), code="storage_unavailable") from None
+    written.append((area, key))
 
 
 @contextmanager
-def _new_files() -> Iterator[list[Path]]:
-    """Collects the files a use case writes; removes them if it fails before its commit ends."""
-    written: list[Path] = []
+def _new_files() -> Iterator[list[tuple[str, str]]]:
+    """Collects the files a use case stores; removes them if it fails before its commit
+    ends, so a failed upload leaves neither a half-saved product nor a stray file."""
+    written: list[tuple[str, str]] = []
     try:
         yield written
     except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
+        db.session.rollback()
+        _remove_files(written)
         raise
 
 
-def _remove_files(paths: list[Path]) -> None:
-    for path in paths:
+def _remove_files(files: list[tuple[str, str]]) -> None:
+    for area, key in files:
         try:
-            path.unlink(missing_ok=True)
-        except OSError:  # a file left behind costs disk space, not correctness
-            log.warning("could not remove %s", path, exc_info=True)
+            storage().delete(area, key)
+        except StorageError:  # a file left behind costs space, not correctness
+            log.warning("could not remove %s/%s", area, key, exc_info=True)
 
 
-def _store_document(producer_id: int, ext: str, data: bytes, written: list[Path]) -> str:
+def _store_document(producer_id: int, ext: str, data: bytes, written: list[tuple[str, str]]) -> str:
     relative = f"{producer_id}/{secrets.token_hex(16)}.{ext}"
-    _write(document_dir() / relative, data, written)
+    _write(CERTIFICATES, relative, data, written)
     return relative
 
 
@@ -724,12 +724,11 @@ def add_images(producer_id: int, product_id: int, uploads: list[Upload]) -> Imag
     if not accepted:
         raise PortalError("; ".join(f"{name}: {why}" for name, why in rejected), code="invalid_image", field="images")
     position = max((i.position for i in product.images), default=-1) + 1
-    media = Path(current_app.config["MEDIA_DIR"])
     with _new_files() as written:
         for offset, picture in enumerate(accepted):
             path = f"products/{producer_id}/{secrets.token_hex(16)}.jpg"
-            _write(media / path, picture.full, written)
-            _write(media / _thumb_of(path), picture.thumb, written)
+            _write(MEDIA, path, picture.full, written)
+            _write(MEDIA, _thumb_of(path), picture.thumb, written)
             product.images.append(
                 ProductImage(
                     path=path, alt=product.name, width=picture.width, height=picture.height, position=position + offset
@@ -759,8 +758,7 @@ def delete_image(producer_id: int, image_id: int) -> int:
     """Remove a photo and its files; returns the product's id."""
     image = _image(producer_id, image_id)
     product_id = image.product_id
-    media = Path(current_app.config["MEDIA_DIR"])
-    files = [media / image.path, media / _thumb_of(image.path)]
+    files = [(MEDIA, image.path), (MEDIA, _thumb_of(image.path))]
     image.product.images.remove(image)
     commit_catalog_change([product_id])
     _remove_files(files)

@@ -9,15 +9,14 @@ transaction. Times come in as aware datetimes (the forms read Vietnam local
 time, see `shop.formatting.parse_vn_datetime`) and are stored in UTC; a week runs while
 starts_at <= now < ends_at."""
 
+import contextlib
 import logging
 import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
@@ -32,6 +31,7 @@ from shop.places.models import Province
 from shop.portal import images
 from shop.producers.models import Producer
 from shop.promotions.models import Promotion, PromotionEnrolment
+from shop.storage import MEDIA, StorageError, storage
 from shop.text import slugify
 
 log = logging.getLogger(__name__)
@@ -493,7 +493,13 @@ def _conflict(
     return None
 
 
-def _store_banner(banner: Banner | None, written: list[Path]) -> str | None:
+def _remove_media(keys: list[str]) -> None:
+    for key in keys:
+        with contextlib.suppress(StorageError):  # a file left behind costs space, not correctness
+            storage().delete(MEDIA, key)
+
+
+def _store_banner(banner: Banner | None, written: list[str]) -> str | None:
     if banner is None or not (banner.filename or banner.data):
         return None
     try:
@@ -509,12 +515,15 @@ def _store_banner(banner: Banner | None, written: list[Path]) -> str | None:
             messages.get(err.reason, messages["not_image"]), code="invalid_image", field="banner"
         ) from None
     relative = f"promotions/{secrets.token_hex(16)}.jpg"
-    path = Path(current_app.config["MEDIA_DIR"]) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(picture.full)
-    tmp.replace(path)
-    written.append(path)
+    try:
+        storage().put(MEDIA, relative, picture.full)
+    except StorageError:
+        raise PromotionError(
+            _("Không lưu được ảnh biểu ngữ lúc này: kho lưu trữ tệp không phản hồi. Hãy thử lại sau ít phút."),
+            code="storage_unavailable",
+            field="banner",
+        ) from None
+    written.append(relative)
     return relative
 
 
@@ -596,7 +605,7 @@ def create_week(actor_id: int, details: WeekDetails, banner: Banner | None = Non
     now = now or utcnow()
     promotion = Promotion(state="draft", scope={})
     _apply(promotion, details, now, creating=True)
-    written: list[Path] = []
+    written: list[str] = []
     try:
         promotion.banner_path = _store_banner(banner, written)
         db.session.add(promotion)
@@ -612,8 +621,7 @@ def create_week(actor_id: int, details: WeekDetails, banner: Banner | None = Non
         _commit_week_change(promotion)
     except BaseException:
         db.session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
+        _remove_media(written)
         raise
     return promotion.id
 
@@ -627,7 +635,7 @@ def update_week(
     promotion = get_week(promotion_id)
     before = _snapshot(promotion)
     old_banner = promotion.banner_path
-    written: list[Path] = []
+    written: list[str] = []
     try:
         _apply(promotion, details, now, creating=False)
         new_banner = _store_banner(banner, written)
@@ -648,11 +656,10 @@ def update_week(
         _commit_week_change(promotion)
     except BaseException:
         db.session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
+        _remove_media(written)
         raise
     if new_banner and old_banner:
-        (Path(current_app.config["MEDIA_DIR"]) / old_banner).unlink(missing_ok=True)
+        _remove_media([old_banner])
 
 
 def publish_week(actor_id: int, promotion_id: int, now: datetime | None = None) -> None:

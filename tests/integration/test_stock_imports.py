@@ -22,6 +22,7 @@ from shop.inventory import imports
 from shop.inventory.models import ProducerFeed, StockImport
 from shop.partners import services as partners
 from shop.partners.models import WebhookDelivery
+from shop.storage import IMPORTS, storage
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
 from tests.support.servers import free_port
 
@@ -212,7 +213,7 @@ def test_a_file_that_cannot_be_used_is_refused_whole_and_nothing_is_queued(app, 
         upload(shop["mine"], content)
     assert words in caught.value.message
     assert db.session.scalar(select(func.count(StockImport.id))) == 0
-    assert not any((imports.import_dir() / str(shop["mine"])).glob("*"))
+    assert not list(storage().keys(IMPORTS))
 
 
 # --- the portal ------------------------------------------------------------------------------------
@@ -283,7 +284,7 @@ def test_a_file_over_5_mb_is_refused(client, shop):
     )
     assert response.status_code == 413
     assert "5 MB" in response.get_data(as_text=True)
-    assert not any((imports.import_dir()).rglob("*.csv"))
+    assert not list(storage().keys(IMPORTS))
 
 
 def test_a_100_mb_upload_is_refused_from_its_length_without_being_read(client, shop):
@@ -323,7 +324,7 @@ def test_a_file_between_the_declared_limit_and_5_mb_is_stopped_while_streaming(a
     with pytest.raises(imports.ImportRefused) as caught:
         imports.create_upload(shop["mine"], None, "big.csv", io.BytesIO(big))
     assert "5 MB" in caught.value.message
-    assert not any(imports.import_dir().rglob("*.csv"))
+    assert not list(storage().keys(IMPORTS))
 
 
 def test_another_producers_import_is_not_found(client, shop):

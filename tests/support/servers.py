@@ -192,3 +192,60 @@ class WebServer:
             self.proc.terminate()
             self.proc.wait(15)
         self.log.close()
+
+
+class S3Server:
+    """A real S3-compatible server (moto in server mode) on a free loopback port."""
+
+    def __init__(self, log_path: Path | None = None, port: int | None = None):
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "S3Server":
+        import sys
+
+        out = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        if self.log_path:
+            out.close()  # the server holds its own copy
+        wait_for_port(self.port, timeout=60, proc=self.proc)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def config(self, bucket: str) -> dict:
+        """The app settings that put its files into `bucket` on this server."""
+        return {
+            "STORAGE_BACKEND": "s3",
+            "S3_BUCKET": bucket,
+            "S3_ENDPOINT_URL": self.url,
+            "S3_REGION": "us-east-1",
+            "S3_ACCESS_KEY_ID": "test",
+            "S3_SECRET_ACCESS_KEY": "test",
+            "S3_ADDRESSING_STYLE": "path",
+        }
+
+    def create_bucket(self, bucket: str) -> str:
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket=bucket)
+        return bucket
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
