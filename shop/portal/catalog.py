@@ -339,18 +339,19 @@ def variant_stock(variant_id: int):
     """Inline stock edit from the product list (or a product's page)."""
     form = StockForm()
     variant = services.get_variant(_pid(), variant_id)  # 404 before anything else
-    message = None
+    message, large = None, False
     if form.validate_on_submit():
         try:
-            services.set_stock(_pid(), variant.id, form.stock.data)
+            services.set_stock(_pid(), variant.id, form.stock.data, request.form.get("confirm_large") == "1")
         except PortalError as err:
             message = err.message
+            large = err.code == "large_stock_unconfirmed"
     else:
         message = " ".join(str(e) for e in form.stock.errors) or _("Không lưu được, hãy thử lại.")
     if message is None:
         flash(_("Đã lưu tồn kho “%(label)s”: %(n)s.", label=variant.label, n=variant.stock), "success")
         return redirect(_back(url_for(".products")) + f"#v-{variant.id}")
-    errors = {variant.id: (message, request.form.get("stock", ""))}
+    errors = {variant.id: (message, request.form.get("stock", ""), large)}
     if request.form.get("from") == "product":
         return _product_page(services.get_product(_pid(), variant.product_id), status=400, stock_errors=errors)
     return _products_page(errors, 400)
@@ -367,6 +368,7 @@ def _variant_details(form: VariantForm) -> VariantDetails:
         weight_grams=form.weight_grams.data,
         stock=form.stock.data,
         barcode=form.barcode.data or "",
+        large_stock_confirmed=request.form.get("confirm_large") == "1",
     )
 
 
@@ -375,15 +377,17 @@ def _variant_details(form: VariantForm) -> VariantDetails:
 def variant_new(product_id: int):
     item = services.get_product(_pid(), product_id)
     form = VariantForm()
+    large = False
     if form.validate_on_submit():
         try:
             services.add_variant(_pid(), item.id, _variant_details(form))
         except PortalError as err:
             form_error(form, err)
+            large = err.code == "large_stock_unconfirmed"
         else:
             flash(_("Đã thêm phân loại."), "success")
             return redirect(url_for(".product", product_id=item.id))
-    return render_template("portal/catalog/variant_form.html", form=form, product=item, variant=None)
+    return render_template("portal/catalog/variant_form.html", form=form, product=item, variant=None, large_stock=large)
 
 
 @bp.route("/phan-loai/<int:variant_id>/sua", methods=["GET", "POST"])
@@ -391,15 +395,19 @@ def variant_new(product_id: int):
 def variant_edit(variant_id: int):
     variant = services.get_variant(_pid(), variant_id)
     form = VariantForm(obj=variant)
+    large = False
     if form.validate_on_submit():
         try:
             services.update_variant(_pid(), variant.id, _variant_details(form))
         except PortalError as err:
             form_error(form, err)
+            large = err.code == "large_stock_unconfirmed"
         else:
             flash(_("Đã lưu phân loại."), "success")
             return redirect(url_for(".product", product_id=variant.product_id))
-    return render_template("portal/catalog/variant_form.html", form=form, product=variant.product, variant=variant)
+    return render_template(
+        "portal/catalog/variant_form.html", form=form, product=variant.product, variant=variant, large_stock=large
+    )
 
 
 @bp.post("/phan-loai/<int:variant_id>/xoa")

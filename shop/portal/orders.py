@@ -265,6 +265,10 @@ def order_ship(sub_order_id: int):
 @bp.post("/don-hang/<int:sub_order_id>/da-giao")
 @producer_required
 def order_deliver(sub_order_id: int):
+    queries.sub_order(sub_order_id, producer_ids())  # another producer's part: a 404 first
+    if request.form.get("received") != "1":  # one tap is too easy for a step that cannot be undone
+        flash(_("Đánh dấu ô “Khách đã nhận được hàng” rồi bấm “Đã giao”."), "error")
+        return _back(sub_order_id)
     return _act(
         sub_order_id,
         lambda: orders.deliver_sub_order(sub_order_id, producer_ids()),

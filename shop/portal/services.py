@@ -115,6 +115,7 @@ class VariantDetails:
     weight_grams: int | None
     stock: int | None
     barcode: str = ""
+    large_stock_confirmed: bool = False  # see check_large_stock
 
 
 @dataclass(frozen=True)
@@ -601,6 +602,7 @@ def _variant_values(v: VariantDetails) -> dict:
         raise PortalError(_("Khối lượng phải lớn hơn 0."), code="invalid_weight", field="weight_grams")
     if v.stock is None or v.stock < 0:
         raise PortalError(_("Tồn kho không được âm."), code="invalid_stock", field="stock")
+    check_large_stock(v.stock, v.large_stock_confirmed)
     barcode = "".join((v.barcode or "").split())
     if len(barcode) > 32:
         raise PortalError(_("Tối đa %(n)d ký tự.", n=32), code="too_long", field="barcode")
@@ -680,12 +682,30 @@ def delete_variant(producer_id: int, variant_id: int) -> None:
     commit_catalog_change([product.id])
 
 
-def set_stock(producer_id: int, variant_id: int, quantity: int | None) -> Variant:
+# A count typed in the portal above this is asked about once: 999999 is far more
+# often a slip of the finger than a warehouse (the API, a machine, is not asked).
+LARGE_STOCK = 10_000
+
+
+def check_large_stock(quantity: int, confirmed: bool) -> None:
+    if quantity > LARGE_STOCK and not confirmed:
+        raise PortalError(
+            _(
+                "Tồn kho %(n)s lớn bất thường. Kiểm tra lại số, hoặc đánh dấu ô xác nhận bên dưới rồi lưu.",
+                n=f"{quantity:,}".replace(",", "."),
+            ),
+            code="large_stock_unconfirmed",
+            field="stock",
+        )
+
+
+def set_stock(producer_id: int, variant_id: int, quantity: int | None, large_confirmed: bool = False) -> Variant:
     """Set the stock on hand of a variant (a count the producer just made)."""
     if quantity is None or quantity < 0:
         raise PortalError(_("Tồn kho không được âm."), code="invalid_stock", field="stock")
     if quantity > 10_000_000:
         raise PortalError(_("Số lượng quá lớn."), code="invalid_stock", field="stock")
+    check_large_stock(quantity, large_confirmed)
     variant = get_variant(producer_id, variant_id)
     # The same on-hand rule, lock and partner notices as the producer API.
     try:

@@ -141,3 +141,14 @@
   tick();
   setInterval(tick, 1000);
 })();
+
+// Producer portal on a phone: the menu is one sideways-scrolling row; show the
+// page's own item rather than leaving it off-screen to the right.
+(function () {
+  var current = document.querySelector(".portal-nav [aria-current=page]");
+  if (!current) return;
+  var row = current.closest("ul");
+  if (row && row.scrollWidth > row.clientWidth) {
+    row.scrollLeft = current.offsetLeft - (row.clientWidth - current.offsetWidth) / 2;
+  }
+})();

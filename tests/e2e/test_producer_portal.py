@@ -87,6 +87,10 @@ def test_a_producer_adds_a_product_then_confirms_and_ships_its_first_order(
     producer.get_by_label("Mật khẩu").fill(PRODUCER_PASSWORD)
     producer.get_by_role("button", name="Đăng nhập").click()
     expect(producer.get_by_role("heading", level=1, name="Tổng quan")).to_be_visible()
+    # On the phone the portal menu is one sideways-scrolling row, not a block above every page.
+    menu = producer.get_by_role("navigation", name="Kênh người bán").locator("ul")
+    assert menu.bounding_box()["height"] < 60
+    assert menu.evaluate("m => m.scrollWidth > m.clientWidth")
 
     name, product_url = add_a_product_with_an_image_and_stock(producer, live_server, tmp_path)
 

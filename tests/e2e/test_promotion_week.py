@@ -173,6 +173,7 @@ def test_a_promotion_week_from_invitation_to_the_producers_statement(browser, pa
     producer.get_by_label("Đơn vị vận chuyển").fill("Viettel Post")
     producer.get_by_label("Mã vận đơn").fill("VTP" + secrets.token_hex(4).upper())
     producer.get_by_role("button", name="Giao hàng").click()
+    producer.get_by_label("Khách đã nhận được hàng").check()
     producer.get_by_role("button", name="Đã giao").click()
     expect(producer.locator(".order-meta .order-status")).to_have_text("Đã giao")
 

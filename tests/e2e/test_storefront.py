@@ -44,6 +44,18 @@ def test_language_switch_turns_the_site_english_and_back(page, live_server):
     expect(page.get_by_role("heading", level=1)).to_have_text("Sản phẩm OCOP")
 
 
+def test_on_a_phone_the_header_offers_the_other_language_and_keeps_room_for_search(phone, live_server):
+    page = phone
+    page.goto(live_server.url + "/")
+    expect(page.get_by_role("button", name="VI")).to_be_hidden()
+    page.get_by_role("button", name="EN").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("button", name="EN")).to_be_hidden()
+    assert page.locator("#site-search").bounding_box()["width"] >= 130  # ~105 with both VI and EN shown
+    page.get_by_role("button", name="VI").click()
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+
+
 def test_filters_are_shareable_links(phone, live_server):
     page = phone
     page.goto(live_server.url + "/san-pham")

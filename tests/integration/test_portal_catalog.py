@@ -288,6 +288,29 @@ def test_stock_is_edited_inline_in_the_product_list(owner, shops):
     assert fresh(Variant, variant.id).stock == 42
 
 
+def test_an_unusually_large_stock_is_asked_about_once(owner, shops):
+    variant = variant_of(shops["honey"])
+    asked = owner.post(f"/producer/phan-loai/{variant.id}/ton-kho", data={"stock": "999999"})
+    page = text(asked)
+    assert asked.status_code == 400 and "Tồn kho 999.999 lớn bất thường." in page
+    assert 'name="confirm_large" value="1" required' in page and "Đúng, tồn kho là 999999" in page
+    assert fresh(Variant, variant.id).stock != 999_999
+    assert owner.post(f"/producer/phan-loai/{variant.id}/ton-kho", data={"stock": "10000"}).status_code == 302
+    sure = owner.post(f"/producer/phan-loai/{variant.id}/ton-kho", data={"stock": "999999", "confirm_large": "1"})
+    assert sure.status_code == 302 and fresh(Variant, variant.id).stock == 999_999
+
+    form = variant_form(sku="MO-BIG", stock="500000")
+    added = owner.post(f"/producer/san-pham/{shops['honey']}/phan-loai/them", data=form)
+    assert "lớn bất thường" in text(added) and 'name="confirm_large"' in text(added)
+    assert (
+        owner.post(
+            f"/producer/san-pham/{shops['honey']}/phan-loai/them", data=form | {"confirm_large": "1"}
+        ).status_code
+        == 302
+    )
+    assert db.session.scalar(select(Variant.stock).where(Variant.sku == "MO-BIG")) == 500_000
+
+
 def test_sold_out_stock_takes_the_product_out_of_stock_for_shoppers(owner, shops):
     variant = variant_of(shops["honey"])
     owner.post(f"/producer/phan-loai/{variant.id}/ton-kho", data={"stock": "0"})

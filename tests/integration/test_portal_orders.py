@@ -144,7 +144,12 @@ def test_a_new_order_is_confirmed_then_shipped_with_its_tracking_number_then_del
     sub = fresh(SubOrder, sub_id)
     assert (sub.status, sub.carrier, sub.tracking_number) == ("shipped", "GHN", "GHN123456")
 
-    producer.post(url + "/da-giao")
+    producer.post(url + "/da-giao")  # one tap without ticking "received" is not enough
+    assert fresh(SubOrder, sub_id).status == "shipped"
+    assert "Đánh dấu ô “Khách đã nhận được hàng” rồi bấm “Đã giao”." in flashes(producer)
+    page = producer.get(url).get_data(as_text=True)
+    assert 'name="received" value="1" required' in page
+    producer.post(url + "/da-giao", data={"received": "1"})
     assert fresh(SubOrder, sub_id).status == "delivered"
     history = producer.get(url).get_data(as_text=True)
     assert "GHN123456" in history and "Đã giao tới khách" in history
@@ -312,7 +317,7 @@ def test_the_packing_slip_shows_what_to_pack_and_the_cod_amount(producer, shop):
 
     assert order.number in page and "0912345678" in page and "12 Hàng Bạc" in page
     assert re.search(r"<td>T\d+-0</td><td>Mật ong hoa rừng — Gói 1</td><td class=\"num\">2</td>", page)
-    assert "<svg" in page and "window.print" in page
+    assert "<svg" in page and "data-print" in page and "/static/js/portal.js" in page  # the print button
     to_collect = fresh(SubOrder, sub.id).total - 95_000
     assert f"{to_collect:,}".replace(",", ".") + "\xa0₫" in page.split("Thu hộ (COD)")[1][:200]
     assert "Trà Tân Cương" not in page
