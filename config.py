@@ -124,6 +124,13 @@ class Config:
 
     OUTBOX_SWEEP_SECONDS = int(os.environ.get("OUTBOX_SWEEP_SECONDS", "60"))
     OUTBOX_SWEEP_MIN_AGE_SECONDS = int(os.environ.get("OUTBOX_SWEEP_MIN_AGE_SECONDS", "30"))
+    # A failed e-mail is tried again after 1, 2, 4… × this (at most an hour), at most
+    # OUTBOX_MAX_ATTEMPTS times in all, and at most OUTBOX_MAX_MAYBE_SENT times when an
+    # attempt may have reached the recipient (a slow server timing out after DATA);
+    # then it is marked failed and listed for operators at /ops/email-loi.
+    OUTBOX_RETRY_SECONDS = int(os.environ.get("OUTBOX_RETRY_SECONDS", "60"))
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "5"))
+    OUTBOX_MAX_MAYBE_SENT = int(os.environ.get("OUTBOX_MAX_MAYBE_SENT", "2"))
 
     # Mail: "smtp" when MAIL_SERVER is set, else "file" (.eml files in MAIL_DIR, logged).
     MAIL_SERVER = os.environ.get("MAIL_SERVER")

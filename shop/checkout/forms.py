@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField
+from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from shop.accounts.phone import is_valid_phone
@@ -57,7 +57,10 @@ class DeliveryForm(FlaskForm):
 class PlaceOrderForm(FlaskForm):
     payment_method = RadioField(
         _l("Thanh toán"),
-        choices=[("cod", _l("Thanh toán khi nhận hàng (COD)")), ("card", _l("Thẻ Visa / Mastercard"))],
+        choices=[
+            SelectChoice("cod", _l("Thanh toán khi nhận hàng (COD)")),
+            SelectChoice("card", _l("Thẻ Visa / Mastercard")),
+        ],
         default="cod",
         validators=[DataRequired(_l("Chọn cách thanh toán."))],
     )

@@ -224,9 +224,9 @@ def place_order(
         order.sub_orders.append(sub)
     order.events.append(OrderEvent(kind="placed", note=payment_method))
     db.session.add(order)
-    if not card:
-        clear_lines(cart.id, view.variant_ids)
     try:
+        # Before anything else writes (clear_lines' DELETE would flush the order
+        # outside this handler): a duplicate checkout key shows up here.
         db.session.flush()
     except IntegrityError:
         # The same checkout submitted twice at once: the other request won; give its order.
@@ -235,6 +235,8 @@ def place_order(
         if winner is None:
             raise
         return winner
+    if not card:
+        clear_lines(cart.id, view.variant_ids)
     if view.voucher:
         vouchers.redeem(view.voucher, order.id, user_id, email)
         db.session.flush()

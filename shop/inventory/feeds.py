@@ -4,6 +4,7 @@ a size cap enforced while streaming, no redirects to places we would not
 fetch directly, and (unless FEED_ALLOW_PRIVATE_HOSTS) no addresses on our own
 network, so a feed URL cannot be used to reach internal services."""
 
+import contextlib
 import ipaddress
 import socket
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 MAX_REDIRECTS = 3
 
@@ -64,6 +66,41 @@ def _peer_is_public(response: requests.Response) -> bool:
         return True  # nothing to check against (e.g. connection already released)
 
 
+def _set_read_timeout(response: requests.Response, seconds: float) -> None:
+    with contextlib.suppress(AttributeError, OSError):
+        response.raw._connection.sock.settimeout(max(0.05, seconds))  # noqa: SLF001 - see _peer_is_public
+
+
+def _read_body(
+    response: requests.Response, started: float, timeout: float, deadline_seconds: float, max_bytes: int
+) -> bytes:
+    """The body, read with `read1` (whatever has arrived, at most 64 KiB), so that a
+    server dripping a byte at a time without a Content-Length is checked against
+    the overall deadline after every byte it sends, and each wait for the next
+    bytes is bounded by what is left of that deadline."""
+    chunks, size = [], 0
+    too_slow = FeedError("timeout", f"Tải nguồn mất quá {deadline_seconds:g} giây.")
+    while True:
+        left = deadline_seconds - (time.monotonic() - started)
+        if left <= 0:
+            raise too_slow
+        _set_read_timeout(response, min(timeout, left))
+        try:
+            chunk = response.raw.read1(64 * 1024, decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError) or "timed out" in str(exc).lower():
+                if time.monotonic() - started >= deadline_seconds:
+                    raise too_slow from None
+                raise FeedError("timeout", f"Máy chủ nguồn không trả lời trong {timeout:g} giây.") from None
+            raise FeedError("connection", f"Tải nguồn bị gián đoạn ({type(exc).__name__}).") from None
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise FeedError("too_big", f"Nguồn lớn hơn {max_bytes // (1024 * 1024)} MB.")
+        chunks.append(chunk)
+
+
 def fetch(
     url: str,
     *,
@@ -72,7 +109,9 @@ def fetch(
     deadline_seconds: float = 30.0,
     allow_private: bool = False,
 ) -> Fetched:
-    """GET the feed, streamed; FeedError with a message for the producer on any problem."""
+    """GET the feed, streamed; FeedError with a message for the producer on any problem.
+    `deadline_seconds` bounds the whole fetch once the headers have arrived, however
+    slowly the server sends its body."""
     started = time.monotonic()
     for _ in range(MAX_REDIRECTS + 1):
         url = check_url(url, allow_private=allow_private)
@@ -102,19 +141,7 @@ def fetch(
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise FeedError("too_big", f"Nguồn lớn hơn {max_bytes // (1024 * 1024)} MB.")
-            chunks, size = [], 0
-            try:
-                for chunk in response.iter_content(64 * 1024):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FeedError("too_big", f"Nguồn lớn hơn {max_bytes // (1024 * 1024)} MB.")
-                    if time.monotonic() - started > deadline_seconds:
-                        raise FeedError("timeout", f"Tải nguồn mất quá {deadline_seconds:g} giây.")
-                    chunks.append(chunk)
-            except requests.RequestException as exc:
-                if isinstance(exc, requests.ConnectionError) and "timed out" in str(exc).lower():
-                    raise FeedError("timeout", f"Máy chủ nguồn không trả lời trong {timeout:g} giây.") from None
-                raise FeedError("connection", f"Tải nguồn bị gián đoạn ({type(exc).__name__}).") from None
+            body = _read_body(response, started, timeout, deadline_seconds, max_bytes)
             content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            return Fetched(url, b"".join(chunks), content_type)
+            return Fetched(url, body, content_type)
     raise FeedError("redirects", "Nguồn chuyển hướng quá nhiều lần.")

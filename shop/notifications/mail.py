@@ -6,6 +6,8 @@ when MAIL_USERNAME is set; "file" (the default otherwise) writes each message
 as an .eml file into MAIL_DIR and logs where, so development needs no server.
 """
 
+import contextlib
+import hashlib
 import logging
 import smtplib
 import uuid
@@ -19,7 +21,21 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 
-def build_message(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+class MaybeDelivered(Exception):
+    """The SMTP conversation broke after the message was handed over (a timeout or a
+    dropped connection during DATA): the server may have accepted it."""
+
+
+def stable_message_id(key: str) -> str:
+    """A Message-ID that is the same for every copy of one message (`key` names it),
+    so that a copy sent again after a doubtful attempt is recognisably the same mail."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"<{digest}@{_sender_domain(current_app.config['MAIL_FROM'])}>"
+
+
+def build_message(
+    to: str, subject: str, text: str, html: str | None = None, message_id: str | None = None
+) -> EmailMessage:
     """A multipart/alternative message (plain text first, HTML second)."""
     config = current_app.config
     message = EmailMessage()
@@ -27,17 +43,18 @@ def build_message(to: str, subject: str, text: str, html: str | None = None) -> 
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=_sender_domain(config["MAIL_FROM"]))
+    message["Message-ID"] = message_id or make_msgid(domain=_sender_domain(config["MAIL_FROM"]))
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
     return message
 
 
-def send_email(to: str, subject: str, text: str, html: str | None = None) -> None:
-    """Send one message; raises on failure (smtplib.SMTPException, OSError)."""
+def send_email(to: str, subject: str, text: str, html: str | None = None, message_id: str | None = None) -> None:
+    """Send one message; raises on failure: MaybeDelivered when the message may have
+    arrived all the same, smtplib.SMTPException or OSError when it cannot have."""
     config = current_app.config
-    message = build_message(to, subject, text, html)
+    message = build_message(to, subject, text, html, message_id)
     backend = config.get("MAIL_BACKEND") or ("smtp" if config.get("MAIL_SERVER") else "file")
     if backend == "smtp":
         _send_smtp(message, config)
@@ -48,12 +65,25 @@ def send_email(to: str, subject: str, text: str, html: str | None = None) -> Non
 
 
 def _send_smtp(message: EmailMessage, config) -> None:
-    with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=config["MAIL_TIMEOUT"]) as smtp:
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=config["MAIL_TIMEOUT"])
+    try:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
+        try:
+            smtp.send_message(message)
+        except smtplib.SMTPServerDisconnected as exc:
+            raise MaybeDelivered(f"SMTPServerDisconnected: {exc}") from exc
+        except smtplib.SMTPException:
+            raise  # the server answered with a refusal: not delivered
+        except OSError as exc:  # a timeout waiting for the answer to DATA, a reset
+            raise MaybeDelivered(f"{type(exc).__name__}: {exc}") from exc
+        # Accepted: a slow or broken QUIT changes nothing.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+    finally:
+        smtp.close()
     log.info("mail sent to %s: %s", message["To"], message["Subject"])
 
 

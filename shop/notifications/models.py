@@ -10,7 +10,8 @@ from shop.formatting import utcnow
 class OutboxEmail(db.Model):
     """An e-mail written in the same transaction as the change that causes it and
     sent after the commit by the worker. `dedupe_key` makes each notice unique, so
-    writing it twice is harmless; `sent_at` makes a second send a no-op."""
+    writing it twice is harmless; `sent_at` makes a second send a no-op. Failed
+    attempts are retried with backoff up to a cap, then the row is `failed_at`."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -25,4 +26,9 @@ class OutboxEmail(db.Model):
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
+    # Attempts that may have reached the recipient (the SMTP conversation broke after
+    # the message was handed over, or the worker died mid-send); capped lower than attempts.
+    maybe_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column()  # backoff: not before this
+    failed_at: Mapped[datetime | None] = mapped_column(index=True)  # given up; listed in /ops
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -14,14 +14,16 @@ from datetime import timedelta
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import and_, case, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from shop.accounts.models import ProducerMember, User
+from shop.audit.services import record
 from shop.catalog.models import Variant
+from shop.errors import NotFound
 from shop.extensions import db
 from shop.formatting import utcnow
-from shop.notifications.mail import send_email
+from shop.notifications.mail import MaybeDelivered, send_email, stable_message_id
 from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order, SubOrder
 from shop.producers.models import Certificate, Producer
@@ -260,43 +262,100 @@ def register_outbox_hooks() -> None:
 # --- the worker's side ---------------------------------------------------------
 
 
+def claim_seconds() -> int:
+    """How long a claim keeps other senders off a row: longer than the slowest
+    SMTP conversation can last (each of its ~6 steps may wait MAIL_TIMEOUT), so a
+    send that is merely slow is never taken over and sent a second time."""
+    return max(CLAIM_SECONDS, int(6 * float(current_app.config["MAIL_TIMEOUT"])) + 60)
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    base = int(current_app.config["OUTBOX_RETRY_SECONDS"])
+    return timedelta(seconds=min(base * 2 ** max(0, attempts - 1), 3600))
+
+
+def message_id_of(row: OutboxEmail) -> str:
+    """The same Message-ID for every copy of a row."""
+    return stable_message_id(f"outbox:{row.id}:{row.dedupe_key}:{row.created_at.isoformat()}")
+
+
 def send_outbox_email(outbox_id: int, claimant: str) -> bool:
-    """Send one outbox row unless it was sent already or another task is on it.
-    A task redelivered after its worker died carries the same `claimant` (its
-    task id), so it takes the row back at once. Returns True when it sent."""
+    """Send one outbox row unless it was sent already, has failed for good, waits
+    for its next attempt, or another task is on it. A task redelivered after its
+    worker died carries the same `claimant` (its task id) and takes the row back
+    at once; taking over a claim counts as an attempt that may have been sent.
+    A failed attempt is not raised: the row gets its next attempt after a backoff
+    (the sweeper queues it), until OUTBOX_MAX_ATTEMPTS attempts, or
+    OUTBOX_MAX_MAYBE_SENT attempts that may have arrived, mark it failed. Every
+    copy carries the row's Message-ID. Returns True when it sent."""
+    config = current_app.config
     now = utcnow()
     taken = db.session.execute(
         update(OutboxEmail)
         .where(
             OutboxEmail.id == outbox_id,
             OutboxEmail.sent_at.is_(None),
+            OutboxEmail.failed_at.is_(None),
             or_(
-                OutboxEmail.claimed_at.is_(None),
-                OutboxEmail.claimed_by == claimant,
-                OutboxEmail.claimed_at < now - timedelta(seconds=CLAIM_SECONDS),
+                and_(OutboxEmail.claimed_at.is_not(None), OutboxEmail.claimed_by == claimant),
+                and_(
+                    OutboxEmail.claimed_at.is_(None),
+                    or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
+                ),
+                OutboxEmail.claimed_at < now - timedelta(seconds=claim_seconds()),
             ),
         )
-        .values(claimed_at=now, claimed_by=claimant, attempts=OutboxEmail.attempts + 1)
+        .values(
+            claimed_at=now,
+            claimed_by=claimant,
+            attempts=OutboxEmail.attempts + 1,
+            # A claim still held means the attempt holding it ended without a word.
+            maybe_sent=OutboxEmail.maybe_sent + case((OutboxEmail.claimed_at.is_not(None), 1), else_=0),
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     if not taken:
         return False
     row = db.session.get(OutboxEmail, outbox_id)
+    db.session.refresh(row)
+    max_attempts, max_maybe = int(config["OUTBOX_MAX_ATTEMPTS"]), int(config["OUTBOX_MAX_MAYBE_SENT"])
+    if row.attempts > max_attempts or row.maybe_sent >= max_maybe:
+        _give_up(row, row.last_error or "an attempt ended without an answer (worker stopped)")
+        return False
     try:
-        send_email(row.to_email, row.subject, row.text_body, row.html_body or None)
-    except Exception as exc:
-        row.claimed_at, row.claimed_by, row.last_error = None, "", f"{type(exc).__name__}: {exc}"[:1000]
-        db.session.commit()
-        raise
+        send_email(row.to_email, row.subject, row.text_body, row.html_body or None, message_id=message_id_of(row))
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row and retried later
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        if isinstance(exc, MaybeDelivered):
+            row.maybe_sent += 1
+        row.claimed_at, row.claimed_by, row.last_error = None, "", error
+        if row.attempts >= max_attempts or row.maybe_sent >= max_maybe:
+            _give_up(row, error)
+        else:
+            row.next_attempt_at = utcnow() + _retry_delay(row.attempts)
+            db.session.commit()
+            log.warning(
+                "e-mail %s attempt %s failed (%s); next at %s", row.id, row.attempts, error, row.next_attempt_at
+            )
+        return False
     row.sent_at, row.last_error = utcnow(), ""
     db.session.commit()
     return True
 
 
+def _give_up(row: OutboxEmail, error: str) -> None:
+    row.failed_at, row.claimed_at, row.claimed_by, row.next_attempt_at = utcnow(), None, "", None
+    row.last_error = error[:1000]
+    db.session.commit()
+    log.error("e-mail %s to %s given up after %s attempts: %s", row.id, row.to_email, row.attempts, error)
+
+
 def unsent_outbox_ids(older_than_seconds: int | None = None, limit: int = 500) -> list[int]:
-    """Rows nobody has sent: their task was lost, or failed, or its claim ran out.
-    Rows younger than OUTBOX_SWEEP_MIN_AGE_SECONDS are left to their own task."""
+    """Rows nobody has sent and that are due: their task was lost, or their last
+    attempt failed and its backoff is over, or a claim ran out. Rows younger than
+    OUTBOX_SWEEP_MIN_AGE_SECONDS are left to their own task; failed rows wait for
+    an operator ("Gửi lại" in /ops)."""
     if older_than_seconds is None:
         older_than_seconds = current_app.config["OUTBOX_SWEEP_MIN_AGE_SECONDS"]
     now = utcnow()
@@ -305,13 +364,55 @@ def unsent_outbox_ids(older_than_seconds: int | None = None, limit: int = 500) -
             select(OutboxEmail.id)
             .where(
                 OutboxEmail.sent_at.is_(None),
+                OutboxEmail.failed_at.is_(None),
                 OutboxEmail.created_at < now - timedelta(seconds=older_than_seconds),
-                or_(OutboxEmail.claimed_at.is_(None), OutboxEmail.claimed_at < now - timedelta(seconds=CLAIM_SECONDS)),
+                or_(
+                    and_(
+                        OutboxEmail.claimed_at.is_(None),
+                        or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
+                    ),
+                    OutboxEmail.claimed_at < now - timedelta(seconds=claim_seconds()),
+                ),
             )
             .order_by(OutboxEmail.id)
             .limit(limit)
         )
     )
+
+
+def failed_emails(limit: int = 200) -> list[OutboxEmail]:
+    """E-mails given up on, newest first (the operators' list)."""
+    return list(
+        db.session.scalars(
+            select(OutboxEmail)
+            .where(OutboxEmail.failed_at.is_not(None), OutboxEmail.sent_at.is_(None))
+            .order_by(OutboxEmail.failed_at.desc(), OutboxEmail.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def resend_failed(outbox_id: int, actor_id: int) -> OutboxEmail:
+    """An operator sends a failed e-mail again: its attempts start over (same
+    Message-ID), recorded in the audit log. The caller queues
+    "notifications.send" after this commits."""
+    row = db.session.scalars(select(OutboxEmail).where(OutboxEmail.id == outbox_id).with_for_update()).first()
+    if row is None or row.failed_at is None or row.sent_at is not None:
+        raise NotFound(_("Không tìm thấy e-mail gửi lỗi này."))
+    before = {"attempts": row.attempts, "failed_at": row.failed_at.isoformat(), "last_error": row.last_error}
+    row.failed_at = row.next_attempt_at = row.claimed_at = None
+    row.claimed_by, row.attempts, row.maybe_sent = "", 0, 0
+    record(
+        actor_id,
+        "email.resend",
+        "outbox_email",
+        row.id,
+        label=f"{row.kind} → {row.to_email}",
+        before=before,
+        after={"attempts": 0, "failed_at": None},
+    )
+    db.session.commit()
+    return row
 
 
 def queue_certificate_reminders(today=None) -> int:

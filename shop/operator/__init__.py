@@ -23,6 +23,7 @@ NAV = (
     ("operator.vouchers", _l("Mã giảm giá"), ("operator.voucher",)),
     ("operator.payouts", _l("Đối soát"), ("operator.payout", "operator.ledger", "operator.commission")),
     ("operator.settings", _l("Cài đặt"), ("operator.setting",)),
+    ("operator.failed_emails", _l("E-mail lỗi"), ("operator.failed_email",)),
     ("operator.audit", _l("Nhật ký"), ("operator.audit",)),
 )
 

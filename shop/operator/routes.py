@@ -2,6 +2,7 @@
 
 from shop.operator import (
     catalog_views,  # noqa: F401
+    emails,  # noqa: F401 - e-mails the worker gave up on
     orders_views,  # noqa: F401
     payouts,  # noqa: F401 - settling with producers, commission
     promotions,  # noqa: F401

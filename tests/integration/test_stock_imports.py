@@ -345,6 +345,7 @@ class FeedServer:
     def __init__(self):
         self.hits: list[str] = []
         self.csv = self.json = b""
+        self.dripped_to_the_end = False
         feeds = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -362,6 +363,19 @@ class FeedServer:
                     self.wfile.write(b"sku,quantity\n")
                     for _ in range(6 * 16):
                         self.wfile.write(b"A,1\n" * (64 * 1024 // 4))
+                    return None
+                if self.path == "/drip.csv":
+                    # A byte every 0.2 s for 30 s, no Content-Length: each read is quick, the whole is not.
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/csv")
+                    self.end_headers()
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self.wfile.write(b"sku,quantity\n")
+                        for _ in range(150):
+                            self.wfile.write(b"#")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                        feeds.dripped_to_the_end = True
                     return None
                 if self.path == "/page.html":
                     return self._send(b"<!doctype html><title>Dang nhap</title>", "text/html; charset=utf-8")
@@ -456,6 +470,18 @@ def test_a_feed_that_hangs_times_out_and_the_error_is_in_the_log(app, shop, feed
     assert (imp.source, imp.status) == ("feed", "failed")
     assert "không trả lời trong 1 giây" in imp.error
     assert db.session.get(ProducerFeed, feed_id).last_status == "error"
+
+
+def test_a_feed_dripping_bytes_without_a_length_stops_at_its_overall_deadline(app, shop, feed_server):
+    app.config["FEED_DEADLINE_SECONDS"] = 2.0
+    feed_id = feed(shop["mine"], feed_server.url("/drip.csv"))
+    started = time.monotonic()
+    assert imports.pull_feed(feed_id) == "error"
+    assert time.monotonic() - started < 10  # the server would drip for 30 s (held 100 s with a 10 s limit before)
+    assert not feed_server.dripped_to_the_end
+    imp = last_import(shop["mine"])
+    assert (imp.source, imp.status) == ("feed", "failed")
+    assert "mất quá 2 giây" in imp.error
 
 
 def test_an_html_page_is_not_a_feed(app, shop, feed_server):

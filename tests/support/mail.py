@@ -27,14 +27,19 @@ class _Collect:
                 return "421 sender went away"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.inbox._received(message)
+        if self.inbox.answer_after_seconds:
+            # A slow server: the message is kept (it reaches the mailbox) but the
+            # answer comes after the sender's timeout, so the sender cannot know.
+            await asyncio.sleep(self.inbox.answer_after_seconds)
         return "250 OK"
 
 
 class LocalSmtpServer:
     """Start with `start()`; `messages` lists the EmailMessages received, oldest first."""
 
-    def __init__(self, hold_first_seconds: float = 0):
+    def __init__(self, hold_first_seconds: float = 0, answer_after_seconds: float = 0):
         self.hold_first_seconds = hold_first_seconds
+        self.answer_after_seconds = answer_after_seconds
         self.holding = threading.Event()
         self.host = "127.0.0.1"
         self.port = free_port()
