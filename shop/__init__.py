@@ -33,6 +33,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(Path(config_class.INSTANCE_DIR)),
     )
+    from shop.inputs import install_input_checks
+
+    install_input_checks(app)  # before any route: `<int:...>` is bounded to the database's range
     app.config.from_object(config_class)
     app.config.update(overrides)
     if config_name == "production":

@@ -2,7 +2,6 @@
 fault; the services apply the rules again and have the last word."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from shop.accounts.phone import is_valid_phone
 from shop.accounts.rules import PASSWORD_MAX_LENGTH, InvalidEmail, normalise_email, password_problem
+from shop.forms import Form as FlaskForm
 
 
 def optional_int(value) -> int | None:

@@ -6,6 +6,7 @@ from flask_login import current_user, user_logged_in
 
 from shop.cart import services
 from shop.errors import ShopError
+from shop.inputs import parse_int
 from shop.urls import safe_redirect
 
 bp = Blueprint("cart", __name__, url_prefix="/gio-hang")
@@ -38,10 +39,8 @@ def _wants_json() -> bool:
 
 
 def _int(name: str, default: int | None = None) -> int | None:
-    try:
-        return int(request.form.get(name, ""))
-    except ValueError:
-        return default
+    value = parse_int(request.form.get(name))
+    return default if value is None else value
 
 
 @bp.get("")

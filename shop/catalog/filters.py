@@ -6,6 +6,7 @@ always renders; the API refuses it with a 400 and a reason.
 
 from dataclasses import dataclass, replace
 
+from shop.inputs import parse_int
 from shop.producers.models import OWNER_TYPES
 from shop.text import words
 
@@ -71,9 +72,11 @@ def _int(args, name: str, strict: bool, lo: int, hi: int) -> int | None:
     raw = args.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
+    value = parse_int(raw, maximum=2**63 - 1)
+    text = str(raw).strip()
+    if value is None and text.isascii() and text.lstrip("+-").isdigit():
+        value = lo - 1 if text.startswith("-") else hi + 1  # too long to be a number we hold: out of range
+    if value is None:
         if strict:
             raise BadParameter(name, f"'{name}' must be a whole number") from None
         return None

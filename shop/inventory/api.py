@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from shop.errors import ShopError, json_error
 from shop.extensions import limiter
 from shop.formatting import utcnow
+from shop.inputs import parse_int
 from shop.inventory import services, tokens
 from shop.orders import services as orders
 from shop.orders.models import SUB_ORDER_STATUSES, SubOrder
@@ -72,17 +73,20 @@ def _body() -> dict:
     return data
 
 
+MAX_PAGE = 100_000  # 100,000 pages of at most 100 rows: every page there is, and no offset overflow
+
+
 def _page() -> tuple[int, int]:
-    def number(name: str, default: int, top: int | None) -> int:
+    def number(name: str, default: int, top: int) -> int:
         raw = request.args.get(name)
         if raw is None or raw == "":
             return default
-        if not raw.isdigit() or int(raw) < 1 or (top is not None and int(raw) > top):
-            limit = f" and at most {top}" if top else ""
-            raise ShopError(f"'{name}' must be a whole number from 1{limit}.", code="invalid_parameter")
-        return int(raw)
+        value = parse_int(raw, minimum=1, maximum=top)
+        if value is None or not raw.isdigit():
+            raise ShopError(f"'{name}' must be a whole number from 1 and at most {top}.", code="invalid_parameter")
+        return value
 
-    return number("page", 1, None), number("per_page", 20, current_app.config["API_MAX_PER_PAGE"])
+    return number("page", 1, MAX_PAGE), number("per_page", 20, current_app.config["API_MAX_PER_PAGE"])
 
 
 def idempotent(view):

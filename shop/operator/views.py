@@ -17,6 +17,7 @@ from werkzeug.routing import BuildError
 
 from shop.errors import NotFound
 from shop.formatting import today_vn, vn_date, vnd
+from shop.inputs import parse_int
 from shop.operator import bp, queries, services
 from shop.operator.services import ReviewError
 from shop.portal.forms import CERTIFICATE_STATE_LABELS, ReasonForm
@@ -31,11 +32,7 @@ def _locale() -> str:
 
 
 def _int_arg(name: str) -> int | None:
-    try:
-        value = int(request.args.get(name, ""))
-    except ValueError:
-        return None
-    return value if value > 0 else None
+    return parse_int(request.args.get(name), minimum=1)
 
 
 def _page() -> int:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from shop.errors import ShopError
+from shop.inputs import parse_int
 from shop.orders import queries, services
 
 bp = Blueprint("orders", __name__, url_prefix="/don-hang")
@@ -22,8 +23,7 @@ def _viewer() -> dict:
 def index():
     stage = request.args.get("trang-thai", "")
     stage = stage if stage in queries.STAGES else ""
-    page = request.args.get("page", 1, type=int)
-    page = page if 0 < page < 10_000 else 1
+    page = parse_int(request.args.get("page"), minimum=1, maximum=9_999) or 1
     result = queries.orders_of_user(current_user.id, stage or None, page)
     return render_template("orders/index.html", result=result, stage=stage, stage_of=queries.stage_of)
 

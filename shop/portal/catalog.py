@@ -20,6 +20,7 @@ from shop.accounts.phone import format_phone
 from shop.accounts.views import _fill_places as fill_places
 from shop.accounts.views import form_error  # shows a service's refusal by its field; PortalError has one too
 from shop.errors import json_error, wants_json
+from shop.inputs import parse_int
 from shop.places import queries as places
 from shop.portal import bp, services
 from shop.portal.access import current_membership, producer_ids, producer_required
@@ -481,8 +482,8 @@ def certificates():
 @producer_required
 def certificate_new():
     form = CertificateForm()
-    if request.method == "GET" and request.args.get("san-pham", "").isdigit():
-        form.product_id.data = int(request.args["san-pham"])
+    if request.method == "GET" and parse_int(request.args.get("san-pham"), minimum=1):
+        form.product_id.data = parse_int(request.args["san-pham"])
     form.product_id.choices = [SelectChoice("", _("— Chọn sản phẩm —"))] + [
         SelectChoice(i, name) for i, name in services.product_choices(_pid())
     ]

@@ -5,12 +5,13 @@ import re
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from shop.accounts.forms import PlaceFields, optional_int, valid_email, valid_phone
+from shop.forms import Form as FlaskForm
+from shop.inputs import DB_INT_MAX
 
 # --- numbers and dates as people type them ----------------------------------------
 
@@ -90,6 +91,9 @@ class NumberField(StringField):
             raise ValueError(str(self.negative_message)) from None
         except ValueError:
             raise ValueError(str(self.invalid_message)) from None
+        if self.data > DB_INT_MAX:  # more than a database integer holds
+            self.data = None
+            raise ValueError(str(_l("Số quá lớn (tối đa %(n)s).", n=group_thousands(DB_INT_MAX))))
 
     def _value(self):
         if self.raw_data:

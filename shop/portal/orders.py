@@ -26,6 +26,7 @@ from werkzeug.routing import BuildError
 from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
 from shop.formatting import today_vn, vn_date, vn_datetime, vnd
+from shop.inputs import parse_int
 from shop.orders import services as orders
 from shop.payments import services as payments
 from shop.portal import bp
@@ -281,10 +282,10 @@ def _line_quantities() -> dict[int, int]:
     for key, value in request.form.items():
         if not key.startswith("qty-"):
             continue
-        value = value.strip()
-        if not key[4:].isdigit() or (value and not value.isdigit()):
+        line_id, quantity = parse_int(key[4:], minimum=1), parse_int(value.strip() or "0", minimum=0)
+        if line_id is None or quantity is None:
             raise ShopError(_("Số lượng huỷ phải là số nguyên từ 0."), code="bad_quantity")
-        wanted[int(key[4:])] = int(value or 0)
+        wanted[line_id] = quantity
     return wanted
 
 

@@ -7,13 +7,13 @@ from flask import Response, abort, flash, g, jsonify, redirect, render_template,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from shop.errors import ShopError
+from shop.forms import Form as FlaskForm
 from shop.inventory import imports, stock, tokens
 from shop.portal import bp
 from shop.portal.access import producer_ids, producer_required

@@ -5,13 +5,13 @@ the rules and has the last word."""
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from shop.accounts.forms import optional_int
 from shop.formatting import parse_vn_datetime, vn_input_value
+from shop.forms import Form as FlaskForm
 from shop.portal.forms import NumberField
 
 KIND_CHOICES = [

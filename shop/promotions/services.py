@@ -27,6 +27,7 @@ from shop.catalog.reference import reference
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import as_utc, today_vn, utcnow
+from shop.inputs import parse_int
 from shop.places.models import Province
 from shop.portal import images
 from shop.producers.models import Producer
@@ -382,10 +383,10 @@ def _share(value: int | None) -> int:
 def _ids(values: Iterable, model, field_name: str, message: str) -> list[int]:
     ids: list[int] = []
     for raw in values:
-        try:
-            ids.append(int(raw))
-        except (TypeError, ValueError):
-            raise PromotionError(message % {"id": str(raw)[:40]}, code="unknown_scope", field=field_name) from None
+        value = parse_int(raw, minimum=1)
+        if value is None:
+            raise PromotionError(message % {"id": str(raw)[:40]}, code="unknown_scope", field=field_name)
+        ids.append(value)
     ids = sorted(set(ids))
     if ids:
         found = set(db.session.scalars(select(model.id).where(model.id.in_(ids))))
