@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from shop.accounts.phone import is_valid_phone
@@ -57,7 +57,11 @@ class DeliveryForm(FlaskForm):
 class PlaceOrderForm(FlaskForm):
     payment_method = RadioField(
         _l("Thanh toán"),
-        choices=[("cod", _l("Thanh toán khi nhận hàng (COD)")), ("card", _l("Thẻ Visa / Mastercard"))],
+        choices=[
+            ("cod", _l("Thanh toán khi nhận hàng (COD)")),
+            ("card", _l("Thẻ Visa / Mastercard")),
+            ("vietqr", _l("Chuyển khoản ngân hàng (VietQR)")),
+        ],
         default="cod",
         validators=[DataRequired(_l("Chọn cách thanh toán."))],
     )
@@ -65,3 +69,9 @@ class PlaceOrderForm(FlaskForm):
     # The total the shopper saw: if prices or promotions change before the order
     # is placed, it is refused and the new total shown instead of charged.
     expected_total = IntegerField(validators=[Optional()])
+    # "Xuất hóa đơn công ty" (optional): checked in shop.checkout.invoice.
+    want_invoice = BooleanField(_l("Xuất hóa đơn công ty"))
+    invoice_company = StringField(_l("Tên công ty"), validators=[Optional(), Length(max=200)])
+    invoice_tax_code = StringField(_l("Mã số thuế"), validators=[Optional(), Length(max=20)])
+    invoice_address = StringField(_l("Địa chỉ công ty"), validators=[Optional(), Length(max=300)])
+    invoice_email = StringField(_l("Email nhận hóa đơn"), validators=[Optional(), Length(max=254)])

@@ -1,6 +1,7 @@
 """Imports each console module so its routes join the blueprint."""
 
 from shop.operator import (
+    bank_views,  # noqa: F401 - bank transfers (VietQR)
     catalog_views,  # noqa: F401
     orders_views,  # noqa: F401
     payouts,  # noqa: F401 - settling with producers, commission
