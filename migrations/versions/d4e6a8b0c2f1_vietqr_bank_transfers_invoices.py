@@ -3,7 +3,7 @@ once), order.amount_received, company-invoice details on orders, the producer's
 bank BIN, and 'vietqr' as a payment method.
 
 Revision ID: d4e6a8b0c2f1
-Revises: c3d5e8f1a2b4
+Revises: d4e6f8a0b2c1
 Create Date: 2026-12-02 17:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d4e6a8b0c2f1"
-down_revision = "c3d5e8f1a2b4"
+down_revision = "d4e6f8a0b2c1"
 branch_labels = None
 depends_on = None
 

@@ -398,9 +398,8 @@ def revive_lapsed(order_id: int, hold_until: datetime) -> bool:
         return False
     except stock.QuotaSoldOut as err:
         stock.give_back([stock.Hold(h.variant_id, h.quantity) for h in holds])
-        stock.give_back(
-            [stock.Hold(None, 0, h.enrolment_id, h.promo_units) for h in holds if (h.enrolment_id or 0) < err.enrolment_id]
-        )
+        taken_quotas = [h for h in holds if (h.enrolment_id or 0) < err.enrolment_id]
+        stock.give_back([stock.Hold(None, 0, h.enrolment_id, h.promo_units) for h in taken_quotas])
         return False
     for sub in order.sub_orders:
         sub.status, sub.cancelled_at, sub.cancel_reason = "pending", None, ""
