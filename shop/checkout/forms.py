@@ -1,6 +1,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from shop.accounts.phone import is_valid_phone
@@ -58,9 +67,9 @@ class PlaceOrderForm(FlaskForm):
     payment_method = RadioField(
         _l("Thanh toán"),
         choices=[
-            ("cod", _l("Thanh toán khi nhận hàng (COD)")),
-            ("card", _l("Thẻ Visa / Mastercard")),
-            ("vietqr", _l("Chuyển khoản ngân hàng (VietQR)")),
+            SelectChoice("cod", _l("Thanh toán khi nhận hàng (COD)")),
+            SelectChoice("card", _l("Thẻ Visa / Mastercard")),
+            SelectChoice("vietqr", _l("Chuyển khoản ngân hàng (VietQR)")),
         ],
         default="cod",
         validators=[DataRequired(_l("Chọn cách thanh toán."))],

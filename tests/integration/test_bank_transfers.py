@@ -434,3 +434,61 @@ def test_switching_vietqr_on_needs_a_valid_account(app, operator_id):
     assert err.value.field == "account_number"
     assert settings.get_int("vietqr_enabled") == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_invoice_details_reach_the_producer_in_the_portal_csv_and_api(app, shop, operator_id):
+    from shop.checkout.invoice import check_invoice
+    from shop.inventory import tokens
+
+    invoice = check_invoice("Công ty TNHH Ong Vàng", "0100109106-002", "12 Lý Thường Kiệt, Hà Nội", "kt@ongvang.vn")
+    cart_id = cart_with((db.session.get(Variant, shop), 1))
+    order = place_order(
+        cart_id=cart_id,
+        user_id=None,
+        delivery=delivery_to(),
+        payment_method="vietqr",
+        checkout_key=secrets.token_urlsafe(16),
+        invoice=invoice,
+    )
+    assert (order.invoice_company, order.invoice_tax_code) == ("Công ty TNHH Ong Vàng", "0100109106-002")
+    post(app.test_client(), notice(order, order.total))
+    producer_id = order.sub_orders[0].producer_id
+    _, raw = tokens.create_token(producer_id, "Kho")
+    listed = app.test_client().get("/api/v1/producer/orders", headers={"Authorization": f"Bearer {raw}"}).get_json()
+    (item,) = listed["items"]
+    assert item["payment_method"] == "vietqr" and item["paid"] is True
+    assert item["invoice"] == {
+        "company": "Công ty TNHH Ong Vàng",
+        "tax_code": "0100109106-002",
+        "address": "12 Lý Thường Kiệt, Hà Nội",
+        "email": "kt@ongvang.vn",
+    }
+    page = app.test_client().get(f"/don-hang/{order.number}?t={order.access_token}").get_data(as_text=True)
+    assert "0100109106-002" in page and "Đã thanh toán" in page
+
+
+def test_checkout_keeps_a_wrong_tax_code_on_the_review_page(app, shop):
+    client = app.test_client()
+    variant = db.session.get(Variant, shop)
+    client.post("/gio-hang/them", data={"variant_id": variant.id, "quantity": 1})
+    delivery = delivery_to()
+    with client.session_transaction() as session:
+        session["checkout"] = delivery.__dict__
+    review = client.get("/thanh-toan/xac-nhan")
+    assert review.status_code == 200 and "Chuyển khoản ngân hàng (VietQR)" in review.get_data(as_text=True)
+    answer = client.post(
+        "/thanh-toan/dat-hang",
+        data={
+            "payment_method": "vietqr",
+            "checkout_key": secrets.token_urlsafe(24),
+            "want_invoice": "y",
+            "invoice_company": "Công ty Ong Vàng",
+            "invoice_tax_code": "0100109107",
+            "invoice_address": "Hà Nội",
+            "invoice_email": "kt@ongvang.vn",
+        },
+    )
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/thanh-toan/xac-nhan")
+    page = client.get("/thanh-toan/xac-nhan").get_data(as_text=True)
+    assert "chữ số cuối là số kiểm tra" in page and 'value="0100109107"' in page
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 0
