@@ -23,6 +23,17 @@ def dev_secret_key() -> str:
     return path.read_text().strip()
 
 
+def dev_sepay_key() -> str:
+    """The bank-notification webhook's API key for development, kept in instance/
+    so that `flask bank simulate-transfer` and the running shop agree on it."""
+    path = INSTANCE_DIR / "sepay_webhook_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text("dev_" + secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -154,6 +165,17 @@ class Config:
     STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "20"))  # seconds per request, retried twice
     # Card attempts per address: slows down anyone testing stolen card numbers on us.
     PAYMENT_LIMIT_PER_IP = os.environ.get("PAYMENT_LIMIT_PER_IP", "20 per 10 minutes")
+    # --- bank transfers (VietQR + SePay) ---
+    # The webhook's `Authorization: Apikey <key>` (development generates one into
+    # instance/); with SEPAY_WEBHOOK_SECRET set, an HMAC-SHA256 signature is required too.
+    SEPAY_WEBHOOK_KEY = os.environ.get("SEPAY_WEBHOOK_KEY", "")
+    SEPAY_WEBHOOK_SECRET = os.environ.get("SEPAY_WEBHOOK_SECRET", "")
+    # Reconciliation asks SePay's API for recent transactions (off while unset).
+    SEPAY_API_BASE = os.environ.get("SEPAY_API_BASE", "")
+    SEPAY_API_TOKEN = os.environ.get("SEPAY_API_TOKEN", "")
+    SEPAY_ACCOUNT_NUMBER = os.environ.get("SEPAY_ACCOUNT_NUMBER", "")
+    SEPAY_TIMEOUT = float(os.environ.get("SEPAY_TIMEOUT", "10"))
+    # --- end bank transfers ---
     # --- end payments ---
 
 
@@ -170,6 +192,7 @@ class TestConfig(Config):
     MAIL_SERVER = None
     MAIL_BACKEND = None
     MAIL_DIR = str(Path(tempfile.gettempdir()) / "cho-ocop-test-mail")
+    SEPAY_WEBHOOK_KEY = "test-sepay-key"
 
 
 # Secret keys seen in tutorials, templates and our own test settings: never in production.

@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask, request
 from flask_babel import get_locale
 
-from config import CONFIGS, dev_secret_key
+from config import CONFIGS, dev_secret_key, dev_sepay_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         config_class.check(app.config)
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = dev_secret_key()
+    if config_name == "development" and not app.config.get("SEPAY_WEBHOOK_KEY"):
+        app.config["SEPAY_WEBHOOK_KEY"] = dev_sepay_key()
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     if (app.config.get("STORAGE_BACKEND") or "local") == "local":
@@ -126,6 +128,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     app.register_blueprint(payments_bp)
     csrf.exempt(stripe_webhook)  # Stripe signs its webhooks; the signature is checked instead
+    from shop.bank.views import bp as bank_bp
+    from shop.bank.views import sepay_webhook
+
+    app.register_blueprint(bank_bp)
+    csrf.exempt(sepay_webhook)  # SePay's API key (and HMAC) are checked instead
     # --- end payments ---
 
     # --- producer API and stock sync ---

@@ -151,3 +151,35 @@ def register_cli(app) -> None:
             click.echo(f"{hook.id}\t{hook.name}\t{hook.url}\t{state}\t{tally}")
 
     # --- end stock sync ---
+
+    # --- bank transfers ---
+    @app.cli.group("bank")
+    def bank_group():
+        """Bank transfers (VietQR): simulate a transfer, reconcile with SePay."""
+
+    @bank_group.command("simulate-transfer")
+    @click.argument("order_number")
+    @click.argument("amount", required=False, type=click.IntRange(1, 10**11))
+    @click.option("--url", default=None, help="The shop's webhook (default: SITE_URL + /webhooks/sepay).")
+    def bank_simulate_transfer(order_number: str, amount: int | None, url: str | None):
+        """Post what SePay would send when ORDER_NUMBER is paid by bank transfer
+        (AMOUNT đồng; default what is still due) to the running shop."""
+        from shop.bank.simulate import SimulationError, simulate_transfer, webhook_url
+
+        target = url or webhook_url()
+        try:
+            status, body = simulate_transfer(order_number, amount, target)
+        except SimulationError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"POST {target} -> {status} {body.strip()}")
+        if status != 200:
+            raise SystemExit(1)
+
+    @bank_group.command("reconcile")
+    def bank_reconcile():
+        """Ask SePay for recent transactions and process the ones the webhook missed."""
+        from shop.bank.services import reconcile
+
+        click.echo(reconcile())
+
+    # --- end bank transfers ---

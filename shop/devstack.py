@@ -124,9 +124,14 @@ def main() -> int:
     from shop.accounts.services import DEMO_PASSWORD, DEMO_USERS
 
     logins = "\n".join(f"    {role:9s} {email}" for email, role, _slug, _name in DEMO_USERS)
+    simulate_url = "" if str(port) == "5000" else f" --url {env['SITE_URL']}/webhooks/sepay"
     print(
         f"\n  Chợ OCOP is running at http://127.0.0.1:{port}\n"
-        f"  Demo logins (password {DEMO_PASSWORD}):\n{logins}\n  Press Ctrl-C to stop.\n",
+        f"  Demo logins (password {DEMO_PASSWORD}):\n{logins}\n"
+        '  Bank transfer (VietQR): choose "Chuyển khoản ngân hàng" at checkout, then, in another terminal,\n'
+        f"    .venv/bin/flask --app wsgi bank simulate-transfer ORDER_NUMBER [AMOUNT]{simulate_url}\n"
+        '  posts the bank\'s notification (as SePay would) and the order page turns to "Đã thanh toán".\n'
+        "  Press Ctrl-C to stop.\n",
         flush=True,
     )
 

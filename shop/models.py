@@ -2,6 +2,7 @@
 
 from shop.accounts.models import Address, ProducerMember, User
 from shop.audit.models import AuditEntry
+from shop.bank.models import BankTransfer
 from shop.cart.models import Cart, CartLine
 from shop.catalog.models import Category, Product, ProductImage, Variant
 from shop.inventory.models import ApiToken, IdempotencyKey, ProducerFeed, ProducerInvite, StockImport
@@ -18,6 +19,7 @@ from shop.shipping.models import ShippingRate
 
 __all__ = [
     "AuditEntry",
+    "BankTransfer",
     "CommissionOverride",
     "LedgerEntry",
     "Payout",

@@ -38,6 +38,8 @@ def make_celery(app: Flask) -> Celery:
             "sweep-expired-reservations": {"task": "orders.sweep_expired", "schedule": 60.0},
             # Ask Stripe about orders still awaiting payment (a lost webhook must not matter).
             "reconcile-payments": {"task": "payments.reconcile", "schedule": 300.0},
+            # Ask SePay for recent bank transactions (a lost webhook must not matter either).
+            "reconcile-bank-transfers": {"task": "bank.reconcile", "schedule": 300.0},
             # E-mails whose task was lost; how often is configurable for the tests.
             "sweep-outbox": {"task": "notifications.sweep", "schedule": float(app.config["OUTBOX_SWEEP_SECONDS"])},
             # 60/30/7-day certificate reminders, each written once (dedupe keys), early morning in Vietnam.

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from shop.bank import services as bank
 from shop.inventory import imports as stock_imports  # stock sync
 from shop.inventory import services as inventory  # stock sync
 from shop.ledger import services as ledger
@@ -29,6 +30,12 @@ def sweep_expired() -> int:
 @shared_task(name="payments.reconcile", **RETRY)
 def reconcile_payments() -> dict:
     return reconcile_awaiting_payments()
+
+
+@shared_task(name="bank.reconcile", **RETRY)
+def reconcile_bank_transfers() -> dict:
+    """Transactions SePay's webhook did not deliver, and refunds owed by cancelled orders."""
+    return bank.reconcile()
 
 
 @shared_task(name="notifications.send", bind=True, **RETRY)

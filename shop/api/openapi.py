@@ -591,7 +591,7 @@ PRODUCER_SCHEMAS = {
             "id": {"type": "integer"},
             "order_number": {"type": "string"},
             "status": {"type": "string", "enum": ["pending", "confirmed", "shipped", "delivered", "cancelled"]},
-            "payment_method": {"type": "string", "enum": ["card", "cod"]},
+            "payment_method": {"type": "string", "enum": ["card", "cod", "vietqr"]},
             "paid": {"type": "boolean", "description": "Money received (card); cash on delivery is collected later"},
             "created_at": {"type": "string", "format": "date-time"},
             "subtotal": _MONEY,
@@ -601,6 +601,16 @@ PRODUCER_SCHEMAS = {
             "weight_grams": {"type": "integer"},
             "carrier": {"type": "string", "nullable": True},
             "tracking_number": {"type": "string", "nullable": True},
+            "invoice": {
+                "type": ["object", "null"],
+                "description": "Company invoice details the shopper gave at checkout, or null",
+                "properties": {
+                    "company": {"type": "string"},
+                    "tax_code": {"type": "string", "description": "MST: 10 digits, or 10 + '-' + 3 for a branch"},
+                    "address": {"type": "string"},
+                    "email": {"type": "string"},
+                },
+            },
             "ship_to": {
                 "type": "object",
                 "description": "Left out for cancelled sub-orders",

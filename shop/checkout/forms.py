@@ -1,5 +1,14 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from shop.accounts.phone import is_valid_phone
@@ -60,6 +69,7 @@ class PlaceOrderForm(FlaskForm):
         choices=[
             SelectChoice("cod", _l("Thanh toán khi nhận hàng (COD)")),
             SelectChoice("card", _l("Thẻ Visa / Mastercard")),
+            SelectChoice("vietqr", _l("Chuyển khoản ngân hàng (VietQR)")),
         ],
         default="cod",
         validators=[DataRequired(_l("Chọn cách thanh toán."))],
@@ -68,3 +78,9 @@ class PlaceOrderForm(FlaskForm):
     # The total the shopper saw: if prices or promotions change before the order
     # is placed, it is refused and the new total shown instead of charged.
     expected_total = IntegerField(validators=[Optional()])
+    # "Xuất hóa đơn công ty" (optional): checked in shop.checkout.invoice.
+    want_invoice = BooleanField(_l("Xuất hóa đơn công ty"))
+    invoice_company = StringField(_l("Tên công ty"), validators=[Optional(), Length(max=200)])
+    invoice_tax_code = StringField(_l("Mã số thuế"), validators=[Optional(), Length(max=20)])
+    invoice_address = StringField(_l("Địa chỉ công ty"), validators=[Optional(), Length(max=300)])
+    invoice_email = StringField(_l("Email nhận hóa đơn"), validators=[Optional(), Length(max=254)])

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from shop.accounts.models import Address
+from shop.bank import services as bank
 from shop.checkout.services import CheckoutError, Delivery, address_text
 from shop.errors import NotFound
 from shop.extensions import db
@@ -37,3 +38,8 @@ def printed_address(delivery: Delivery) -> str:
 
 def cod_max() -> int:
     return get_int("cod_max_amount")
+
+
+def vietqr_minutes() -> int:
+    """How long a bank-transfer order holds its stock, or 0 when checkout does not offer it."""
+    return get_int("vietqr_reservation_minutes") if bank.vietqr_available() else 0

@@ -14,24 +14,24 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from shop.bank import services as bank
 from shop.cart.models import Cart
 from shop.cart.services import CartView, LineView, OutOfStock, clear_lines, view_cart
 from shop.catalog.models import Variant
 from shop.catalog.services import commit_catalog_change
+from shop.checkout.invoice import Invoice
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.formatting import as_utc, utcnow, vnd
 from shop.ledger import services as ledger
 from shop.notifications.services import notify_low_stock, notify_order_placed
 from shop.orders import stock
-from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
+from shop.orders.models import ORDER_ALPHABET, Order, OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancel_unpaid_orders_of_cart
 from shop.partners.services import record_variant_changes
 from shop.places.models import Province, Ward
 from shop.promotions import rules, vouchers
 from shop.settings.services import get_int
-
-ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,7 @@ def place_order(
     locale: str = "vi",
     expected_total: int | None = None,
     now: datetime | None = None,
+    invoice: Invoice | None = None,
 ) -> Order:
     """Turn the cart into an order split by producer, priced at `now` (default:
     this instant) with the promotions running then and the cart's voucher.
@@ -142,8 +143,12 @@ def place_order(
     existing = db.session.scalars(select(Order).where(Order.checkout_key == checkout_key)).first()
     if existing is not None:
         return existing
-    if payment_method not in ("card", "cod"):
+    if payment_method not in ("card", "cod", "vietqr"):
         raise CheckoutError("Chọn cách thanh toán.", code="bad_payment_method")
+    if payment_method == "vietqr" and not bank.vietqr_available():
+        raise CheckoutError(
+            _("Chuyển khoản ngân hàng đang tạm ngừng; vui lòng chọn cách thanh toán khác."), code="vietqr_off"
+        )
     cart = db.session.get(Cart, cart_id)
     if cart is None or (user_id is not None and cart.user_id not in (None, user_id)):
         raise CheckoutError("Không tìm thấy giỏ hàng.", code="no_cart")
@@ -186,7 +191,9 @@ def place_order(
     lines = [line for g in view.groups for line in g.lines]
     _take_stock(lines)
 
-    card = payment_method == "card"
+    # Card and bank-transfer orders wait for their money, holding the stock meanwhile.
+    card = payment_method in ("card", "vietqr")
+    hold_minutes = get_int("vietqr_reservation_minutes" if payment_method == "vietqr" else "card_reservation_minutes")
     order = Order(
         number=new_order_number(now),
         checkout_key=checkout_key,
@@ -208,7 +215,11 @@ def place_order(
         voucher_code=view.voucher.code if view.voucher else None,
         voucher_discount=view.voucher_discount,
         total=total,
-        reserved_until=now + timedelta(minutes=get_int("card_reservation_minutes")) if card else None,
+        reserved_until=now + timedelta(minutes=hold_minutes) if card else None,
+        invoice_company=invoice.company if invoice else "",
+        invoice_tax_code=invoice.tax_code if invoice else "",
+        invoice_address=invoice.address if invoice else "",
+        invoice_email=invoice.email if invoice else "",
     )
     for group in view.groups:
         subtotal = group.subtotal - group.voucher_discount

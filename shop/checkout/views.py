@@ -14,11 +14,12 @@ from shop.cart.services import get_cart
 from shop.cart.views import cart_owner, current_cart_view
 from shop.checkout import queries
 from shop.checkout.forms import DeliveryForm, PlaceOrderForm
+from shop.checkout.invoice import InvoiceError, check_invoice
 from shop.checkout.services import Delivery, place_order
 from shop.errors import ShopError
+from shop.formatting import as_utc, utcnow
 from shop.places import queries as places
 from shop.queue import enqueue
-from shop.settings.services import get_int
 
 bp = Blueprint("checkout", __name__, url_prefix="/thanh-toan")
 
@@ -100,6 +101,11 @@ def review():
     if not cart.groups:
         return redirect(url_for("cart.show"))
     form = PlaceOrderForm(checkout_key=secrets.token_urlsafe(24), expected_total=cart.total)
+    invoice = session.get("checkout_invoice") or {}
+    if invoice:
+        form.want_invoice.data = True
+        for key, value in invoice.items():
+            getattr(form, key).data = value
     return render_template(
         "checkout/review.html",
         form=form,
@@ -107,6 +113,8 @@ def review():
         delivery=delivery,
         address=queries.printed_address(delivery),
         cod_max=queries.cod_max(),
+        vietqr_minutes=queries.vietqr_minutes(),
+        invoice_error=session.pop("checkout_invoice_error", None),
     )
 
 
@@ -123,6 +131,19 @@ def place():
     cart = get_cart(user_id, token)
     if cart is None:
         return redirect(url_for("cart.show"))
+    invoice = None
+    fields = ("invoice_company", "invoice_tax_code", "invoice_address", "invoice_email")
+    if form.want_invoice.data:
+        typed = {key: (getattr(form, key).data or "").strip() for key in fields}
+        session["checkout_invoice"] = typed
+        try:
+            invoice = check_invoice(**{key.removeprefix("invoice_"): value for key, value in typed.items()})
+        except InvoiceError as err:
+            session["checkout_invoice_error"] = {"field": err.field, "message": str(err.message)}
+            flash(str(err.message), "error")
+            return redirect(url_for("checkout.review"), code=303)
+    else:
+        session.pop("checkout_invoice", None)
     try:
         order = place_order(
             cart_id=cart.id,
@@ -132,14 +153,17 @@ def place():
             checkout_key=form.checkout_key.data,
             locale=str(get_locale()),
             expected_total=form.expected_total.data,
+            invoice=invoice,
         )
     except ShopError as err:
         flash(err.message, "error")
         target = "cart.show" if err.code in ("out_of_stock", "empty_cart", "no_cart") else "checkout.review"
         return redirect(url_for(target), code=303)
     if order.reserved_until is not None:
-        enqueue("orders.release_if_expired", order.id, countdown=get_int("card_reservation_minutes") * 60 + 5)
+        left = (as_utc(order.reserved_until) - utcnow()).total_seconds()
+        enqueue("orders.release_if_expired", order.id, countdown=max(0, int(left)) + 5)
     guest_token = None if user_id else order.access_token
+    session.pop("checkout_invoice", None)
     if order.payment_method == "card":
         return redirect(url_for("payments.pay", number=order.number, t=guest_token), code=303)
     session.pop("checkout", None)

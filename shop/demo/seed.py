@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from shop.accounts.services import seed_demo_users
+from shop.bank.directory import banks, by_bin, normalise_holder
+from shop.bank.services import configure
 from shop.cache import purge_everything
 from shop.catalog.models import Category, Product, ProductImage, Variant
 from shop.catalog.services import refresh_products
@@ -23,6 +25,7 @@ from shop.promotions.models import Promotion, PromotionEnrolment, Voucher
 from shop.reference import load_reference_data
 from shop.settings import legal
 from shop.settings.legal import operator_details
+from shop.settings.services import get_int, get_text
 from shop.storage import MEDIA, storage
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "data" / "demo_catalog.json"
@@ -133,10 +136,39 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True, with_orders
             details[name] = date.fromisoformat(details[name])
         legal.update_operator_details(None, details)
     purge_everything()
+    added.update(seed_demo_bank())
     added["demo logins"] = seed_demo_users()
     added.update(seed_demo_promotions(with_images=with_images))
     if with_orders:  # after the promotions: the latest orders get their prices
         added["orders"] = seed_demo_orders()
+    return added
+
+
+# A clearly fictitious receiving account: the demo is paid by `flask bank simulate-transfer`.
+DEMO_BANK = {"bank_bin": "970436", "number": "0011001234567", "holder": "CONG TY CHO OCOP DEMO"}
+# Demo producers' payout accounts (fictitious), so their statements show a VietQR.
+DEMO_PRODUCER_BANKS = ("970405", "970418", "970415", "970422", "970407")
+
+
+def seed_demo_bank() -> dict[str, int]:
+    """Switch VietQR on with the demo receiving account (only if none is set), and
+    give demo producers without one a payout account. Returns counts added."""
+    added = {"bank accounts": 0}
+    if not get_text("vietqr_bank_bin"):
+        configure(None, enabled=True, minutes=get_int("vietqr_reservation_minutes"), **DEMO_BANK)
+        added["bank accounts"] += 1
+    for n, producer in enumerate(db.session.scalars(select(Producer).order_by(Producer.id))):
+        if producer.bank_account_number:
+            if not producer.bank_bin:
+                bank = next((b for b in banks() if b.short_name.lower() in producer.bank_name.lower()), None)
+                producer.bank_bin = bank.bin if bank else ""
+            continue
+        bank = by_bin(DEMO_PRODUCER_BANKS[n % len(DEMO_PRODUCER_BANKS)])
+        producer.bank_bin, producer.bank_name = bank.bin, bank.short_name
+        producer.bank_account_name = normalise_holder(producer.name)[:70]
+        producer.bank_account_number = f"{1020304050 + producer.id * 7919}"
+        added["bank accounts"] += 1
+    db.session.commit()
     return added
 
 

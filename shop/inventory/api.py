@@ -223,6 +223,17 @@ def sub_order_json(sub: SubOrder) -> dict:
             for line in sub.lines
         ],
     }
+    # The company invoice the shopper asked for, if any ("Xuất hóa đơn công ty").
+    out["invoice"] = (
+        {
+            "company": order.invoice_company,
+            "tax_code": order.invoice_tax_code,
+            "address": order.invoice_address,
+            "email": order.invoice_email,
+        }
+        if order.invoice_company
+        else None
+    )
     # The parcel's address only while there is a parcel to send or sent.
     if sub.status != "cancelled":
         out["ship_to"] = {"recipient": order.recipient, "phone": order.phone, "address": order.address_text}

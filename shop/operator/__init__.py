@@ -21,6 +21,7 @@ NAV = (
     ("operator.orders", _l("Đơn hàng"), ("operator.order",)),
     ("operator.promotions", _l("Khuyến mãi"), ("operator.promotion", "operator.enrolment")),
     ("operator.vouchers", _l("Mã giảm giá"), ("operator.voucher",)),
+    ("operator.bank_transfers", _l("Chuyển khoản"), ("operator.bank_",)),
     ("operator.payouts", _l("Đối soát"), ("operator.payout", "operator.ledger", "operator.commission")),
     ("operator.settings", _l("Cài đặt"), ("operator.setting",)),
     ("operator.failed_emails", _l("E-mail lỗi"), ("operator.failed_email",)),

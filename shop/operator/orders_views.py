@@ -19,11 +19,15 @@ from shop.orders.models import ORDER_STATUSES, PAYMENT_METHODS, SUB_ORDER_STATUS
 from shop.portal.orders import EVENT_LABELS, parse_day
 from shop.templating import ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS
 
-PAYMENT_LABELS = {"cod": _l("COD"), "card": _l("Thẻ")}
+PAYMENT_LABELS = {"cod": _l("COD"), "card": _l("Thẻ"), "vietqr": _l("Chuyển khoản")}
 MORE_EVENT_LABELS = {
     "payment_failed": _l("Thanh toán thẻ không thành công"),
     "payment_mismatch": _l("Số tiền thanh toán không khớp"),
     "paid_after_cancel": _l("Tiền đến sau khi đơn đã huỷ (tự hoàn)"),
+    "partly_paid": _l("Đã nhận một phần tiền chuyển khoản"),
+    "transfer_surplus": _l("Chuyển khoản thừa (chờ hoàn)"),
+    "transfer_refund_due": _l("Chuyển khoản cần hoàn"),
+    "revived": _l("Đơn được khôi phục khi tiền đến sau hạn giữ hàng"),
 }
 PAYMENT_STATUS_LABELS = {
     "succeeded": _l("Thành công"),

@@ -8,7 +8,9 @@ from shop.formatting import utcnow
 
 ORDER_STATUSES = ("awaiting_payment", "paid", "placed", "cancelled")
 SUB_ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled")
-PAYMENT_METHODS = ("card", "cod")
+PAYMENT_METHODS = ("card", "cod", "vietqr")
+# Order numbers: "OC" + yymmdd + "-" + five of these (no 0/O, 1/I, so people can read them out).
+ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 class Order(db.Model):
@@ -17,7 +19,7 @@ class Order(db.Model):
 
     __table_args__ = (
         CheckConstraint("status IN ('awaiting_payment', 'paid', 'placed', 'cancelled')", name="status"),
-        CheckConstraint("payment_method IN ('card', 'cod')", name="payment_method"),
+        CheckConstraint("payment_method IN ('card', 'cod', 'vietqr')", name="payment_method"),
         CheckConstraint("total >= 0 AND subtotal >= 0 AND shipping_total >= 0", name="amounts"),
     )
 
@@ -44,6 +46,13 @@ class Order(db.Model):
     voucher_discount: Mapped[int] = mapped_column(default=0, server_default="0")
     total: Mapped[int] = mapped_column()
     reserved_until: Mapped[datetime | None] = mapped_column(index=True)
+    # Bank transfers (VietQR) counted towards the total so far, in đồng.
+    amount_received: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A company invoice ("Xuất hóa đơn công ty"), optional: empty company means none.
+    invoice_company: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    invoice_tax_code: Mapped[str] = mapped_column(String(14), default="", server_default="")
+    invoice_address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    invoice_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     paid_at: Mapped[datetime | None] = mapped_column()
     cancelled_at: Mapped[datetime | None] = mapped_column()
@@ -56,6 +65,16 @@ class Order(db.Model):
         back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
     )
     province: Mapped["Province"] = relationship()  # noqa: F821
+
+    @property
+    def payment_code(self) -> str:
+        """What a bank transfer's note must carry: the order number without its dash
+        (banks drop dashes anyway)."""
+        return self.number.replace("-", "")
+
+    @property
+    def amount_due(self) -> int:
+        return max(0, self.total - self.amount_received)
 
 
 class SubOrder(db.Model):

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from shop.cart.services import clear_lines
+from shop.catalog.changes import note_stock_change
 from shop.catalog.models import Variant
 from shop.catalog.services import commit_catalog_change
 from shop.errors import NotFound, ShopError
@@ -29,6 +30,9 @@ NEXT_STATES = {
     "delivered": (),
     "cancelled": (),
 }
+
+
+LAPSED_REASON = "payment not completed in time"  # why an unpaid order whose hold ran out was cancelled
 
 
 class OrderStateError(ShopError):
@@ -100,7 +104,7 @@ def release_if_expired(order_id: int, now: datetime | None = None) -> bool:
     until = order.reserved_until if order.reserved_until.tzinfo else order.reserved_until.replace(tzinfo=now.tzinfo)
     if until > now:
         return False
-    touched = _cancel(order, "payment not completed in time", now)
+    touched = _cancel(order, LAPSED_REASON, now)
     commit_catalog_change(_product_ids(touched))
     return True
 
@@ -347,3 +351,62 @@ def cancel_lines(
     )
     commit_catalog_change(_product_ids(touched))
     return sub
+
+
+# --- bank transfers (VietQR) -------------------------------------------------------
+
+
+def count_transfer(order: Order, amount: int, note: str) -> int:
+    """Count a bank transfer towards an order awaiting payment (no commit; the
+    caller holds the order's row lock). Returns what is still due after it. A
+    transfer that leaves some due keeps the stock held for another `vietqr`
+    hold from now, so the shopper has time to send the rest."""
+    order.amount_received += amount
+    due = max(0, order.total - order.amount_received)
+    if due:
+        order.events.append(OrderEvent(kind="partly_paid", note=f"{amount} vnd, {due} vnd due: {note}"[:500]))
+    return due
+
+
+def extend_hold(order: Order, until: datetime) -> None:
+    """Hold the order's stock at least until `until` (no commit)."""
+    current = order.reserved_until
+    if current is not None and current.tzinfo is None:
+        current = current.replace(tzinfo=until.tzinfo)
+    if current is None or current < until:
+        order.reserved_until = until
+
+
+def revive_lapsed(order_id: int, hold_until: datetime) -> bool:
+    """Bring back an order cancelled because its hold ran out, if every unit it
+    held is still in stock (no commit; the caller commits, and its catalog change
+    is noted). Takes the stock and the promotional quotas again through
+    shop.orders.stock, in its fixed order; if a row cannot give them, gives back
+    what was taken before it and returns False. The voucher use comes back with
+    it: the shopper paid that price."""
+    order = db.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
+    if order is None or order.status != "cancelled" or order.cancel_reason != LAPSED_REASON:
+        return False
+    if any(s.status != "cancelled" or s.cancel_reason != LAPSED_REASON for s in order.sub_orders):
+        return False
+    holds = _held(list(order.sub_orders))
+    try:
+        touched = stock.take(holds)
+    except stock.NotEnoughStock as err:
+        # Rows are taken in variant-id order: those before the one that failed were taken.
+        stock.give_back([stock.Hold(h.variant_id, h.quantity) for h in holds if (h.variant_id or 0) < err.variant_id])
+        return False
+    except stock.QuotaSoldOut as err:
+        stock.give_back([stock.Hold(h.variant_id, h.quantity) for h in holds])
+        taken_quotas = [h for h in holds if (h.enrolment_id or 0) < err.enrolment_id]
+        stock.give_back([stock.Hold(None, 0, h.enrolment_id, h.promo_units) for h in taken_quotas])
+        return False
+    for sub in order.sub_orders:
+        sub.status, sub.cancelled_at, sub.cancel_reason = "pending", None, ""
+    order.status, order.cancelled_at, order.cancel_reason = "awaiting_payment", None, ""
+    order.reserved_until = hold_until
+    vouchers.take_back(order.id)
+    order.events.append(OrderEvent(kind="revived", note="bank transfer arrived after the hold lapsed"))
+    record_variant_changes(touched)
+    note_stock_change(db.session, _product_ids(touched))
+    return True

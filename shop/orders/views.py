@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from shop.bank import services as bank
 from shop.errors import ShopError
 from shop.inputs import parse_int
 from shop.orders import queries, services
@@ -31,8 +32,14 @@ def index():
 @bp.get("/<number>")
 def detail(number: str):
     order = queries.order_for_viewer(number, **_viewer())
+    transfer = bank.transfer_for(order) if order.status == "awaiting_payment" else None
     return render_template(
-        "orders/detail.html", order=order, token=request.args.get("t"), just_placed=request.args.get("placed") == "1"
+        "orders/detail.html",
+        order=order,
+        token=request.args.get("t"),
+        just_placed=request.args.get("placed") == "1",
+        transfer=transfer,
+        account=bank.receiving_account() if transfer else None,
     )
 
 

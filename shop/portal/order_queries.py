@@ -24,14 +24,16 @@ PER_PAGE = 20
 # A card order the shopper has not paid yet: its parts are shown but cannot be acted on.
 _UNPAID = Order.status == "awaiting_payment"
 # A card checkout abandoned before payment: the producer never had an order to act on.
-_ABANDONED = and_(Order.payment_method == "card", Order.paid_at.is_(None), Order.status == "cancelled")
+_ABANDONED = and_(Order.payment_method.in_(("card", "vietqr")), Order.paid_at.is_(None), Order.status == "cancelled")
 
 
 def payment_state(order: Order) -> str:
-    """The payment column: "cod", "card_paid" or "unpaid" (card, not paid or cancelled before it was)."""
+    """The payment column: "cod", "card_paid", "transfer_paid" or "unpaid" (not paid, or cancelled before it was)."""
     if order.payment_method == "cod":
         return "cod"
-    return "card_paid" if order.status == "paid" else "unpaid"
+    if order.status != "paid":
+        return "unpaid"
+    return "transfer_paid" if order.payment_method == "vietqr" else "card_paid"
 
 
 def is_actionable(sub: SubOrder) -> bool:

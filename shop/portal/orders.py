@@ -43,11 +43,12 @@ TAB_LABELS = {
 PAYMENT_LABELS = {
     "cod": _l("COD – thu tiền khi giao"),
     "card_paid": _l("Đã thanh toán thẻ"),
+    "transfer_paid": _l("Đã chuyển khoản"),
     "unpaid": _l("Chưa thanh toán"),
 }
 EVENT_LABELS = {
     "placed": _l("Khách đặt hàng"),
-    "paid": _l("Khách đã thanh toán thẻ"),
+    "paid": _l("Khách đã thanh toán"),
     "confirmed": _l("Đã xác nhận"),
     "shipped": _l("Đã giao cho vận chuyển"),
     "delivered": _l("Đã giao tới khách"),
@@ -357,6 +358,10 @@ CSV_COLUMNS = (
     _l("Giảm giá"),
     _l("Thành tiền"),
     _l("Phí vận chuyển"),
+    _l("Hóa đơn: công ty"),
+    _l("Hóa đơn: mã số thuế"),
+    _l("Hóa đơn: địa chỉ"),
+    _l("Hóa đơn: email"),
 )
 
 
@@ -394,6 +399,10 @@ def orders_csv():
                 line.line_total,
                 # Once per sub-order, so that a column sum gives the fees charged.
                 sub.shipping_fee if row.first_of_sub else "",
+                order.invoice_company,
+                order.invoice_tax_code,
+                order.invoice_address,
+                order.invoice_email,
             )
 
     return csv_download(f"don-hang-{g.producer.slug}-{today_vn():%Y%m%d}.csv", lines())

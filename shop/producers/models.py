@@ -38,6 +38,8 @@ class Producer(db.Model):
     tax_code: Mapped[str] = mapped_column(String(20), default="")
     # Payout bank account: only the owner sees and changes it.
     bank_name: Mapped[str] = mapped_column(String(120), default="")
+    # NAPAS BIN of the bank, from shop/data/banks_napas.json (for the payout VietQR).
+    bank_bin: Mapped[str] = mapped_column(String(8), default="", server_default="")
     bank_account_name: Mapped[str] = mapped_column(String(120), default="")
     bank_account_number: Mapped[str] = mapped_column(String(40), default="")
     status_reason: Mapped[str] = mapped_column(Text, default="")  # why rejected or suspended

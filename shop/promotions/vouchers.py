@@ -182,3 +182,20 @@ def release(order_id: int) -> None:
         .values(used_count=Voucher.used_count - 1)
         .execution_options(synchronize_session=False)
     )
+
+
+def take_back(order_id: int) -> None:
+    """Count again the voucher use of a cancelled order that comes back (a late
+    bank transfer paid its discounted total). No commit; safe to repeat."""
+    redemption = db.session.scalars(
+        select(VoucherRedemption).where(VoucherRedemption.order_id == order_id, VoucherRedemption.released.is_(True))
+    ).first()
+    if redemption is None:
+        return
+    redemption.released = False
+    db.session.execute(
+        update(Voucher)
+        .where(Voucher.id == redemption.voucher_id)
+        .values(used_count=Voucher.used_count + 1)
+        .execution_options(synchronize_session=False)
+    )

@@ -15,12 +15,41 @@ DEFAULTS: dict[str, int] = {
     # Commission the marketplace takes on a producer's revenue, in basis points (800 = 8%),
     # unless the producer has its own rate or a rate for the product's category.
     "default_commission_bp": 800,
+    # Bank transfer by VietQR at checkout: 1 once the operator has entered the receiving account.
+    "vietqr_enabled": 0,
+    # Minutes an unpaid bank-transfer order holds its stock (people switch to their banking app).
+    "vietqr_reservation_minutes": 30,
+}
+
+# Text settings: the marketplace's receiving bank account for VietQR transfers.
+TEXT_DEFAULTS: dict[str, str] = {
+    "vietqr_bank_bin": "",
+    "vietqr_account_number": "",
+    "vietqr_account_name": "",
 }
 
 
 def get_int(key: str) -> int:
     row = db.session.get(Setting, key)
     return int(row.value) if row is not None else DEFAULTS[key]
+
+
+def get_text(key: str) -> str:
+    if key not in TEXT_DEFAULTS:
+        raise KeyError(key)
+    row = db.session.get(Setting, key)
+    return row.value if row is not None else TEXT_DEFAULTS[key]
+
+
+def set_text(key: str, value: str) -> None:
+    """Change a text setting (no commit)."""
+    if key not in TEXT_DEFAULTS:
+        raise KeyError(key)
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
 
 
 def set_int(key: str, value: int) -> None:
@@ -41,6 +70,8 @@ LIMITS: dict[str, tuple[int, int]] = {
     "cod_max_amount": (0, 1_000_000_000),
     "card_reservation_minutes": (5, 1440),
     "default_commission_bp": (0, 10_000),
+    "vietqr_enabled": (0, 1),
+    "vietqr_reservation_minutes": (5, 1440),
 }
 
 
@@ -66,6 +97,8 @@ def update_settings(actor_id: int, values: dict[str, int]) -> list[str]:
         "cod_max_amount": _("Hạn mức COD phải từ 0 đến 1.000.000.000 đ."),
         "card_reservation_minutes": _("Thời gian giữ hàng phải từ 5 đến 1440 phút."),
         "default_commission_bp": _("Hoa hồng phải từ 0% đến 100%."),
+        "vietqr_enabled": _("Chọn bật hoặc tắt chuyển khoản."),
+        "vietqr_reservation_minutes": _("Thời gian giữ hàng phải từ 5 đến 1440 phút."),
     }
     for key, value in values.items():
         if key not in DEFAULTS:

@@ -341,7 +341,8 @@ def test_the_csv_has_a_bom_one_row_per_line_and_neutralised_formulas(producer, s
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     header, *rows = read_csv(response)
-    assert header[0] == "Mã đơn" and header[-1] == "Phí vận chuyển" and len(header) == 16
+    assert header[0] == "Mã đơn" and header[15] == "Phí vận chuyển" and len(header) == 20
+    assert header[16:] == ["Hóa đơn: công ty", "Hóa đơn: mã số thuế", "Hóa đơn: địa chỉ", "Hóa đơn: email"]
     assert len(rows) == 2
     first, second = rows
     assert first[0] == order.number and first[2] == "Mới" and first[3] == "COD – thu tiền khi giao"
@@ -356,6 +357,7 @@ def test_the_csv_has_a_bom_one_row_per_line_and_neutralised_formulas(producer, s
     )
     sub = part_of(order, shop.mine)
     assert first[15] == str(sub.shipping_fee) and second[15] == ""  # the fee once per part
+    assert first[16:] == ["", "", "", ""]  # no company invoice asked for
     assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", first[1])
 
 
