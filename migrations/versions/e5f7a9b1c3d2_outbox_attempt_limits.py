@@ -2,16 +2,16 @@
 `maybe_sent` (attempts whose conversation broke after the message was handed
 over, so it may have arrived) and `failed_at` (given up: shown in /ops).
 
-Revision ID: d4e6f8a0b2c1
-Revises: c3d5e8f1a2b4
+Revision ID: e5f7a9b1c3d2
+Revises: d4e6a8b0c2f1
 Create Date: 2026-12-02 17:10:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "d4e6f8a0b2c1"
-down_revision = "c3d5e8f1a2b4"
+revision = "e5f7a9b1c3d2"
+down_revision = "d4e6a8b0c2f1"
 branch_labels = None
 depends_on = None
 
