@@ -6,9 +6,11 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 
-from shop.accounts.services import seed_demo_users
+from shop.accounts.models import User
+from shop.accounts.services import DEMO_PASSWORD, create_user, seed_demo_users
 from shop.bank.directory import banks, by_bin, normalise_holder
 from shop.bank.services import configure
 from shop.cache import purge_everything
@@ -18,7 +20,8 @@ from shop.demo.images import draw_product_image, save_product_images
 from shop.demo.orders import seed_demo_orders
 from shop.extensions import db
 from shop.formatting import VN_TZ, today_vn, utcnow
-from shop.places.models import Province
+from shop.places.models import Province, Ward
+from shop.portal import services as portal
 from shop.producers.models import Certificate, Producer
 from shop.producers.rules import certificate_expiry
 from shop.promotions.models import Promotion, PromotionEnrolment, Voucher
@@ -138,6 +141,7 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True, with_orders
     purge_everything()
     added.update(seed_demo_bank())
     added["demo logins"] = seed_demo_users()
+    added["pending applications"] = seed_demo_application()
     added.update(seed_demo_promotions(with_images=with_images))
     if with_orders:  # after the promotions: the latest orders get their prices
         added["orders"] = seed_demo_orders()
@@ -297,3 +301,57 @@ def seed_demo_promotions(now: datetime | None = None, with_images: bool = True) 
     db.session.commit()
     purge_everything()
     return added
+
+
+DEMO_APPLICANT = "ungvien@demo.ocop.vn"
+
+
+def seed_demo_application() -> int:
+    """One application waiting for an operator (made once, through the same
+    service as the portal's form): a fictitious cooperative with a draft product
+    and a pending 3-star certificate whose decision document is a drawn PDF."""
+    if db.session.scalars(select(User).where(User.email == DEMO_APPLICANT)).first() is not None:
+        return 0
+    province = db.session.scalars(select(Province).where(Province.name == "Quảng Ninh")).one()
+    ward = db.session.scalars(select(Ward).where(Ward.province_id == province.id).order_by(Ward.code)).first()
+    category = db.session.scalars(select(Category).where(Category.slug == "che-bien-tu-gao-ngu-coc")).one()
+    user = create_user(DEMO_APPLICANT, "shopper", DEMO_PASSWORD, name="Ứng viên Demo")
+    portal.apply_to_sell(
+        user.id,
+        portal.ProducerDetails(
+            name="HTX Miến dong Bình Liêu (hồ sơ minh hoạ)",
+            owner_type="cooperative",
+            tax_code="5701234567",
+            province_id=province.id,
+            ward_id=ward.id,
+            address="Thôn Khe Và (địa chỉ minh hoạ)",
+            phone="0912 000 111",
+            email=DEMO_APPLICANT,
+            story="Hồ sơ minh hoạ để thử duyệt: miến dong làm từ củ dong riềng trồng tại địa phương.",
+        ),
+        portal.BankDetails("Vietcombank", "HTX MIEN DONG BINH LIEU", "0011000000001"),
+        "Miến dong Bình Liêu",
+        category.id,
+        portal.CertificateDetails(
+            stars=3,
+            decision_number="123/QĐ-UBND (minh hoạ)",
+            decision_date=today_vn() - timedelta(days=40),
+            issuing_level="province",
+        ),
+        portal.Upload("quyet-dinh-ocop.pdf", _decision_pdf()),
+    )
+    return 1
+
+
+def _decision_pdf() -> bytes:
+    """A one-page PDF that reads as a sample decision (drawn, not a real document)."""
+    page = Image.new("RGB", (620, 877), "white")
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((30, 30, 590, 847), outline=(179, 38, 30), width=4)
+    for y, line in enumerate(
+        ("QUYET DINH CONG NHAN SAN PHAM OCOP", "(ban minh hoa cho ban demo)", "Mien dong Binh Lieu - 3 sao")
+    ):
+        draw.text((70, 120 + 40 * y), line, fill=(30, 30, 30))
+    out = io.BytesIO()
+    page.save(out, "PDF", resolution=72)
+    return out.getvalue()

@@ -4,12 +4,13 @@ Every producer-facing read takes the producer id and filters by it, so a
 producer can never read another's payout (NotFound)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
+from shop.audit.models import AuditEntry
 from shop.catalog.models import Category
 from shop.errors import NotFound
 from shop.extensions import db
@@ -92,6 +93,53 @@ def payouts(
         stmt = stmt.where(Payout.period_start == period_start)
     rows = list(db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page + 1)))
     return PayoutPage(rows[:per_page], page, len(rows) > per_page)
+
+
+@dataclass(frozen=True)
+class WeekState:
+    """A payout week as the console lists it: closed (its statements made, or a
+    close recorded that made none) and how many of its statements are paid."""
+
+    monday: date
+    sunday: date
+    closed: bool
+    statements: int
+    paid: int
+    amount: int
+
+
+def week_states(weeks: list[tuple[date, date]]) -> list[WeekState]:
+    mondays = [monday for monday, _sunday in weeks]
+    made = {
+        start: (int(n), int(paid or 0), int(amount or 0))
+        for start, n, paid, amount in db.session.execute(
+            select(
+                Payout.period_start,
+                func.count(Payout.id),
+                func.sum(case((Payout.status == "paid", 1), else_=0)),
+                func.sum(Payout.amount),
+            )
+            .where(Payout.period_start.in_(mondays))
+            .group_by(Payout.period_start)
+        )
+    }
+    # A week closed with nothing due left no statement: its close is only in the log.
+    logged = set(
+        db.session.scalars(
+            select(AuditEntry.target_label).where(
+                AuditEntry.action == "payout.close_period",
+                AuditEntry.target_label.in_(
+                    [f"{m.isoformat()} → {(m + timedelta(days=7)).isoformat()}" for m in mondays]
+                ),
+            )
+        )
+    )
+    out = []
+    for monday, sunday in weeks:
+        n, paid, amount = made.get(monday, (0, 0, 0))
+        closed = n > 0 or f"{monday.isoformat()} → {(monday + timedelta(days=7)).isoformat()}" in logged
+        out.append(WeekState(monday, sunday, closed, n, paid, amount))
+    return out
 
 
 def payout(payout_id: int, producer_id: int | None = None) -> Payout:

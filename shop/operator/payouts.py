@@ -68,7 +68,7 @@ def _payouts_page(errors: dict | None = None, status_code: int = 200):
         status=status,
         producer_id=producer_id,
         week=week,
-        weeks=_closable_weeks(today_vn()),
+        weeks=queries.week_states(_closable_weeks(today_vn())),
         errors=errors or {},
         **_helpers(),
     ), status_code

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from shop.accounts.models import ProducerMember, User
 from shop.audit.models import AuditEntry
+from shop.bank import directory as bank_directory
 from shop.catalog.models import Category, Product, Variant
 from shop.extensions import db
 from shop.formatting import VN_TZ, today_vn, utcnow, vn_date, vn_datetime, vnd
@@ -600,7 +601,13 @@ ACTION_LABELS = {
     "payout.close_period": _l("Chốt kỳ đối soát"),
     "payout.mark_paid": _l("Đánh dấu đã chuyển tiền"),
     "settings.update": _l("Đổi cài đặt sàn"),
+    "settings.legal": _l("Đổi thông tin pháp lý"),
+    "settings.vietqr": _l("Đổi cài đặt chuyển khoản VietQR"),
     "shipping.rates": _l("Đổi bảng phí vận chuyển"),
+    "bank_transfer.match": _l("Ghép giao dịch chuyển khoản với đơn"),
+    "bank_transfer.refund": _l("Đánh dấu cần hoàn tiền chuyển khoản"),
+    "bank_transfer.refunded": _l("Đã hoàn tiền chuyển khoản"),
+    "email.resend": _l("Gửi lại email"),
 }
 # Target types, and the first part of action names (the audit filter's groups).
 TARGET_LABELS = {
@@ -649,11 +656,58 @@ FIELD_LABELS = {
     "slug": _l("Đường dẫn"),
     "amount": _l("Số tiền"),
     "reference": _l("Mã chuyển khoản"),
+    # promotion weeks and vouchers
+    "description": _l("Mô tả"),
+    "banner_path": _l("Ảnh biểu ngữ"),
+    "starts_at": _l("Bắt đầu"),
+    "ends_at": _l("Kết thúc"),
+    "kind": _l("Kiểu giảm"),
+    "value": _l("Mức giảm"),
+    "max_discount": _l("Giảm tối đa"),
+    "min_order": _l("Đơn tối thiểu"),
+    "scope": _l("Áp dụng cho"),
+    "invitation_only": _l("Chỉ người bán được mời"),
+    "operator_share_bp": _l("Phần sàn chịu"),
+    "operator_share": _l("Phần sàn chịu"),
+    "usage_limit": _l("Số lượt dùng tối đa"),
+    "per_customer_limit": _l("Lượt mỗi khách"),
+    "active": _l("Đang bật"),
+    "payouts": _l("Các khoản đối soát"),
+    # legal details and bank transfers
+    "legal_name": _l("Tên pháp nhân vận hành"),
+    "business_code": _l("Mã số doanh nghiệp"),
+    "business_code_date": _l("Ngày cấp"),
+    "business_code_issuer": _l("Nơi cấp"),
+    "address": _l("Địa chỉ"),
+    "hotline": _l("Hotline"),
+    "email": _l("Email"),
+    "support_hours": _l("Giờ làm việc"),
+    "effective_date": _l("Ngày hiệu lực"),
+    "vietqr_enabled": _l("Nhận chuyển khoản VietQR"),
+    "vietqr_reservation_minutes": _l("Phút giữ hàng khi chờ chuyển khoản"),
+    "vietqr_bank_bin": _l("Ngân hàng nhận"),
+    "vietqr_account_number": _l("Số tài khoản nhận"),
+    "vietqr_account_name": _l("Chủ tài khoản"),
+    "order_id": _l("Đơn hàng"),
+    "applied_amount": _l("Số tiền ghi cho đơn"),
+    "refund_amount": _l("Số tiền cần hoàn"),
+    "refund_state": _l("Hoàn tiền"),
+    "refund_reference": _l("Mã giao dịch hoàn"),
+    "attempts": _l("Số lần đã gửi"),
+    "failed_at": _l("Bỏ gửi lúc"),
 }
+# A promotion's or voucher's scope: which list names what.
+SCOPE_LABELS = {
+    "products": _l("Sản phẩm"),
+    "producers": _l("Nhà sản xuất"),
+    "provinces": _l("Tỉnh, thành"),
+    "categories": _l("Danh mục"),
+}
+KIND_VALUE_LABELS = {"percent": _l("Theo phần trăm"), "fixed": _l("Số tiền cố định")}
 # Values in đồng, whatever the record they come from.
 MONEY_FIELDS = {
     "amount", "refund", "refunded_amount", "total", "subtotal", "shipping_fee", "fee", "price", "promo_price",
-    "max_discount", "min_order", "cod_max_amount", "free_shipping_threshold",
+    "max_discount", "min_order", "cod_max_amount", "free_shipping_threshold", "applied_amount", "refund_amount",
 }  # fmt: skip
 STATUS_LABELS_BY_TARGET = {
     "order": ORDER_STATUS_LABELS,
@@ -663,6 +717,7 @@ STATUS_LABELS_BY_TARGET = {
 }
 _BABEL = {"vi": "vi_VN", "en": "en_US"}
 VALUE_LABELS = {
+    "kind": KIND_VALUE_LABELS,
     "status": {**PRODUCER_STATUS_LABELS},
     "state": {"pending": _l("Chờ duyệt"), "verified": _l("Đã xác minh"), "rejected": _l("Bị từ chối")},
 }
@@ -789,6 +844,34 @@ def display_value(field_name: str, value, locale: str = "vi", target_type: str =
             return vn_date(date.fromisoformat(value), locale)
         except ValueError:
             return value
+    if field_name == "scope" and isinstance(value, dict):
+        return _scope_text(value, locale)
+    if field_name == "vietqr_bank_bin" and isinstance(value, str):
+        return _bank_name(value)
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return ", ".join(f"#{v}" for v in value)
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def _scope_text(scope: dict, locale: str) -> str:
+    """{"provinces": [7], "producers": [3]} as "Tỉnh, thành: Huế · Nhà sản xuất: HTX …"."""
+    models = {"products": Product, "producers": Producer, "provinces": Province, "categories": Category}
+    parts = []
+    for key, ids in scope.items():
+        if not ids:
+            continue
+        model = models.get(key)
+        if model is None or not all(isinstance(i, int) for i in ids):
+            parts.append(f"{SCOPE_LABELS.get(key, key)}: {json.dumps(ids, ensure_ascii=False)}")
+            continue
+        rows = {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+        names = [(rows[i].name(locale) if model is Category else rows[i].name) if i in rows else f"#{i}" for i in ids]
+        parts.append(f"{SCOPE_LABELS[key]}: {', '.join(names)}")
+    return " · ".join(parts) or str(_l("Mọi sản phẩm"))
+
+
+def _bank_name(bin_code: str) -> str:
+    bank = bank_directory.by_bin(bin_code)
+    return f"{bank.short_name} ({bin_code})" if bank else bin_code

@@ -8,6 +8,7 @@ balance is always the sum of its entries. Orders are placed by the real checkout
 import csv
 import dataclasses
 import io
+import re
 import secrets
 from datetime import date, timedelta
 
@@ -549,6 +550,31 @@ def test_the_operator_closes_a_week_reads_the_statement_and_marks_it_paid(operat
     assert done.status_code == 303 and fresh(Payout, payout.id).status == "paid"
     again = operator.post(f"/ops/doi-soat/{payout.id}/da-chuyen", data={"reference": "FT-2"})
     assert again.status_code == 400 and fresh(Payout, payout.id).reference == "FT24061234"
+
+
+def test_the_console_says_which_weeks_are_closed_and_how_much_is_paid(operator, shop):
+    def week_rows() -> dict[str, str]:
+        html = operator.get("/ops/doi-soat").get_data(as_text=True)
+        table = html[html.index('<table class="ops-table ops-weeks">') : html.index("</table>")]
+        rows = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+        return {row[:10]: row for row in rows[1:]}  # "23/11/2026 – 29/11/2026 Đã chốt 0/1 đã chuyển …"
+
+    week = last_week()
+    label = f"{week:%d/%m/%Y}"
+    before = operator.get("/ops/doi-soat").get_data(as_text=True)
+    assert f'value="{week.isoformat()}">{label} – {week + timedelta(days=6):%d/%m/%Y} · chưa chốt<' in before
+    assert "Chưa chốt" in week_rows()[label]
+    payout = weekly_payout(shop)
+    operator.post("/ops/doi-soat/chot-ky", data={"period_start": week.isoformat()})
+    after = operator.get("/ops/doi-soat").get_data(as_text=True)
+    assert f"{week + timedelta(days=6):%d/%m/%Y} · đã chốt<" in after
+    assert "Đã chốt 0/1 đã chuyển" in week_rows()[label]
+    operator.post(f"/ops/doi-soat/{payout.id}/da-chuyen", data={"reference": "FT24061234"})
+    assert "Đã chốt 1/1 đã chuyển" in week_rows()[label]
+    # a week with nothing due, closed by hand, still reads as closed
+    older = week - timedelta(days=7)
+    operator.post("/ops/doi-soat/chot-ky", data={"period_start": older.isoformat()})
+    assert "Đã chốt — —" in week_rows()[f"{older:%d/%m/%Y}"]
 
 
 def test_closing_a_week_from_the_console_refuses_a_week_still_running(operator, shop):

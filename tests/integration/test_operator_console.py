@@ -26,6 +26,7 @@ from shop.notifications.models import OutboxEmail
 from shop.operator import queries
 from shop.orders import services as orders
 from shop.orders.models import Order, SubOrder
+from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 from shop.producers.rules import certificate_expiry
 from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
@@ -629,6 +630,25 @@ def test_the_audit_log_reads_money_rates_states_and_shipping_bands_as_people_do(
     (band,) = queries.changes({"same_province:500": 25_000}, {"same_province:500": 30_000})
     assert band.label == "Nội tỉnh ≤ 500 g"
     assert queries.display_value(band.field, band.after) == "30.000\xa0₫"
+
+
+def test_the_audit_log_reads_promotion_scopes_kinds_and_settings_by_name(app, shop):
+    hue = db.session.scalars(select(Province).where(Province.name == "Huế")).one()
+    producer = db.session.get(Producer, shop.mine)
+    scope = {"provinces": [hue.id], "producers": [producer.id], "products": []}
+    assert queries.display_value("scope", scope) == f"Tỉnh, thành: Huế · Nhà sản xuất: {producer.name}"
+    assert queries.display_value("scope", {"provinces": [999999]}) == "Tỉnh, thành: #999999"
+    assert queries.display_value("scope", {}) == "Mọi sản phẩm"
+    assert queries.display_value("scope", {"products": []}) == "Mọi sản phẩm"
+    assert queries.display_value("kind", "percent") == "Theo phần trăm"
+    assert queries.display_value("payouts", [1, 2, 3]) == "#1, #2, #3"
+    assert queries.display_value("vietqr_bank_bin", "970436") == "Vietcombank (970436)"
+    assert queries.display_value("starts_at", "2026-11-30T17:00:00+00:00") == "01/12/2026 00:00"
+    for key in ("starts_at", "scope", "legal_name", "vietqr_account_number", "payouts", "max_discount"):
+        (change,) = queries.changes({key: 1}, {key: 2})
+        assert change.label != key, key
+    for action in ("settings.legal", "settings.vietqr", "bank_transfer.match", "email.resend", "promotion.update"):
+        assert action in queries.ACTION_LABELS
 
 
 def test_category_groups_fold_into_their_level_one_group(app):

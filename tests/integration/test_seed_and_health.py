@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from shop.catalog.models import Product, Variant
 from shop.catalog.reference import reference
 from shop.extensions import db
-from shop.producers.models import OWNER_TYPES, Producer
+from shop.producers.models import OWNER_TYPES, Certificate, Producer
 
 
 @pytest.fixture
@@ -25,10 +25,15 @@ def test_seed_demo_loads_a_catalog_worth_browsing_and_is_idempotent(app, runner)
     assert len(groups_used) == 6
     assert db.session.scalar(select(func.count(Variant.id))) >= 2 * products
     assert "Bánh đa Kế" in set(db.session.scalars(select(Product.name)))
+    # one application waits for an operator, with its certificate's decision document
+    (pending,) = db.session.scalars(select(Producer).where(Producer.status == "pending")).all()
+    (cert,) = db.session.scalars(select(Certificate).where(Certificate.producer_id == pending.id)).all()
+    assert cert.state == "pending" and cert.document_path
 
     again = runner.invoke(args=["seed-demo", "--no-images"])
     assert again.exit_code == 0
     assert db.session.scalar(select(func.count(Product.id))) == products
+    assert db.session.scalar(select(func.count(Producer.id)).where(Producer.status == "pending")) == 1
 
 
 def test_seed_demo_if_empty_leaves_an_existing_catalog_alone(app, runner):
