@@ -202,7 +202,7 @@ def settings_legal():
 
 @bp.post("/cai-dat/phap-ly", endpoint="settings_legal_save")
 def settings_legal_save():
-    raw = {name: request.form.get(name, "").replace("\x00", "")[:400] for name in LEGAL_LABELS}
+    raw = {name: request.form.get(name, "")[:400] for name in LEGAL_LABELS}
     values: dict = dict(raw)
     errors: dict[str, str] = {}
     for name in legal.DATE_FIELDS:

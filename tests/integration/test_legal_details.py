@@ -101,13 +101,10 @@ def test_details_entered_in_the_console_show_at_once_on_cached_pages_and_in_the_
 )
 def test_bad_details_are_refused_beside_their_field_and_nothing_is_saved(ops, field, value, message):
     response = ops.post("/ops/cai-dat/phap-ly", data=DETAILS | {field: value})
-    if message is None:  # a NUL byte is dropped, not a 500
-        assert response.status_code == 303
-        assert db.session.get(Setting, "legal.address").value == "HàNội"
-        return
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert message in page and 'aria-invalid="true"' in page
+    if message is not None:  # (a NUL byte is refused for the whole request by shop.inputs)
+        assert message in page and 'aria-invalid="true"' in page
     assert db.session.scalars(select(Setting).where(Setting.key.startswith("legal."))).all() == []
 
 
