@@ -6,13 +6,14 @@ creates and confirms the PaymentIntent; 3-D Secure, when asked, runs in the
 browser and the server is asked once more how it ended (static/js/card.js)."""
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from shop.errors import ShopError, json_error
 from shop.extensions import limiter
-from shop.formatting import to_vn, today_vn, utcnow
+from shop.formatting import to_vn, today_vn, utcnow, vnd
 from shop.orders.queries import order_for_viewer
 from shop.payments import services
 from shop.payments.gateway import shopper_messages
@@ -44,6 +45,16 @@ def _order_url(order, token: str | None) -> str:
 
 
 def _answer(result: services.PayResult, order, token: str | None):
+    if result.status == "succeeded":
+        flash(
+            _(
+                "Thanh toán thành công %(amount)s bằng thẻ. Người bán đã nhận được đơn và sẽ sớm xác nhận.",
+                amount=vnd(order.total, str(get_locale())),
+            ),
+            "success",
+        )
+    elif result.status == "processing":
+        flash(_("Ngân hàng đang xử lý khoản thanh toán; trang đơn sẽ cập nhật khi có kết quả."), "info")
     if result.status in ("succeeded", "processing"):
         return jsonify({"status": result.status, "redirect": _order_url(order, token)})
     if result.status == "requires_action":

@@ -96,6 +96,7 @@ def test_a_guest_pays_with_a_good_card(phone, card_server, artifacts):
     phone.get_by_role("button", name=re.compile("^Thanh toán")).click()
 
     expect(phone).to_have_url(re.compile(rf"/don-hang/{number}\?t="))
+    expect(phone.get_by_role("status").filter(has_text="Thanh toán thành công")).to_be_visible()
     expect(phone.locator(".order-status").first).to_contain_text(re.compile("thanh toán", re.I))
     assert order_status(card_server, number) == "paid"
 
