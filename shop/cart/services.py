@@ -253,6 +253,14 @@ class ProducerGroup:
         return sum(line.voucher_discount for line in self.lines)
 
     @property
+    def original_subtotal(self) -> int:
+        return sum(line.original_total for line in self.lines)
+
+    @property
+    def promo_savings(self) -> int:
+        return sum(line.promo_discount for line in self.lines)
+
+    @property
     def weight_grams(self) -> int:
         return sum(line.weight_grams * line.quantity for line in self.lines)
 

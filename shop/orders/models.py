@@ -108,6 +108,19 @@ class SubOrder(db.Model):
         back_populates="sub_order", order_by="OrderLine.id", cascade="all, delete-orphan"
     )
 
+    # What the shop's part adds up to, as its sums show it (from the lines).
+    @property
+    def original_subtotal(self) -> int:
+        return sum(line.unit_price * line.quantity for line in self.lines)
+
+    @property
+    def promo_savings(self) -> int:
+        return sum(line.promo_discount for line in self.lines)
+
+    @property
+    def voucher_discount(self) -> int:
+        return sum(line.voucher_discount for line in self.lines)
+
 
 class OrderLine(db.Model):
     """A snapshot of what was bought: catalog edits later do not change it."""

@@ -82,6 +82,32 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
     return parts
 
 
+CASH_UNIT = 1_000  # what a courier collects is counted in thousands of đồng
+
+
+def allocate_by_group(amount: int, weights: Sequence[int], groups: Sequence[object]) -> tuple[int, list[int]]:
+    """Split a discount over lines that belong to groups (the shops of an order).
+
+    When every group's weight is a whole number of thousands (its prices are),
+    the discount is rounded down to whole thousands and each group gets whole
+    thousands, so the amount each shop collects stays whole thousands; within
+    a group its share is spread over its lines in whole đồng. Otherwise it is
+    spread over the lines directly. Returns (the discount given, the lines' parts)."""
+    by_group: dict[object, int] = {}
+    for weight, group in zip(weights, groups, strict=True):
+        by_group[group] = by_group.get(group, 0) + weight
+    if not all(total % CASH_UNIT == 0 for total in by_group.values()):
+        return amount, allocate(amount, weights)
+    keys = list(by_group)
+    units = allocate(amount // CASH_UNIT, [by_group[k] // CASH_UNIT for k in keys])
+    parts = [0] * len(weights)
+    for key, group_units in zip(keys, units, strict=True):
+        members = [i for i, g in enumerate(groups) if g == key]
+        for i, part in zip(members, allocate(group_units * CASH_UNIT, [weights[i] for i in members]), strict=True):
+            parts[i] = part
+    return sum(parts), parts
+
+
 def split_funding(discount: int, operator_share: int) -> tuple[int, int]:
     """(operator-funded, producer-funded) parts of a discount; the operator's part
     is rounded down so the two always add up to the discount."""

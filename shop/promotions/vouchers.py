@@ -132,7 +132,10 @@ def quote(
             code="voucher_min_order",
         )
     discount = rules.voucher_discount(eligible, voucher.kind, voucher.value, voucher.max_discount)
-    return VoucherQuote(voucher.id, voucher.code, discount, tuple(rules.allocate(discount, weights)))
+    # Spread over the shops first, in whole thousands when their prices are (what each
+    # courier collects in cash is then a round sum), then over each shop's lines.
+    discount, shares = rules.allocate_by_group(discount, weights, [line.facts.producer_id for line in lines])
+    return VoucherQuote(voucher.id, voucher.code, discount, tuple(shares))
 
 
 def redeem(quoted: VoucherQuote, order_id: int, user_id: int | None, email: str) -> None:

@@ -3,6 +3,7 @@ second at a week's edges, quotas that revert to the normal price, the best
 single promotion per line and then one voucher, what each order line keeps,
 and everything given back when an unpaid order is cancelled."""
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from shop.cart import services as cart_services
 from shop.cart.models import Cart
 from shop.checkout.services import CheckoutError, place_order
 from shop.extensions import db
-from shop.formatting import utcnow
+from shop.formatting import utcnow, vnd
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderLine
 from shop.promotions.models import Promotion, PromotionEnrolment, Voucher, VoucherRedemption
@@ -207,6 +208,39 @@ def test_the_voucher_applies_after_promotions_and_is_spread_over_the_lines(app):
     assert order.total == 333_000 + order.shipping_total
     assert sum(s.subtotal for s in order.sub_orders) == 333_000
     assert db.session.scalar(select(Voucher.used_count).where(Voucher.code == "GIAM10")) == 1
+
+
+def test_a_voucher_on_two_shops_leaves_each_a_whole_thousand_to_collect_and_the_sums_add_up(app, client):
+    # The review found OCOP50K on 365.000 + 100.000 split as 40.067 + 9.933 (COD 354.933 and 114.317).
+    bees = make_producer("HTX ong Phong Thổ")
+    teas = make_producer("HTX chè Tân Cương", province_name="Thái Nguyên")
+    honey = make_product("Mật ong hoa rừng", producer=bees, prices=(245_000, 120_000), stock=10)
+    tea = make_product("Trà Tân Cương", producer=teas, prices=(100_000,), stock=10)
+    make_voucher()
+    cart_id = cart_with((honey.variants[0], 1), (honey.variants[1], 1), (tea.variants[0], 1))
+    cart_services.apply_voucher(None, db.session.get(Cart, cart_id).token, "OCOP50K")
+    order = order_now(cart_id)
+    parts = {s.producer_id: s for s in order.sub_orders}
+    assert order.voucher_discount == 50_000
+    assert (parts[bees.id].voucher_discount, parts[teas.id].voucher_discount) == (39_000, 11_000)
+    for sub in order.sub_orders:
+        assert sub.total % 1_000 == 0, sub.total  # what the courier collects
+        assert sub.original_subtotal - sub.promo_savings - sub.voucher_discount + sub.shipping_fee == sub.total
+    assert sum(s.total for s in order.sub_orders) == order.total
+
+    def money(amount: int) -> str:
+        return vnd(amount).replace("\xa0", " ")  # the page's text, with its spaces folded
+
+    page = client.get(f"/don-hang/{order.number}?t={order.access_token}").get_data(as_text=True)
+    sums = re.findall(r'<dl class="group-sums">(.*?)</dl>', page, re.S)
+    assert len(sums) == 2
+    for block, sub in zip(sums, order.sub_orders, strict=True):
+        text = " ".join(re.sub(r"<[^>]+>", " ", block).split())
+        assert f"Tiền hàng {money(sub.original_subtotal)}" in text
+        assert f"Mã giảm giá OCOP50K −{money(sub.voucher_discount)}" in text
+        assert f"Thu khi giao {money(sub.total)}" in text and "Đã huỷ bớt" not in text
+    summary = page[page.index('<div class="cart-summary">') :]
+    assert f"Tiền hàng {money(order.subtotal)}" in " ".join(re.sub(r"<[^>]+>", " ", summary).split())
 
 
 def test_a_voucher_larger_than_the_goods_leaves_the_shipping_to_pay(honey):

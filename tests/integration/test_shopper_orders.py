@@ -128,7 +128,7 @@ def test_tabs_page_and_odd_values_fall_back_to_all(client, shopper, two_shops):
     for odd in ("?trang-thai=x", "?page=0", "?page=-1", "?page=99999999999999999999", "?page=abc"):
         response = client.get("/don-hang" + odd)
         assert response.status_code == 200, odd
-    assert set(rows(client, "?trang-thai=%00")) == set(first)
+    assert client.get("/don-hang?trang-thai=%00").status_code == 400  # shop.inputs refuses a NUL anywhere
 
 
 def test_someone_elses_orders_never_show(client, shopper, two_shops, app):

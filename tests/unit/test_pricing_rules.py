@@ -85,6 +85,38 @@ def test_allocation_adds_up_exactly_and_stays_within_each_weight(amount, weights
         assert all(0 <= p <= w for p, w in zip(parts, weights, strict=True))
 
 
+@given(
+    st.integers(0, 2_000_000),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 900)), min_size=1, max_size=10),
+)
+def test_a_voucher_leaves_each_shop_a_whole_thousand_to_collect_when_its_prices_are(amount, lines):
+    """Lines (shop, price in thousands): each shop's discount is whole thousands, the
+    discount is what was asked rounded down to thousands, and no line gets more than it costs."""
+    weights = [thousands * 1_000 for _shop, thousands in lines]
+    shops = [shop for shop, _thousands in lines]
+    amount = min(amount, sum(weights))
+    given_off, parts = rules.allocate_by_group(amount, weights, shops)
+    assert given_off == sum(parts) == amount // 1_000 * 1_000
+    assert all(0 <= p <= w for p, w in zip(parts, weights, strict=True))
+    for shop in set(shops):
+        assert sum(p for p, s in zip(parts, shops, strict=True) if s == shop) % 1_000 == 0
+
+
+def test_the_ocop50k_case_splits_into_thousands_per_shop():
+    # Two shops, 365.000 and 100.000 of goods (the review found 40.067 + 9.933).
+    given_off, parts = rules.allocate_by_group(50_000, [245_000, 120_000, 100_000], ["a", "a", "b"])
+    assert given_off == 50_000 and parts[0] + parts[1] == 39_000 and parts[2] == 11_000
+
+
+@given(st.integers(0, 100_000), st.lists(st.integers(1, 99_999), min_size=1, max_size=6))
+def test_odd_prices_keep_the_whole_discount_spread_in_dong(amount, weights):
+    if all(w % 1_000 == 0 for w in weights):
+        return
+    amount = min(amount, sum(weights))
+    given_off, parts = rules.allocate_by_group(amount, weights, list(range(len(weights))))
+    assert given_off == sum(parts) == amount
+
+
 @st.composite
 def orders(draw):
     """Lines (price, quantity, best deal), one voucher and a shipping fee."""
