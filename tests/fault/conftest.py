@@ -124,4 +124,4 @@ def stack():
     built.wait_for_worker()
     yield built
     built.stop()
-    shutil.rmtree(base, ignore_errors=True)
+    shutil.rmtree(base / "pg", ignore_errors=True)  # the logs stay for a failure to be read
