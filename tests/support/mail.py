@@ -18,6 +18,12 @@ class _Collect:
         self.inbox = inbox
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.inbox.keep_abandoned and self.inbox.hold_first_seconds and not self.inbox.holding.is_set():
+            # The worst case of a sender killed mid-send: the server keeps the message anyway.
+            self.inbox._received(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            self.inbox.holding.set()
+            await asyncio.sleep(self.inbox.hold_first_seconds)
+            return "250 OK"
         if self.inbox.hold_first_seconds and not self.inbox.holding.is_set():
             # Keep the first sender waiting (a test kills it meanwhile); a message whose
             # sender vanished before the server answered was never accepted.
@@ -40,6 +46,7 @@ class LocalSmtpServer:
     def __init__(self, hold_first_seconds: float = 0, answer_after_seconds: float = 0):
         self.hold_first_seconds = hold_first_seconds
         self.answer_after_seconds = answer_after_seconds
+        self.keep_abandoned = False
         self.holding = threading.Event()
         self.host = "127.0.0.1"
         self.port = free_port()
@@ -69,6 +76,10 @@ class LocalSmtpServer:
                     raise AssertionError(f"expected {count} e-mail(s), got {len(self.messages)}")
                 self._arrived.wait(left)
             return list(self.messages)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self._arrived:
+            return [m for m in self.messages if str(m["To"]) == address]
 
     def configure(self, app) -> None:
         """Point the app's mail at this server."""

@@ -124,10 +124,16 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "immediate") -> None:
         subprocess.run(
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]), capture_output=True
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]), capture_output=True
         )
+
+    def restart(self, down_seconds: float = 0) -> None:
+        """Stop as an operator would (`fast`: sessions are cut), stay down, start again."""
+        self.stop("fast")
+        time.sleep(down_seconds)
+        self._pg_ctl_start()
 
 
 class RedisServer:
