@@ -126,9 +126,9 @@ class Config:
     # If Redis stops answering, keep limiting per process rather than failing sign-ins.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
-    # Accounts: sign-in limits (per address, and failures per e-mail), token lifetimes.
+    # Accounts: sign-in attempts per address (wrong passwords also back off per account and
+    # address, see shop/accounts/throttle.py), token lifetimes.
     LOGIN_LIMIT_PER_IP = "10 per minute"
-    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     ACCOUNT_EMAIL_LIMIT = "5 per 15 minutes"  # sign-ups, reset and verification e-mails per address
     EMAIL_VERIFY_MAX_AGE = 3 * 86400
     PASSWORD_RESET_MAX_AGE = 3600

@@ -51,9 +51,13 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         code = (err.name or "error").lower().replace(" ", "_")
+        # The exception's own headers go along: Allow on a 405, WWW-Authenticate, Retry-After.
+        headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
         if wants_json():
-            return json_error(err.code or 500, code, err.description or err.name)
-        return render_template("errors/error.html", status=err.code, message=None), err.code
+            response, status = json_error(err.code or 500, code, err.description or err.name)
+            response.headers.extend(headers)
+            return response, status
+        return render_template("errors/error.html", status=err.code, message=None), err.code, headers
 
     @app.errorhandler(sqlalchemy_exc.OperationalError)
     @app.errorhandler(sqlalchemy_exc.InterfaceError)

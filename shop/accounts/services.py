@@ -137,6 +137,24 @@ def register(email: str, password: str, name: str, phone: str = "", locale: str 
     return user
 
 
+def account_for_checkout(email: str, password: str, name: str, phone: str, locale: str) -> tuple[User | None, bool]:
+    """The account a checkout's "create a password" field leads to: a new one for a
+    new address (True: created), the existing one when the password is its own,
+    else None. Never says that the address has an account: the caller goes on
+    as a guest when it gets None."""
+    normalised = _email(email)
+    if _user_by_email(normalised) is None:
+        try:
+            return register(normalised, password, name, phone, locale), True
+        except AccountError as err:
+            if err.code != "email_taken":  # a weak password, a bad phone: the shopper's to fix
+                raise
+    try:
+        return authenticate(normalised, password), False
+    except AccountError:
+        return None, False
+
+
 def send_verification_email(user_id: int) -> bool:
     """E-mail the verification link, valid 3 days, in the user's language;
     False when not sent (already verified, or the mail server failed)."""

@@ -6,7 +6,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -20,7 +19,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user, user_logged_in
 from wtforms import SelectChoice
 
-from shop.accounts import queries, services
+from shop.accounts import queries, services, throttle
 from shop.accounts.forms import (
     ActionForm,
     AddressForm,
@@ -131,10 +130,6 @@ def submitted_email() -> str:
     return f"email:{email}" if email else get_remote_address()
 
 
-def login_failed(response) -> bool:
-    return bool(g.get("login_failed"))
-
-
 def signed_in_user() -> str:
     return f"user:{current_user.get_id()}"
 
@@ -143,8 +138,15 @@ def _login_limit_per_ip() -> str:
     return current_app.config["LOGIN_LIMIT_PER_IP"]
 
 
-def _login_limit_per_account() -> str:
-    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+def password_wait(email_key: str):
+    """A 429 page when this address must still wait before trying this account's
+    password again (see shop.accounts.throttle), else None."""
+    wait = throttle.retry_after(email_key, get_remote_address())
+    if not wait:
+        return None
+    message = _("Bạn đã thử quá nhiều lần. Vui lòng đợi %(n)d giây rồi thử lại.", n=wait)
+    page = render_template("accounts/too_many_requests.html", message=message)
+    return page, 429, {"Retry-After": str(wait)}
 
 
 def _email_limit() -> str:
@@ -216,18 +218,22 @@ def resend_verification():
 
 @bp.route("/tai-khoan/dang-nhap", methods=["GET", "POST"])
 @limiter.limit(_login_limit_per_ip, methods=["POST"])
-@limiter.limit(_login_limit_per_account, key_func=submitted_email, methods=["POST"], deduct_when=login_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(next_target() or url_for("catalog.home"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        email_key = submitted_email()
+        waiting = password_wait(email_key)
+        if waiting:
+            return waiting
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except AccountError as err:
-            g.login_failed = True
+            throttle.record_failure(email_key, get_remote_address())
             form.form_errors.append(err.message)
         else:
+            throttle.record_success(email_key, get_remote_address())
             sign_in(user, remember=form.remember.data)
             flash(_("Xin chào %(name)s!", name=user.name), "success")
             # Producer staff come to work: their portal, where new orders are.

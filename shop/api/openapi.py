@@ -1,6 +1,7 @@
 """The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json."""
 
-from shop.catalog.filters import MAX_QUERY_CHARS, SORTS
+from shop.catalog.filters import MAX_PAGE, MAX_PRICE, MAX_QUERY_CHARS, SORTS
+from shop.inventory.api import MAX_PAGE as PRODUCER_MAX_PAGE
 from shop.producers.models import OWNER_TYPES
 
 
@@ -26,20 +27,37 @@ def _ok(schema: dict, description: str = "OK") -> dict:
 
 
 ERROR = {"$ref": "#/components/responses/Error"}
-PAGING = [
-    _param("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number, from 1."),
-    _param(
-        "per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Items per page (at most 100)."
-    ),
-]
-SLUG = _param("slug", {"type": "string"}, "The slug from a list item.", where="path", required=True)
 
 
-def openapi_document() -> dict:
+def _paging(max_page: int) -> list[dict]:
+    return [
+        _param(
+            "page",
+            {"type": "integer", "minimum": 1, "maximum": max_page, "default": 1},
+            f"Page number, from 1 (at most {max_page:,}; past the last page the list is empty).",
+        ),
+        _param(
+            "per_page",
+            {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+            "Items per page (at most 100).",
+        ),
+    ]
+
+
+PAGING = _paging(MAX_PAGE)
+# Slugs as the API reads them: ASCII letters, digits and hyphens (case is ignored).
+SLUG_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9-]{1,120}$"}
+SLUG = _param(
+    "slug", {"type": "string", "pattern": "^[^\\x00]+$"}, "The slug from a list item.", where="path", required=True
+)
+
+
+def openapi_document(province_slugs: list[str] | None = None) -> dict:
+    """The document; `province_slugs` (reference data) lists the values /producers takes."""
     product_filters = [
         _param(
             "q",
-            {"type": "string", "maxLength": MAX_QUERY_CHARS},
+            {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": "^[^\\x00]*$"},
             "Search words; tone marks and đ/Đ are ignored ('banh da' finds 'Bánh đa Kế').",
         ),
         _param(
@@ -47,12 +65,20 @@ def openapi_document() -> dict:
             {"type": "integer", "minimum": 3, "maximum": 5},
             "Minimum OCOP stars of a verified, unexpired certificate.",
         ),
-        _param("group", {"type": "string"}, "Category slug (group, sub-group or set); includes its children."),
-        _param("province", {"type": "string"}, "Origin province slug (see /provinces)."),
+        _param("group", SLUG_SCHEMA, "Category slug (group, sub-group or set); includes its children."),
+        _param("province", SLUG_SCHEMA, "Origin province slug (see /provinces)."),
         _param("owner_type", {"type": "string", "enum": list(OWNER_TYPES)}, "Producer's owner type."),
-        _param("producer", {"type": "string"}, "Producer slug."),
-        _param("price_min", {"type": "integer", "minimum": 0}, "Lowest variant price at least this, in đồng."),
-        _param("price_max", {"type": "integer", "minimum": 0}, "Lowest variant price at most this, in đồng."),
+        _param("producer", SLUG_SCHEMA, "Producer slug."),
+        _param(
+            "price_min",
+            {"type": "integer", "minimum": 0, "maximum": MAX_PRICE},
+            "Lowest variant price at least this, in đồng.",
+        ),
+        _param(
+            "price_max",
+            {"type": "integer", "minimum": 0, "maximum": MAX_PRICE},
+            "Lowest variant price at most this, in đồng.",
+        ),
         _param("in_stock", {"type": "boolean"}, "Only products with a variant in stock."),
         _param(
             "sort",
@@ -94,7 +120,11 @@ def openapi_document() -> dict:
                     "summary": "List approved producers",
                     "operationId": "listProducers",
                     "parameters": [
-                        _param("province", {"type": "string"}, "Province slug."),
+                        _param(
+                            "province",
+                            {"type": "string", "enum": province_slugs} if province_slugs else SLUG_SCHEMA,
+                            "Province slug (see /provinces); an unknown one is a 400.",
+                        ),
                         _param("owner_type", {"type": "string", "enum": list(OWNER_TYPES)}, "Owner type."),
                         *PAGING,
                     ],
@@ -332,8 +362,9 @@ _REF = "#/components/schemas/"
 PRODUCER_SECURITY = [{"producerToken": []}]
 IDEMPOTENCY_KEY = _param(
     "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 120},
-    "Optional. The first answer to a key is stored for 24 hours; a retry with the same key and the same "
+    {"type": "string", "pattern": "^[\\x21-\\x7e]{1,120}$"},
+    "Optional; 1–120 visible ASCII characters (a UUID, say), else 400 invalid_idempotency_key. "
+    "The first answer to a key is stored for 24 hours; a retry with the same key and the same "
     "method, path and body returns it (header Idempotent-Replayed: true) without applying anything again. "
     "The same key with a different request is refused (409 idempotency_key_reused); while the first request "
     "is still running, 409 idempotency_key_in_progress.",
@@ -369,7 +400,7 @@ def _producer_op(summary: str, op_id: str, responses: dict, *, body: str | None 
         "tags": ["producer"],
         "security": PRODUCER_SECURITY,
         "parameters": [*params, *([IDEMPOTENCY_KEY] if write else [])],
-        "responses": {**responses, **AUTH_ERRORS},
+        "responses": {**({"400": ERROR} if write else {}), **responses, **AUTH_ERRORS},
     }
     if body:
         op["requestBody"] = _json_body(body)
@@ -377,7 +408,14 @@ def _producer_op(summary: str, op_id: str, responses: dict, *, body: str | None 
 
 
 def producer_paths() -> dict:
-    sku = _param("sku", {"type": "string"}, "One of your SKUs.", where="path", required=True)
+    sku = _param(
+        "sku",
+        {"type": "string", "pattern": "^[^\\x00-\\x20\\x7f=+\\-@][^\\x00-\\x1f\\x7f]{0,63}$"},
+        "One of your SKUs.",
+        where="path",
+        required=True,
+    )
+    paging = _paging(PRODUCER_MAX_PAGE)
     sub_order_id = _param(
         "sub_order_id", {"type": "integer"}, "Your sub-order's id (from /producer/orders).", where="path", required=True
     )
@@ -386,8 +424,8 @@ def producer_paths() -> dict:
             "get": _producer_op(
                 "Your products and variants with stock on hand, held and available",
                 "producerListProducts",
-                {"200": _ok(_list_of("ProducerProduct"))},
-                params=PAGING,
+                {"200": _ok(_list_of("ProducerProduct")), "400": ERROR},
+                params=paging,
             )
         },
         "/producer/stock/{sku}": {
@@ -443,7 +481,7 @@ def producer_paths() -> dict:
                         {"type": "string", "enum": ["pending", "confirmed", "shipped", "delivered", "cancelled"]},
                         "Only sub-orders in this state.",
                     ),
-                    *PAGING,
+                    *paging,
                 ],
             )
         },
@@ -536,17 +574,18 @@ PRODUCER_SCHEMAS = {
                 "type": "array",
                 "minItems": 1,
                 "maxItems": 1000,
+                # Each item is checked on its own and a bad one is reported (status rejected, with
+                # its reason_code) while the others apply: the batch itself takes any item.
                 "items": {
-                    "type": "object",
-                    "required": ["sku"],
+                    "description": "An object {sku, quantity, price}. An item that is not one, lacks a "
+                    "sku, or has a quantity outside 0–10,000,000 or a price outside 1–1,000,000,000 is "
+                    "answered as rejected with its reason_code; the other items still apply.",
                     "properties": {
-                        "sku": {"type": "string"},
+                        "sku": {"description": "One of your SKUs (a string)"},
                         "quantity": {
-                            "type": "integer",
-                            "minimum": 0,
-                            "description": "Stock on hand; may be left out when a price is given",
+                            "description": "Stock on hand, a whole number; may be left out when a price is given"
                         },
-                        "price": {"type": "integer", "minimum": 1, "description": "New price, đồng"},
+                        "price": {"description": "New price, whole đồng"},
                     },
                 },
             }
@@ -580,8 +619,8 @@ PRODUCER_SCHEMAS = {
         "type": "object",
         "required": ["carrier", "tracking_number"],
         "properties": {
-            "carrier": {"type": "string", "maxLength": 80},
-            "tracking_number": {"type": "string", "maxLength": 80},
+            "carrier": {"type": "string", "maxLength": 80, "pattern": "\\S", "description": "Not blank"},
+            "tracking_number": {"type": "string", "maxLength": 80, "pattern": "\\S", "description": "Not blank"},
         },
     },
     "ProducerSubOrder": {
@@ -635,7 +674,7 @@ PRODUCER_SCHEMAS = {
                         "promo_discount": _MONEY,
                         "voucher_discount": _MONEY,
                         "marketplace_funded_discount": _MONEY,
-                        "discount_reason": {"type": ["string", "null"]},
+                        "discount_reason": {"type": "string", "nullable": True},
                         "commission_rate_bp": {"type": "integer", "description": "frozen when the order was placed"},
                         "line_total": _MONEY,
                     },

@@ -57,11 +57,12 @@ def product(slug: str):
 @cached_page
 def producers():
     page, per_page = _page_args()
-    province = request.args.get("province") or None
-    owner_type = request.args.get("owner_type") or None
-    if owner_type and owner_type not in OWNER_TYPES:
+    # The API is strict: an empty value is a bad value, not a missing one.
+    province = request.args.get("province")
+    owner_type = request.args.get("owner_type")
+    if owner_type is not None and owner_type not in OWNER_TYPES:
         raise BadParameter("owner_type", "'owner_type' must be one of " + ", ".join(OWNER_TYPES))
-    if province and province not in queries.reference().province_by_slug:
+    if province is not None and province not in queries.reference().province_by_slug:
         raise BadParameter("province", f"no province '{province[:80]}'; see /api/v1/provinces")
     rows, total = queries.list_producers(page, per_page, province=province, owner_type=owner_type)
     return jsonify(
@@ -104,4 +105,4 @@ def provinces():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(sorted(queries.reference().province_by_slug)))

@@ -130,8 +130,10 @@ def merge_carts(token: str | None, user_id: int) -> None:
                     cart_id=cart.id, variant_id=line.variant_id, quantity=min(line.quantity, stock, MAX_LINE_QUANTITY)
                 )
             )
+    # Both as statements: deleting the loaded visitor cart by the ORM as well would delete
+    # its lines twice (0 rows matched) when the page had already read them.
     db.session.execute(delete(CartLine).where(CartLine.cart_id == visitor.id))
-    db.session.delete(visitor)
+    db.session.execute(delete(Cart).where(Cart.id == visitor.id))
     db.session.commit()
 
 

@@ -70,7 +70,7 @@ class CatalogFilter:
 
 def _int(args, name: str, strict: bool, lo: int, hi: int) -> int | None:
     raw = args.get(name)
-    if raw is None or raw == "":
+    if raw is None or (raw == "" and not strict):
         return None
     value = parse_int(raw, maximum=2**63 - 1)
     text = str(raw).strip()
@@ -89,9 +89,9 @@ def _int(args, name: str, strict: bool, lo: int, hi: int) -> int | None:
 
 def _slug(args, name: str, strict: bool) -> str | None:
     raw = args.get(name)
-    if not raw:
+    if raw is None or (raw == "" and not strict):
         return None
-    if len(raw) > 120 or not all(c.isascii() and (c.isalnum() or c == "-") for c in raw):
+    if not raw or len(raw) > 120 or not all(c.isascii() and (c.isalnum() or c == "-") for c in raw):
         if strict:
             raise BadParameter(name, f"'{name}' must be a slug (letters, digits, hyphens)")
         return None
@@ -105,27 +105,27 @@ def parse_filter(args, *, strict: bool, per_page: int, max_per_page: int) -> Cat
         if strict:
             raise BadParameter("q", f"'q' must be at most {MAX_QUERY_CHARS} characters")
         q = q[:MAX_QUERY_CHARS]
-    owner_type = args.get("owner_type") or None
+    owner_type = args.get("owner_type")
+    owner_type = None if owner_type is None or (owner_type == "" and not strict) else owner_type
     if owner_type is not None and owner_type not in OWNER_TYPES:
         if strict:
             raise BadParameter("owner_type", "'owner_type' must be one of " + ", ".join(OWNER_TYPES))
         owner_type = None
-    sort = args.get("sort") or "relevance"
+    sort = args.get("sort")
+    sort = "relevance" if sort is None or (sort == "" and not strict) else sort
     if sort not in SORTS:
         if strict:
             raise BadParameter("sort", "'sort' must be one of " + ", ".join(SORTS))
         sort = "relevance"
     in_stock_raw = (args.get("in_stock") or "").lower()
-    if in_stock_raw not in ("", "0", "1", "true", "false"):
+    if in_stock_raw not in ("", "0", "1", "true", "false") or (strict and args.get("in_stock") == ""):
         if strict:
             raise BadParameter("in_stock", "'in_stock' must be true or false")
         in_stock_raw = ""
     price_min = _int(args, "price_min", strict, 0, MAX_PRICE)
     price_max = _int(args, "price_max", strict, 0, MAX_PRICE)
-    if price_min is not None and price_max is not None and price_min > price_max:
-        if strict:
-            raise BadParameter("price_max", "'price_max' must not be below 'price_min'")
-        price_min, price_max = price_max, price_min
+    if price_min is not None and price_max is not None and price_min > price_max and not strict:
+        price_min, price_max = price_max, price_min  # a shopper's slip; the API's empty range matches nothing
     return CatalogFilter(
         q=q.strip(),
         stars=_int(args, "stars", strict, 3, 5),

@@ -6,10 +6,13 @@ import secrets
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user
 
+from shop.accounts import throttle
 from shop.accounts.phone import normalise_phone
-from shop.accounts.services import register, send_verification_email
+from shop.accounts.services import account_for_checkout, send_verification_email
+from shop.accounts.views import _login_limit_per_ip, password_wait
 from shop.cart.services import get_cart
 from shop.cart.views import cart_owner, current_cart_view
 from shop.checkout import queries
@@ -17,6 +20,7 @@ from shop.checkout.forms import DeliveryForm, PlaceOrderForm
 from shop.checkout.invoice import InvoiceError, check_invoice
 from shop.checkout.services import Delivery, place_order
 from shop.errors import ShopError
+from shop.extensions import limiter
 from shop.formatting import as_utc, utcnow
 from shop.places import queries as places
 from shop.queue import enqueue
@@ -29,7 +33,13 @@ def _delivery_from_session() -> Delivery | None:
     return Delivery(**data) if data else None
 
 
+def _no_password_typed() -> bool:
+    return not request.form.get("password")
+
+
 @bp.route("", methods=["GET", "POST"])
+# Typing a password here creates or opens an account: limited like signing in.
+@limiter.limit(_login_limit_per_ip, methods=["POST"], exempt_when=_no_password_typed)
 def start():
     cart = current_cart_view()
     if not cart.groups:
@@ -79,11 +89,29 @@ def start():
                 )
                 queries.check_ward(delivery.province_id, delivery.ward_id)
             if not user and form.password.data:
-                new_user = register(
+                email_key = f"email:{delivery.email.strip().lower()}"
+                waiting = password_wait(email_key)
+                if waiting:
+                    return waiting
+                account, created = account_for_checkout(
                     delivery.email, form.password.data, delivery.recipient, delivery.phone, str(get_locale())
                 )
-                send_verification_email(new_user.id)
-                login_user(new_user)
+                if account is None:
+                    # The address has an account and this is not its password. Said plainly,
+                    # that would tell anyone who has an account; the order goes on as a guest's.
+                    throttle.record_failure(email_key, get_remote_address())
+                    flash(
+                        _(
+                            "Đơn hàng được đặt như khách, chưa gắn với tài khoản nào. Nếu bạn đã có tài khoản, "
+                            "hãy đăng nhập (hoặc dùng “Quên mật khẩu”) để xem đơn trong tài khoản."
+                        ),
+                        "info",
+                    )
+                else:
+                    throttle.record_success(email_key, get_remote_address())
+                    if created:
+                        send_verification_email(account.id)
+                    login_user(account)
         except ShopError as err:
             flash(err.message, "error")
         else:

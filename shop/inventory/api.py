@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from shop.errors import ShopError, json_error
 from shop.extensions import limiter
-from shop.formatting import utcnow
+from shop.formatting import as_utc, utcnow
 from shop.inputs import parse_int
 from shop.inventory import services, tokens
 from shop.orders import services as orders
@@ -79,7 +79,7 @@ MAX_PAGE = 100_000  # 100,000 pages of at most 100 rows: every page there is, an
 def _page() -> tuple[int, int]:
     def number(name: str, default: int, top: int) -> int:
         raw = request.args.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         value = parse_int(raw, minimum=1, maximum=top)
         if value is None or not raw.isdigit():
@@ -196,7 +196,7 @@ def sub_order_json(sub: SubOrder) -> dict:
         "status": sub.status,
         "payment_method": order.payment_method,
         "paid": order.paid_at is not None,
-        "created_at": order.created_at.isoformat(),
+        "created_at": as_utc(order.created_at).isoformat().replace("+00:00", "Z"),  # SQLite keeps no zone
         "subtotal": sub.subtotal,
         "shipping_fee": sub.shipping_fee,
         "total": sub.total,
@@ -242,7 +242,7 @@ def sub_order_json(sub: SubOrder) -> dict:
 
 @bp.get("/orders")
 def list_orders():
-    status = request.args.get("status") or None
+    status = request.args.get("status")
     if status is not None and status not in SUB_ORDER_STATUSES:
         return json_error(
             400, "invalid_parameter", "'status' must be one of " + ", ".join(SUB_ORDER_STATUSES), parameter="status"

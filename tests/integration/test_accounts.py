@@ -500,18 +500,18 @@ def limited_app(app):
         db.engine.dispose()
 
 
-def test_an_account_is_locked_for_a_while_after_five_wrong_passwords(limited_app):
+def test_five_wrong_passwords_slow_that_address_down_but_never_lock_the_owner_out(limited_app):
     make_user()
     make_user("minh@example.com")
     client = limited_app.test_client()
     for _ in range(5):
         assert sign_in(client, password="doan-sai-1").status_code == 200
-    locked = sign_in(client)  # even the right password, even from elsewhere
-    assert locked.status_code == 429
-    assert "Bạn đã thử quá nhiều lần" in text(locked) and "Retry-After" in locked.headers
-    elsewhere = limited_app.test_client()
-    elsewhere.environ_base["REMOTE_ADDR"] = "10.0.0.9"
-    assert sign_in(elsewhere).status_code == 429
+    waiting = sign_in(client)  # even the right password, from the guessing address: wait a little
+    assert waiting.status_code == 429
+    assert "Bạn đã thử quá nhiều lần" in text(waiting) and 1 <= int(waiting.headers["Retry-After"]) <= 60
+    owner = limited_app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert sign_in(owner).status_code == 302  # the owner elsewhere is not locked out
     assert sign_in(client, email="minh@example.com").status_code == 302  # other accounts are not affected
 
 
@@ -523,16 +523,16 @@ def test_one_address_gets_ten_sign_in_attempts_a_minute(limited_app):
     assert sign_in(client).status_code == 429
 
 
-def test_a_successful_sign_in_does_not_count_as_a_failure(limited_app):
+def test_a_successful_sign_in_forgets_the_failures_before_it(limited_app):
     make_user()
     client = limited_app.test_client()
     for _ in range(4):
-        sign_in(client, password="doan-sai-1")
-    for _ in range(3):
-        assert sign_in(client).status_code == 302
-        client.post("/tai-khoan/dang-xuat")
-    assert sign_in(client, password="doan-sai-1").status_code == 200  # the fifth failure, still allowed
-    assert sign_in(client).status_code == 429
+        assert sign_in(client, password="doan-sai-1").status_code == 200
+    assert sign_in(client).status_code == 302
+    client.post("/tai-khoan/dang-xuat")
+    for _ in range(4):  # four more typos are free again
+        assert sign_in(client, password="doan-sai-1").status_code == 200
+    assert sign_in(client).status_code == 302
 
 
 def test_with_redis_every_worker_shares_the_sign_in_counts(app, redis_server):

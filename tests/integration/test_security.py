@@ -220,3 +220,77 @@ def test_a_signed_in_visitor_still_gets_the_shared_cached_page(app, redis_server
     client.get("/gio-hang")  # shows the welcome message (pages wait for it to be read)
     hit = client.get(f"/san-pham/{jar.slug}")
     assert hit.headers.get("X-Cache") == "HIT" and "Set-Cookie" not in hit.headers
+
+
+# --- checkout with a password (item 13) -------------------------------------------------------
+
+
+def _delivery(client, jar, email: str, password: str):
+    from sqlalchemy import select
+
+    from shop.extensions import db
+    from shop.places.models import Province, Ward
+
+    client.post("/gio-hang/them", data={"variant_id": jar.variants[0].id, "quantity": 1})
+    hanoi = db.session.scalars(select(Province).where(Province.name == "Hà Nội")).one()
+    ward = db.session.scalars(select(Ward).where(Ward.province_id == hanoi.id).limit(1)).one()
+    data = {
+        "email": email,
+        "recipient": "Nguyễn Thị Lan",
+        "phone": "0912345678",
+        "province_id": hanoi.id,
+        "ward_id": ward.id,
+        "street": "12 Hàng Bạc",
+        "password": password,
+    }
+    return client.post("/thanh-toan", data=data)
+
+
+def test_checkout_with_a_password_does_not_say_whether_the_address_has_an_account(app, jar, lan):
+    new, taken = app.test_client(), app.test_client()
+    with app.app_context():
+        created = _delivery(new, jar, "minh@example.com", "mat-khau-moi-2026")
+    with app.app_context():
+        guessed = _delivery(taken, jar, "lan@example.com", "doan-bua-1234")
+    assert created.status_code == guessed.status_code == 303
+    assert created.headers["Location"] == guessed.headers["Location"] == "/thanh-toan/xac-nhan"
+    with app.app_context():  # the next page says nothing of an account either
+        shown = taken.get("/gio-hang").get_data(as_text=True)
+    assert "Email này đã có tài khoản" not in shown and "lan@example.com" not in shown
+    with app.app_context():
+        assert taken.get("/tai-khoan").status_code == 302  # the guesser was not let in
+
+
+def test_checkout_with_the_accounts_own_password_signs_its_owner_in(app, client, jar, lan):
+    assert _delivery(client, jar, "lan@example.com", PASSWORD).status_code == 303
+    assert client.get("/tai-khoan").status_code == 200
+
+
+def test_checkout_passwords_are_limited_like_sign_ins(app, backend, jar, lan):
+    from shop import create_app
+
+    if backend == "postgresql":
+        pytest.skip("the counting is the database's no business; one database is enough")
+
+    limited = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        MEDIA_DIR=app.config["MEDIA_DIR"],
+        RATELIMIT_ENABLED=True,
+    )
+    guesser = limited.test_client()
+    answers = []
+    for n in range(6):
+        with limited.app_context():
+            answers.append(_delivery(guesser, jar, "lan@example.com", f"doan-bua-{n}-xyz").status_code)
+    assert answers[:5] == [303] * 5 and answers[5] == 429  # five free guesses, then a wait
+    owner = limited.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    with limited.app_context():
+        assert _delivery(owner, jar, "lan@example.com", PASSWORD).status_code == 303
+        assert owner.get("/tai-khoan").status_code == 200
+    with limited.app_context():
+        from shop.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()

@@ -154,3 +154,9 @@ def test_passwords_are_hashed_with_the_strong_parameters_unless_the_tests_ask_fo
     app.config["FAST_PASSWORD_HASHING"] = True
     with app.app_context():
         assert "m=8,t=1,p=1" in hash_password("mat-khau-an-toan-1")
+
+
+def test_wrong_passwords_wait_twice_as_long_each_time_and_never_more_than_a_minute():
+    from shop.accounts.throttle import wait_seconds
+
+    assert [wait_seconds(n) for n in range(1, 12)] == [0, 0, 0, 0, 2, 4, 8, 16, 32, 60, 60]
