@@ -145,6 +145,22 @@ def transfer_for(order: Order) -> TransferRequest | None:
     return TransferRequest(account.bank.bin, account.number, order.amount_due, order.payment_code)
 
 
+def payout_reference(payout) -> str:
+    """The transfer note of a payout to a producer: names the statement, so the
+    producer's bank statement says what it is for."""
+    return f"CHO OCOP DOI SOAT DS{payout.id:06d}"
+
+
+def payout_transfer(payout) -> TransferRequest | None:
+    """The VietQR the operator scans to pay a due statement: exactly its amount,
+    to the producer's account on file, with the statement's reference as note."""
+    producer = payout.producer
+    bank = directory.by_bin(producer.bank_bin)
+    if payout.status != "due" or payout.amount <= 0 or bank is None or not producer.bank_account_number:
+        return None
+    return TransferRequest(bank.bin, producer.bank_account_number, payout.amount, payout_reference(payout))
+
+
 # --- incoming transactions ------------------------------------------------------------------
 
 
