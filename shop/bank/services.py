@@ -331,6 +331,31 @@ def flag_refunds_of_cancelled(order_id: int | None = None) -> int:
     return flagged
 
 
+def flag_refund_for_cancellation(order_id: int, amount: int, reason: str) -> int:
+    """A part of an order paid by transfer was cancelled: its money goes back to
+    the shopper, moved on the order's transfers from "counted" to "to refund"
+    (no commit: the cancellation's transaction). Returns the amount flagged."""
+    order = db.session.get(Order, order_id)
+    left = max(0, amount)
+    rows = db.session.scalars(
+        select(BankTransfer)
+        .where(BankTransfer.order_id == order_id, BankTransfer.applied_amount > 0)
+        .order_by(BankTransfer.id.desc())
+        .with_for_update()
+    )
+    for row in rows:
+        if left <= 0:
+            break
+        part = min(left, row.applied_amount)
+        row.applied_amount -= part
+        _refund(row, part, f"cancelled: {reason}"[:200])
+        left -= part
+    flagged = max(0, amount) - left
+    if flagged:
+        order.events.append(OrderEvent(kind="transfer_refund_due", note=f"{flagged} vnd: {reason}"[:500]))
+    return flagged
+
+
 def reconcile(limit: int = 100) -> dict:
     """Ask SePay for recent transactions and process the ones the webhook missed;
     flag for refund what cancelled orders had received. Returns counts."""
