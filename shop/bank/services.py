@@ -35,6 +35,7 @@ from shop.bank.vietqr import TransferRequest
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
+from shop.inputs import DB_INT_MAX
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent
 from shop.settings import services as settings
@@ -42,7 +43,7 @@ from shop.settings import services as settings
 log = logging.getLogger(__name__)
 
 PROVIDER = "sepay"
-MAX_AMOUNT = 10**12  # đồng; anything larger is not a real transfer
+MAX_AMOUNT = DB_INT_MAX  # đồng (the amount columns are 32-bit on PostgreSQL); larger is no order of ours
 
 
 class BankError(ShopError):
@@ -204,7 +205,7 @@ def parse_notice(data: object) -> Notice:
         amount = int(amount)
     if isinstance(amount, str) and amount.strip().isdigit():
         amount = int(amount.strip())
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount < MAX_AMOUNT:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
         raise BadNotice("amount is not a positive whole number of đồng")
     return Notice(
         transaction_id=transaction_id,

@@ -305,6 +305,8 @@ def test_a_forged_or_missing_key_is_a_401_and_changes_nothing(client, shop, head
         {"transferAmount": -150_000},
         {"transferAmount": "abc"},
         {"transferAmount": 1.5},
+        {"transferAmount": 10**12},
+        {"transferAmount": True},
         {"transferAmount": None},
         {"id": None},
         {"id": ""},
