@@ -519,3 +519,12 @@ def test_cancelling_some_units_of_a_paid_part_flags_their_share(client, shop):
     assert row.refund_amount == line.line_total // 2 and row.refund_state == "due"
     assert row.applied_amount == order.total - line.line_total // 2
     assert stock(shop) == 3
+
+
+def test_the_console_order_page_lists_its_transfers(app, client, shop):
+    order = place(shop)
+    post(client, notice(order, order.total + 5_000))
+    ops = app.test_client()
+    ops.post("/tai-khoan/dang-nhap", data={"email": "vanhanh@example.vn", "password": "mat-khau-an-toan-1"})
+    page = ops.get(f"/ops/don-hang/{order.id}").get_data(as_text=True)
+    assert "Chuyển khoản" in page and "Chờ hoàn" in page and transfers()[0].transaction_id in page
