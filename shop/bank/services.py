@@ -35,6 +35,7 @@ from shop.bank.vietqr import TransferRequest
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
+from shop.inputs import DB_INT_MAX
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent
 from shop.settings import services as settings
@@ -42,7 +43,7 @@ from shop.settings import services as settings
 log = logging.getLogger(__name__)
 
 PROVIDER = "sepay"
-MAX_AMOUNT = 10**12  # đồng; anything larger is not a real transfer
+MAX_AMOUNT = DB_INT_MAX  # đồng (the amount columns are 32-bit on PostgreSQL); larger is no order of ours
 
 
 class BankError(ShopError):
@@ -145,6 +146,22 @@ def transfer_for(order: Order) -> TransferRequest | None:
     return TransferRequest(account.bank.bin, account.number, order.amount_due, order.payment_code)
 
 
+def payout_reference(payout) -> str:
+    """The transfer note of a payout to a producer: names the statement, so the
+    producer's bank statement says what it is for."""
+    return f"CHO OCOP DOI SOAT DS{payout.id:06d}"
+
+
+def payout_transfer(payout) -> TransferRequest | None:
+    """The VietQR the operator scans to pay a due statement: exactly its amount,
+    to the producer's account on file, with the statement's reference as note."""
+    producer = payout.producer
+    bank = directory.by_bin(producer.bank_bin)
+    if payout.status != "due" or payout.amount <= 0 or bank is None or not producer.bank_account_number:
+        return None
+    return TransferRequest(bank.bin, producer.bank_account_number, payout.amount, payout_reference(payout))
+
+
 # --- incoming transactions ------------------------------------------------------------------
 
 
@@ -188,7 +205,7 @@ def parse_notice(data: object) -> Notice:
         amount = int(amount)
     if isinstance(amount, str) and amount.strip().isdigit():
         amount = int(amount.strip())
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount < MAX_AMOUNT:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
         raise BadNotice("amount is not a positive whole number of đồng")
     return Notice(
         transaction_id=transaction_id,
@@ -312,6 +329,31 @@ def flag_refunds_of_cancelled(order_id: int | None = None) -> int:
         row.order.amount_received = max(0, row.order.amount_received - amount)
         flagged += 1
     db.session.commit()
+    return flagged
+
+
+def flag_refund_for_cancellation(order_id: int, amount: int, reason: str) -> int:
+    """A part of an order paid by transfer was cancelled: its money goes back to
+    the shopper, moved on the order's transfers from "counted" to "to refund"
+    (no commit: the cancellation's transaction). Returns the amount flagged."""
+    order = db.session.get(Order, order_id)
+    left = max(0, amount)
+    rows = db.session.scalars(
+        select(BankTransfer)
+        .where(BankTransfer.order_id == order_id, BankTransfer.applied_amount > 0)
+        .order_by(BankTransfer.id.desc())
+        .with_for_update()
+    )
+    for row in rows:
+        if left <= 0:
+            break
+        part = min(left, row.applied_amount)
+        row.applied_amount -= part
+        _refund(row, part, f"cancelled: {reason}"[:200])
+        left -= part
+    flagged = max(0, amount) - left
+    if flagged:
+        order.events.append(OrderEvent(kind="transfer_refund_due", note=f"{flagged} vnd: {reason}"[:500]))
     return flagged
 
 

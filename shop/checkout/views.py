@@ -134,6 +134,9 @@ def review():
         form.want_invoice.data = True
         for key, value in invoice.items():
             getattr(form, key).data = value
+    error = session.pop("checkout_invoice_error", None)
+    if error and hasattr(form, error["field"]):
+        getattr(form, error["field"]).errors = [error["message"]]
     return render_template(
         "checkout/review.html",
         form=form,
@@ -142,7 +145,6 @@ def review():
         address=queries.printed_address(delivery),
         cod_max=queries.cod_max(),
         vietqr_minutes=queries.vietqr_minutes(),
-        invoice_error=session.pop("checkout_invoice_error", None),
     )
 
 

@@ -408,6 +408,12 @@ def mark_paid(payout_id: int, reference: str, actor_id: int) -> Payout:
     payout = db.session.get(Payout, payout_id)
     if payout is None:
         raise NotFound(_("Không tìm thấy bảng đối soát."))
+    if not (payout.producer.bank_account_number and payout.producer.bank_bin):
+        raise LedgerError(
+            _("Nhà sản xuất chưa khai báo tài khoản ngân hàng: chưa thể ghi nhận đã chuyển tiền."),
+            code="no_bank_account",
+            field="bank_account",
+        )
     now = utcnow()
     changed = db.session.execute(
         update(Payout)

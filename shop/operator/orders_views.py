@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from shop.bank import services as bank
 from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
 from shop.formatting import today_vn, vn_datetime, vnd
@@ -209,6 +210,7 @@ def _order_page(order_id: int, errors: dict | None = None, status: int = 200, va
         percent=lambda bp: percent_text(bp, _locale()),
         payment_labels=PAYMENT_LABELS,
         payment_status_labels=PAYMENT_STATUS_LABELS,
+        transfers=bank.transfers_of_order(order_id),
         errors=errors or {},
         values=values or {},
         summary=[(message, anchor) for (message, anchor) in (errors or {}).get("_summary", [])],

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from shop.bank import services as bank
 from shop.errors import NotFound
 from shop.formatting import today_vn
 from shop.ledger import queries, statements
@@ -104,6 +105,8 @@ def _payout_page(payout_id: int, errors: dict | None = None, status_code: int = 
         "operator/payout.html",
         payout=payout,
         statement=statements.for_payout(payout),
+        transfer=bank.payout_transfer(payout),
+        transfer_note=bank.payout_reference(payout),
         errors=errors or {},
         **_helpers(),
     ), status_code

@@ -330,6 +330,13 @@ def cancel_lines(
         # meantime, the refund stands and the cancellation is refused.
         sub = _sub_order(sub_order_id, producer_ids)
         _check_line_cancellation(sub, wanted)
+    elif sub.order.payment_method == "vietqr" and sub.order.status == "paid":
+        share = sum(
+            cancelled_amount(line, line.cancelled_quantity + wanted[line.id]) - cancelled_amount(line)
+            for line in sub.lines
+            if line.id in wanted
+        )
+        payments.flag_transfer_refund(sub.order_id, share, reason)  # no commit: with the cancellation
     lines = {line.id: line for line in sub.lines}
     notes = []
     for line_id in sorted(wanted):

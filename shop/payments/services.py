@@ -31,6 +31,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from shop.bank import services as bank
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow, vnd
@@ -761,4 +762,12 @@ def cancel_and_refund(sub_order_id: int, reason: str, producer_ids: list[int] | 
     order = sub.order
     if order.payment_method == "card" and order.status == "paid" and sub.total > sub.refunded_amount:
         refund(sub_order_id, reason=reason, producer_ids=producer_ids)
+    if order.payment_method == "vietqr" and order.status == "paid":
+        # No API sends a bank transfer back: the operator refunds it from /ops/chuyen-khoan.
+        bank.flag_refund_for_cancellation(order.id, sub.total - sub.refunded_amount, reason.strip())
     return orders.cancel_sub_order(sub_order_id, reason, producer_ids)
+
+
+def flag_transfer_refund(order_id: int, amount: int, reason: str) -> int:
+    """Cancelled units of an order paid by bank transfer: flag their money for refund (no commit)."""
+    return bank.flag_refund_for_cancellation(order_id, amount, reason)

@@ -204,7 +204,7 @@ def apply():
                     email=form.email.data,
                     story=form.story.data or "",
                 ),
-                BankDetails(form.bank_name.data, form.bank_account_name.data, form.bank_account_number.data),
+                BankDetails(form.bank_bin.data, form.bank_account_name.data, form.bank_account_number.data),
                 form.product_name.data,
                 form.category_id.data,
                 _certificate_details(form),
@@ -603,7 +603,7 @@ def bank():
     if form.validate_on_submit():
         try:
             services.update_bank(
-                _pid(), BankDetails(form.bank_name.data, form.bank_account_name.data, form.bank_account_number.data)
+                _pid(), BankDetails(form.bank_bin.data, form.bank_account_name.data, form.bank_account_number.data)
             )
         except PortalError as err:
             form_error(form, err)

@@ -10,6 +10,7 @@ from wtforms import EmailField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from shop.accounts.forms import PlaceFields, optional_int, valid_email, valid_phone
+from shop.bank import directory
 from shop.forms import Form as FlaskForm
 from shop.inputs import DB_INT_MAX
 
@@ -19,6 +20,13 @@ _PLAIN = re.compile(r"\d+", re.ASCII)
 _GROUPED = re.compile(r"\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*", re.ASCII)
 _CURRENCY = re.compile(r"(₫|đồng|đ|vnđ|vnd|d)$", re.IGNORECASE)
 TAX_CODE = re.compile(r"(\d{10})(?:-?(\d{3}))?", re.ASCII)
+
+
+def bank_choices() -> list[SelectChoice]:
+    """The NAPAS banks for a bank picker (BIN as the value), an empty first choice."""
+    return [SelectChoice("", _l("— Chọn ngân hàng —"))] + [
+        SelectChoice(b.bin, f"{b.short_name} — {b.name}") for b in directory.banks()
+    ]
 
 
 class NegativeNumber(ValueError):
@@ -225,7 +233,12 @@ class ApplyForm(PlaceFields, CertificateFields, FlaskForm):
     )
     phone = TelField(_l("Số điện thoại"), validators=[required(_l("Nhập số điện thoại.")), Length(max=20), valid_phone])
     email = EmailField(_l("Email liên hệ"), validators=[required(_l("Nhập email.")), Length(max=200), valid_email])
-    bank_name = StringField(_l("Ngân hàng"), validators=[required(_l("Nhập tên ngân hàng.")), Length(max=120)])
+    bank_bin = SelectField(
+        _l("Ngân hàng"),
+        validators=[required(_l("Chọn ngân hàng.")), Length(max=8)],
+        choices=bank_choices,
+        validate_choice=False,
+    )
     bank_account_name = StringField(
         _l("Tên chủ tài khoản"), validators=[required(_l("Nhập tên chủ tài khoản.")), Length(max=120)]
     )
@@ -350,7 +363,12 @@ class InviteForm(FlaskForm):
 
 
 class BankForm(FlaskForm):
-    bank_name = StringField(_l("Ngân hàng"), validators=[required(_l("Nhập tên ngân hàng.")), Length(max=120)])
+    bank_bin = SelectField(
+        _l("Ngân hàng"),
+        validators=[required(_l("Chọn ngân hàng.")), Length(max=8)],
+        choices=bank_choices,
+        validate_choice=False,
+    )
     bank_account_name = StringField(
         _l("Tên chủ tài khoản"), validators=[required(_l("Nhập tên chủ tài khoản.")), Length(max=120)]
     )

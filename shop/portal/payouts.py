@@ -8,6 +8,7 @@ import functools
 from flask import Response, abort, g, render_template
 from flask_babel import get_locale
 
+from shop.bank import services as bank
 from shop.ledger import queries, statements
 from shop.portal import bp
 from shop.portal.access import producer_required
@@ -51,7 +52,11 @@ def payouts():
 def payout(payout_id: int):
     found = queries.payout(payout_id, producer_id=g.producer.id)
     return render_template(
-        "portal/payouts_detail.html", payout=found, statement=statements.for_payout(found), **_helpers()
+        "portal/payouts_detail.html",
+        payout=found,
+        statement=statements.for_payout(found),
+        transfer_note=bank.payout_reference(found),
+        **_helpers(),
     )
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 from shop.accounts.models import ProducerMember, User
 from shop.accounts.phone import InvalidPhone, normalise_phone
 from shop.accounts.rules import InvalidEmail, normalise_email
+from shop.bank import directory
 from shop.cart.models import CartLine
 from shop.catalog.models import PRODUCT_STATUSES, Category, Product, ProductImage, Variant
 from shop.catalog.services import commit_catalog_change
@@ -83,7 +84,7 @@ class ProducerDetails:
 
 @dataclass(frozen=True)
 class BankDetails:
-    bank_name: str
+    bank_bin: str  # NAPAS BIN from shop/data/banks_napas.json
     account_name: str
     account_number: str
 
@@ -203,15 +204,25 @@ def _category(category_id: int | None, field: str = "category_id") -> Category:
     return category
 
 
-def _bank(bank: BankDetails) -> tuple[str, str, str]:
-    number = "".join(bank.account_number.split())
-    if not number or not number.replace("-", "").isdigit():
-        raise PortalError(_("Số tài khoản chỉ gồm chữ số."), code="invalid_account_number", field="bank_account_number")
-    return (
-        _text(bank.bank_name, "bank_name", 120, _("Nhập tên ngân hàng.")),
-        _text(bank.account_name, "bank_account_name", 120, _("Nhập tên chủ tài khoản.")).upper(),
-        _text(number, "bank_account_number", 40),
-    )
+def _bank(bank: BankDetails) -> tuple[str, str, str, str]:
+    """(BIN, bank short name, holder, account number), checked against the NAPAS directory."""
+    found = directory.by_bin(bank.bank_bin)
+    if found is None:
+        raise PortalError(_("Chọn ngân hàng trong danh sách."), code="bad_bank", field="bank_bin")
+    number = directory.normalise_account(bank.account_number)
+    if not directory.valid_account(number):
+        raise PortalError(
+            _("Số tài khoản gồm 6 đến 19 chữ số."), code="invalid_account_number", field="bank_account_number"
+        )
+    typed = _text(bank.account_name, "bank_account_name", 120, _("Nhập tên chủ tài khoản."))
+    holder = directory.normalise_holder(typed)
+    if not directory.valid_holder(holder):
+        raise PortalError(
+            _("Nhập tên chủ tài khoản như ngân hàng in (chữ, số, dấu cách)."),
+            code="bad_holder",
+            field="bank_account_name",
+        )
+    return found.bin, found.short_name, holder, number
 
 
 def _unique_slug(model, name: str) -> str:
@@ -471,7 +482,7 @@ def apply_to_sell(
         )
     province = _province(details.province_id)
     ward = _ward(details.ward_id, province)
-    bank_name, account_name, account_number = _bank(bank)
+    bank_bin, bank_name, account_name, account_number = _bank(bank)
     product_name = _text(product_name, "product_name", 200, _("Nhập tên sản phẩm được công nhận OCOP."))
     category = _category(category_id)
     cert_values = _certificate_values(certificate, province)
@@ -488,6 +499,7 @@ def apply_to_sell(
         phone=_phone(details.phone),
         email=_email(details.email),
         story=_long_text(details.story, "story", 5000),
+        bank_bin=bank_bin,
         bank_name=bank_name,
         bank_account_name=account_name,
         bank_account_number=account_number,
@@ -925,7 +937,7 @@ def remove_member(producer_id: int, member_id: int) -> None:
 def update_bank(producer_id: int, bank: BankDetails) -> None:
     """The account payouts go to (the owner's page)."""
     producer = get_producer(producer_id)
-    producer.bank_name, producer.bank_account_name, producer.bank_account_number = _bank(bank)
+    producer.bank_bin, producer.bank_name, producer.bank_account_name, producer.bank_account_number = _bank(bank)
     db.session.commit()
 
 

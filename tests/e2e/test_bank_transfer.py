@@ -31,7 +31,9 @@ def simulate(live_server, number: str, *amount: str) -> subprocess.CompletedProc
 
 def test_a_guest_pays_by_vietqr_and_the_producer_gets_the_order(phone, browser, live_server, tmp_path):
     page = phone
-    page.goto(live_server.url + "/san-pham/mat-ong-hoa-rung")
+    page.goto(
+        live_server.url + "/san-pham/mat-ong-hoa-rung", timeout=30_000
+    )  # the first page may build the catalog index
     page.get_by_role("button", name="Mua ngay").click()
     page.get_by_label("Email").fill("hoa.le@example.vn")
     page.get_by_label("Người nhận").fill("Lê Thị Hoa")

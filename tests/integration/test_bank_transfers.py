@@ -305,6 +305,8 @@ def test_a_forged_or_missing_key_is_a_401_and_changes_nothing(client, shop, head
         {"transferAmount": -150_000},
         {"transferAmount": "abc"},
         {"transferAmount": 1.5},
+        {"transferAmount": 10**12},
+        {"transferAmount": True},
         {"transferAmount": None},
         {"id": None},
         {"id": ""},
@@ -492,3 +494,37 @@ def test_checkout_keeps_a_wrong_tax_code_on_the_review_page(app, shop):
     page = client.get("/thanh-toan/xac-nhan").get_data(as_text=True)
     assert "chữ số cuối là số kiểm tra" in page and 'value="0100109107"' in page
     assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_cancelling_a_paid_part_flags_its_transfer_for_refund(client, shop):
+    from shop.payments import services as payments
+
+    order = place(shop, 2)
+    post(client, notice(order, order.total))
+    sub_id = fresh(order.id).sub_orders[0].id
+    payments.cancel_and_refund(sub_id, "hết hàng thật")
+    (row,) = transfers()
+    assert (row.applied_amount, row.refund_amount, row.refund_state) == (0, order.total, "due")
+    assert "transfer_refund_due" in kinds(order.id)
+    assert stock(shop) == 4
+
+
+def test_cancelling_some_units_of_a_paid_part_flags_their_share(client, shop):
+    order = place(shop, 2)
+    post(client, notice(order, order.total))
+    sub = fresh(order.id).sub_orders[0]
+    line = sub.lines[0]
+    orders.cancel_lines(sub.id, {line.id: 1}, "vỡ một hũ")
+    (row,) = transfers()
+    assert row.refund_amount == line.line_total // 2 and row.refund_state == "due"
+    assert row.applied_amount == order.total - line.line_total // 2
+    assert stock(shop) == 3
+
+
+def test_the_console_order_page_lists_its_transfers(app, client, shop):
+    order = place(shop)
+    post(client, notice(order, order.total + 5_000))
+    ops = app.test_client()
+    ops.post("/tai-khoan/dang-nhap", data={"email": "vanhanh@example.vn", "password": "mat-khau-an-toan-1"})
+    page = ops.get(f"/ops/don-hang/{order.id}").get_data(as_text=True)
+    assert "Chuyển khoản" in page and "Chờ hoàn" in page and transfers()[0].transaction_id in page

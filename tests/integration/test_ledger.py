@@ -51,6 +51,7 @@ class Shop:
 def shop(app) -> Shop:
     mine = make_producer("HTX ong Phong Thổ", province_name="Tuyên Quang")
     mine.bank_name, mine.bank_account_name, mine.bank_account_number = "Agribank", "HTX ONG PHONG THO", "0123456789"
+    mine.bank_bin = "970405"
     other = make_producer("HTX chè Tân Cương", province_name="Thái Nguyên")
     honey = make_product("Mật ong hoa rừng", producer=mine, prices=(95_000,), stock=50)
     pollen = make_product("Phấn hoa", producer=mine, prices=(150_000,), stock=50)
@@ -663,3 +664,43 @@ def test_balances_always_equal_the_sum_of_entries_after_a_busy_week(shop):
     ledger.adjust(shop.mine, 3_000, "bù", shop.operator)
     ledger.mark_paid(payout_id, "FT1", shop.operator)
     assert ledger.balance(shop.mine) == sum(e.amount for e in entries(shop.mine)) == 3_000
+
+
+def test_a_due_statement_shows_a_vietqr_for_exactly_its_amount_to_the_producer(client, shop, tmp_path):
+    import re
+    import subprocess
+
+    import segno
+
+    from shop.bank.vietqr import checksum_ok, parse_tlv
+
+    payout = weekly_payout(shop)
+    sign_in(client, "vanhanh@example.vn")
+    page = client.get(f"/ops/doi-soat/{payout.id}").get_data(as_text=True)
+    assert "payout-qr" in page and f"DS{payout.id:06d}" in page
+    # Render the same payload the page's SVG carries and read it back with zbar.
+    from shop.bank import services as bank
+
+    request = bank.payout_transfer(db.session.get(Payout, payout.id))
+    path = tmp_path / "payout.png"
+    segno.make(request.payload(), error="m").save(path, kind="png", scale=6, border=4)
+    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(path)], capture_output=True, text=True, check=True)
+    payload = decoded.stdout.strip()
+    fields = parse_tlv(payload)
+    assert checksum_ok(payload) and fields["54"] == str(payout.amount)
+    assert parse_tlv(parse_tlv(fields["38"])["01"]) == {"00": "970405", "01": "0123456789"}
+    assert re.fullmatch(r"CHO OCOP DOI SOAT DS\d{6}", parse_tlv(fields["62"])["08"])
+
+
+def test_mark_paid_needs_a_bank_account_on_file(client, shop):
+    ledger.adjust(shop.other, 80_000, "bù", shop.operator)
+    backdate(shop.other, last_week())
+    (payout_id,) = ledger.close_period(last_week())
+    with pytest.raises(LedgerError, match="chưa khai báo tài khoản"):
+        ledger.mark_paid(payout_id, "FT123", shop.operator)
+    sign_in(client, "vanhanh@example.vn")
+    page = client.get(f"/ops/doi-soat/{payout_id}").get_data(as_text=True)
+    assert "chưa khai báo tài khoản ngân hàng" in page and "payout-qr" not in page
+    refused = client.post(f"/ops/doi-soat/{payout_id}/da-chuyen", data={"reference": "FT123"})
+    assert refused.status_code == 400
+    assert fresh(Payout, payout_id).status == "due"

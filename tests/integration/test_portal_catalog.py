@@ -121,7 +121,7 @@ def application(**changes) -> dict:
         "address": "Bản Nậm Tăm",
         "phone": "0912 345 678",
         "email": "htx@sinho.vn",
-        "bank_name": "Agribank",
+        "bank_bin": "970405",  # Agribank
         "bank_account_name": "Hợp tác xã Mật ong Sìn Hồ",
         "bank_account_number": "8888 0123 4567",
         "story": "Ong nuôi dưới tán rừng.",
@@ -577,7 +577,7 @@ def test_an_invited_staff_member_joins_and_can_work_but_not_manage_members_or_ba
     assert staff.get("/producer/thanh-vien").status_code == 403
     assert staff.post("/producer/thanh-vien/moi", data={"email": "x@example.vn"}).status_code == 403
     assert staff.get("/producer/cai-dat/ngan-hang").status_code == 403
-    assert staff.post("/producer/cai-dat/ngan-hang", data={"bank_name": "X"}).status_code == 403
+    assert staff.post("/producer/cai-dat/ngan-hang", data={"bank_bin": "970405"}).status_code == 403
     settings = staff.get("/producer/cai-dat")
     assert settings.status_code == 200 and "/producer/cai-dat/ngan-hang" not in text(settings)
 
@@ -601,18 +601,27 @@ def test_the_owner_sets_bank_details_and_a_free_shipping_threshold(owner, shops)
     saved = owner.post(
         "/producer/cai-dat/ngan-hang",
         data={
-            "bank_name": "Vietcombank",
-            "bank_account_name": "Nguyen Thi Hoa",
+            "bank_bin": "970436",
+            "bank_account_name": "Nguyễn Thị Hoa",
             "bank_account_number": "0071 0001 234",
         },
     )
     assert saved.status_code == 302
     producer = fresh(Producer, shops["mine"])
-    assert (producer.bank_name, producer.bank_account_name, producer.bank_account_number) == (
+    assert (producer.bank_bin, producer.bank_name, producer.bank_account_name, producer.bank_account_number) == (
+        "970436",
         "Vietcombank",
         "NGUYEN THI HOA",
         "00710001234",
     )
+    for data, message in (
+        ({"bank_bin": "123456", "bank_account_number": "00710001234"}, "Chọn ngân hàng trong danh sách"),
+        ({"bank_bin": "970436", "bank_account_number": "0071-ABC"}, "6 đến 19 chữ số"),
+        ({"bank_bin": "970436", "bank_account_number": "12345"}, "6 đến 19 chữ số"),
+    ):
+        refused = owner.post("/producer/cai-dat/ngan-hang", data={"bank_account_name": "Hoa", **data})
+        assert message in text(refused)
+    assert fresh(Producer, shops["mine"]).bank_account_number == "00710001234"
     bad = owner.post("/producer/cai-dat", data={"free_shipping_threshold": "năm trăm"})
     assert "Nhập số đồng, ví dụ 500.000" in text(bad)
     owner.post("/producer/cai-dat", data={"free_shipping_threshold": "500.000"})
