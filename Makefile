@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: help run test test-unit test-integration test-e2e lint bench translations setup dev-setup clean
+.PHONY: help run cluster test test-unit test-integration test-e2e test-cluster lint bench translations setup dev-setup clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,7 +32,10 @@ dev-setup: setup $(VENV)/.installed-dev ## Also install the test and lint tools
 run: setup ## Migrate, seed the demo if empty, serve on http://127.0.0.1:$(PORT) with worker and beat
 	PORT=$(PORT) $(BIN)/python -m shop.devstack
 
-test: dev-setup ## Run the whole suite (unit, integration on SQLite+PostgreSQL, e2e in Chromium)
+cluster: dev-setup ## Two web nodes behind nginx, two workers, beat, PostgreSQL, Redis, S3 on http://127.0.0.1:7400
+	$(BIN)/python -m shop.cluster
+
+test: dev-setup ## Run the whole suite (unit, integration on SQLite+PostgreSQL, e2e in Chromium, cluster)
 	$(BIN)/python -m pytest tests
 
 test-unit: dev-setup ## Unit tests only
@@ -44,9 +47,12 @@ test-integration: dev-setup ## Integration tests only
 test-e2e: dev-setup ## End-to-end tests only
 	$(BIN)/python -m pytest tests/e2e
 
+test-cluster: dev-setup ## The cluster tier: nginx, two nodes, workers killed mid-task (needs nginx)
+	$(BIN)/python -m pytest tests/cluster
+
 lint: dev-setup ## Ruff lint and format check
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check shop worker tests bench config.py wsgi.py
+	$(BIN)/ruff format --check shop worker tests bench config.py wsgi.py gunicorn.conf.py
 
 translations: dev-setup ## Extract strings and update the English catalog
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o shop/translations/messages.pot .
