@@ -121,6 +121,7 @@ class Cluster:
         port: int = 7400,
         env: dict[str, str] | None = None,
         seed: bool = True,
+        seed_options: tuple[str, ...] = (),
         web_workers: int = 2,
         mail_delay: float = 0.0,
     ):
@@ -128,6 +129,7 @@ class Cluster:
         self.port = port
         self.extra_env = env or {}
         self.seed = seed
+        self.seed_options = seed_options  # e.g. ("--no-images", "--no-orders") for the tests
         self.web_workers = web_workers
         self.web_ports = [port + 1, port + 2]
         self.postgres = PostgresServer(self.base / "postgres", port=port + 10)
@@ -186,7 +188,9 @@ class Cluster:
         env = {**self.env, "SHOP_INSTANCE_DIR": str(setup)}
         setup.mkdir(parents=True, exist_ok=True)
         flask = self._python("-m", "flask", "--app", "wsgi")
-        steps = [[*flask, "db", "upgrade"]] + ([[*flask, "seed-demo", "--if-empty"]] if self.seed else [])
+        steps = [[*flask, "db", "upgrade"]]
+        if self.seed:
+            steps.append([*flask, "seed-demo", "--if-empty", *self.seed_options])
         for step in steps:
             done = subprocess.run(step, cwd=setup, env=env, capture_output=True, text=True)
             if done.returncode != 0:

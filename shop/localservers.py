@@ -269,11 +269,12 @@ class Nginx:
         servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in self.upstreams)
         conf = self.base / "nginx.conf"
         conf.write_text(NGINX_CONF.format(base=self.base, port=self.port, servers=servers))
-        self.proc = subprocess.Popen(
-            [binary, "-c", str(conf), "-p", str(self.base), "-e", str(self.base / "error.log")],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.base / "stderr.log", "w"),  # noqa: SIM115 - the child keeps it
-        )
+        with open(self.base / "stderr.log", "w") as err:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                [binary, "-c", str(conf), "-p", str(self.base), "-e", str(self.base / "error.log")],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
         wait_for_port(self.port, timeout=20, proc=self.proc)
         return self
 

