@@ -48,7 +48,8 @@ def make_celery(app: Flask) -> Celery:
         # Nothing reads a task's return value: do not write it to Redis.
         task_ignore_result=True,
         task_time_limit=int(app.config["CELERY_TASK_TIME_LIMIT"]),
-        task_soft_time_limit=max(1, int(app.config["CELERY_TASK_TIME_LIMIT"]) - 30),
+        # A tenth before the hard limit the task is told (SoftTimeLimitExceeded) and may clean up.
+        task_soft_time_limit=max(1, int(app.config["CELERY_TASK_TIME_LIMIT"]) * 9 // 10),
         worker_hijack_root_logger=app.config.get("LOG_FORMAT") != "json",
         worker_prefetch_multiplier=1,
         task_serializer="json",

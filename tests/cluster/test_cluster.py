@@ -340,7 +340,13 @@ def test_a_mail_worker_killed_mid_send_loses_no_e_mail(cluster):
         f"\nmail worker SIGKILLed with {len(rows)} e-mails unsent ({claimed} mid-send): all sent "
         f"{recovered:.0f} s later, lost {len(lost)}, sent twice {duplicates}"
     )
-    assert left == 0 and lost == []
+    with db(cluster) as conn:
+        states = conn.execute(
+            "SELECT id, sent_at IS NOT NULL, claimed_at, attempts, maybe_sent, failed_at, next_attempt_at, last_error "
+            "FROM outbox_email WHERE id = ANY(%s) ORDER BY id",
+            ([r[0] for r in rows],),
+        ).fetchall()
+    assert left == 0 and lost == [], (states, cluster.workers["mail"].log()[-3000:])
 
 
 def test_a_stock_worker_killed_mid_import_loses_no_import(cluster):
