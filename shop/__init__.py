@@ -38,6 +38,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     install_input_checks(app)  # before any route: `<int:...>` is bounded to the database's range
     app.config.from_object(config_class)
     app.config.update(overrides)
+    from shop.database import configure_database
+
+    configure_database(app)  # postgres:// URLs, pool, statement timeout, pgbouncer, replica
     if config_name == "production":
         config_class.check(app.config)
     elif not app.config.get("SECRET_KEY"):
@@ -172,7 +175,17 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     register_assets(app)
 
+    from shop.observability import init_observability
+
+    init_observability(app)
     from shop.security import install_security_headers
 
-    install_security_headers(app)  # last: around the page cache's middleware too
+    install_security_headers(app)  # around the page cache's middleware too (only ProxyFix is outside)
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Outermost: the page cache, rate limits and URLs all see the client's address and
+        # scheme as the last `hops` proxies (ours) report them; nothing further out is believed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     return app

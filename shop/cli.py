@@ -50,6 +50,24 @@ def register_cli(app) -> None:
             + (f" ({current_app.config['S3_BUCKET']})" if storage().name == "s3" else "")
         )
 
+    @storage_group.command("create-bucket")
+    def storage_create_bucket():
+        """Create S3_BUCKET on the configured store (a fresh self-hosted or test store)."""
+        from shop.storage import StorageError, storage
+
+        target = storage()
+        if target.name != "s3":
+            raise click.ClickException("STORAGE_BACKEND is not s3")
+        try:
+            target.client.create_bucket(Bucket=target.bucket)
+        except Exception as exc:  # noqa: BLE001 - the store's own words are the message
+            raise click.ClickException(f"could not create bucket {target.bucket!r}: {exc}") from None
+        try:
+            target.check()
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Bucket {target.bucket} ready.")
+
     @storage_group.command("copy-local")
     @click.option("--overwrite", is_flag=True, help="Copy files the store already has, too.")
     def storage_copy_local(overwrite: bool):

@@ -25,6 +25,7 @@ import contextlib
 import gzip
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from functools import wraps
 
@@ -34,6 +35,7 @@ from werkzeug.http import parse_cookie
 
 from shop.cache import GLOBAL_TAGS, LocalMemo, StoreDown, shared_cache, start_render
 from shop.formatting import utcnow
+from shop.observability import PAGE_CACHE, REQUEST_ID_HEADER, incoming_request_id, observe_request
 from shop.security import cookie_secure
 
 MESSAGE_COOKIE = "ocop_msg"  # flashed messages wait: render this visitor's next page for them
@@ -235,13 +237,18 @@ class PageCacheMiddleware:
         ):
             key = page_key(environ, config["LANGUAGES"], config["BABEL_DEFAULT_LOCALE"])
             if key is not None:
+                started = time.perf_counter()
                 served = lookup(environ, key, self.app.extensions["shared_cache"], config)
                 if served is not None:
                     status, headers, body = served
                     headers.append(("Content-Length", str(len(body))))
                     headers.append(("X-Cache", "HIT"))
+                    headers.append((REQUEST_ID_HEADER, incoming_request_id(environ)))
                     start_response(f"{status} {_REASONS.get(status, 'OK')}", headers)
+                    PAGE_CACHE.labels("hit").inc()
+                    observe_request("page_cache", environ["REQUEST_METHOD"], status, time.perf_counter() - started)
                     return [body]
+                PAGE_CACHE.labels("miss").inc()
         return self.wsgi_app(environ, start_response)
 
 

@@ -11,7 +11,10 @@ def absolute_url(endpoint: str, **values) -> str:
     host of the current request; outside a request (worker e-mails) on localhost."""
     base = current_app.config.get("SITE_URL")
     if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
+        if has_request_context():
+            return base.rstrip("/") + url_for(endpoint, **values)
+        with current_app.test_request_context("/"):  # worker e-mails, CLI: the path alone, on SITE_URL
+            return base.rstrip("/") + url_for(endpoint, **values)
     if has_request_context():
         return url_for(endpoint, _external=True, **values)
     with current_app.test_request_context("/", base_url="http://127.0.0.1:5000"):

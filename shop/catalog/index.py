@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from symspellpy import SymSpell, Verbosity
 
 from shop.catalog.models import Product
+from shop.database import catalog_read_session
 from shop.extensions import db
 from shop.formatting import as_utc
 from shop.producers.models import OWNER_TYPES
@@ -142,7 +143,14 @@ class CatalogIndex:
         """Build everything from the rows in one pass: per-row appends to plain
         lists, then one bitmap per list (adding to bitmaps row by row is ~10x slower)."""
         self._reset()
-        rows = db.session.execute(select(*_COLUMNS).order_by(Product.created_at, Product.id)).all()
+        # On the read replica when there is one: the incremental sync below reads the
+        # primary from this load's watermark on, so a lagging replica delays nothing.
+        reads = catalog_read_session()
+        try:
+            rows = reads.execute(select(*_COLUMNS).order_by(Product.created_at, Product.id)).all()
+        finally:
+            if reads is not db.session():
+                reads.close()
         prices = sorted(r.min_price for r in rows)
         if prices:
             step = max(1, len(prices) // PRICE_BUCKETS)

@@ -29,6 +29,35 @@ def _check_broker() -> dict:
         return {"ok": False, "error": type(exc).__name__}
 
 
+def _check_storage() -> dict:
+    from shop.storage import StorageError, storage
+
+    try:
+        storage().check()
+        return {"ok": True, "backend": storage().name}
+    except StorageError as exc:
+        return {"ok": False, "error": str(exc)}
+
+
+@bp.get("/livez")
+def livez():
+    """The process answers: restart it only when this fails (no dependency is asked)."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    """Send this node traffic? Only the database is required: without Redis pages are
+    rendered instead of cached, sign-in limits count per process and tasks wait for
+    the sweepers; without the file store photos fail but orders go on. Those degrade
+    (200, "degraded"); a node that cannot reach the database is not ready (503)."""
+    checks = {"database": _check_database(), "redis": _check_broker(), "storage": _check_storage()}
+    if not checks["database"]["ok"]:
+        return jsonify({"status": "unavailable", **checks}), 503
+    degraded = not all(c["ok"] for c in checks.values())
+    return jsonify({"status": "degraded" if degraded else "ok", **checks}), 200
+
+
 @bp.get("/healthz")
 def healthz():
     checks = {"database": _check_database(), "broker": _check_broker()}

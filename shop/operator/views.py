@@ -6,6 +6,7 @@ be taken (missing reason, stale state) is shown on the page again with a 400, a
 row that does not exist is a 404 with a message."""
 
 import io
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -17,12 +18,14 @@ from werkzeug.routing import BuildError
 
 from shop.errors import NotFound
 from shop.formatting import today_vn, vn_date, vnd
+from shop.health.heartbeats import read_heartbeats
 from shop.inputs import parse_int
 from shop.operator import bp, queries, services
 from shop.operator.services import ReviewError
 from shop.portal.forms import CERTIFICATE_STATE_LABELS, ReasonForm
 from shop.portal.images import DOCUMENT_TYPES
 from shop.portal.services import document_file
+from shop.queue import QUEUES, queue_depths
 from shop.storage import CERTIFICATES, storage
 from shop.urls import local_path
 
@@ -204,7 +207,24 @@ def dashboard():
         chart=day_chart(data.by_day, data.last, _locale()),
         bars=bars,
         hours=queries.WAITING_HOURS,
+        processes=background_processes(),
     )
+
+
+def background_processes() -> dict:
+    """Workers and beat as their heartbeats tell (shop.health.heartbeats), with the
+    queues nobody serves and how many tasks wait in each."""
+    beats = read_heartbeats()
+    now = time.time()
+    for beat in beats:
+        beat["age"] = max(0, int(now - beat.get("at", now)))
+    served = {q for b in beats if b.get("kind") == "worker" for q in b.get("queues", [])}
+    return {
+        "beats": beats,
+        "has_beat": any(b.get("kind") == "beat" for b in beats),
+        "unserved": [q for q in QUEUES if q not in served],
+        "depths": queue_depths(),
+    }
 
 
 # --- producers -----------------------------------------------------------------------------
