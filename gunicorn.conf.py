@@ -29,6 +29,10 @@ worker_class = "gthread" if threads > 1 else "sync"
 # A card payment may wait on Stripe for STRIPE_TIMEOUT (20 s) twice: stop a request only past that.
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# No request-line limit here: gunicorn's own refusal is a bare English "Request Line is too large";
+# the app answers an address longer than shop.errors.MAX_URL with the shop's own 414 page instead
+# (nginx in front keeps its own 8 KB limit and shows the same page, see docs/deploy.md).
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 0)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)  # below nginx's upstream keepalive_timeout
 # A worker is replaced after this many requests (spread out), bounding any slow leak.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)

@@ -2,7 +2,7 @@
 
 import contextlib
 
-from flask import jsonify, render_template, request
+from flask import abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sqlalchemy_exc
 from werkzeug.exceptions import HTTPException
@@ -35,7 +35,17 @@ def json_error(status: int, code: str, message: str, **extra):
     return jsonify(body), status
 
 
+# Longest address the shop answers (what nginx's default 8 KB buffers let through); longer
+# ones get the shop's own 414 page rather than a server's bare refusal.
+MAX_URL = 8190
+
+
 def register_error_handlers(app) -> None:
+    @app.before_request
+    def refuse_long_addresses():
+        if len(request.environ.get("RAW_URI") or request.full_path) > MAX_URL:
+            abort(414)
+
     @app.errorhandler(ShopError)
     def shop_error(err: ShopError):
         if wants_json():

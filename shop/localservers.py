@@ -232,6 +232,8 @@ http {{
     uwsgi_temp_path {base}/uwsgi;
     scgi_temp_path {base}/scgi;
     client_max_body_size 25m;
+    # Request lines up to 16 KB reach the app, which answers one over 8 KB with its own 414 page.
+    large_client_header_buffers 4 16k;
 
     upstream shop {{
 {servers}

@@ -1,6 +1,8 @@
 """Journeys a shopper takes through the storefront, in Chromium."""
 
 import re
+import urllib.error
+import urllib.request
 
 import pytest
 from playwright.sync_api import expect
@@ -82,3 +84,14 @@ def test_listing_fits_a_390px_phone_without_sideways_scrolling(phone, live_serve
     phone.screenshot(path=str(artifacts / "listing-390.png"), full_page=True)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     assert phone.locator(".card").count() > 0
+
+
+def test_a_search_longer_than_a_request_line_gets_the_shops_page_not_the_servers(live_server):
+    # gunicorn's own limit would answer "Request Line is too large" in English; the app answers instead.
+    try:
+        urllib.request.urlopen(live_server.url + "/san-pham?q=" + "mat+ong+" * 1500, timeout=30)  # 12 KB
+    except urllib.error.HTTPError as err:
+        body = err.read().decode("utf-8")
+        assert err.code == 414 and "Địa chỉ trang quá dài" in body
+    else:
+        raise AssertionError("a 12 KB address was answered with 200")

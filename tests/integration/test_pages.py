@@ -124,3 +124,11 @@ def test_language_switch_refuses_unknown_languages_and_foreign_redirects(client,
     assert client.post("/ngon-ngu", data={"lang": "fr"}).status_code == 400
     response = client.post("/ngon-ngu", data={"lang": "vi", "next": "//evil.example/"})
     assert response.headers["Location"] == "/"
+
+
+def test_an_address_too_long_gets_the_shops_own_page(client, banh_da):
+    response = client.get("/san-pham?q=" + "banh+da+" * 1200)  # about 9,600 characters
+    page = text(response) if response.status_code == 200 else response.get_data(as_text=True)
+    assert response.status_code == 414
+    assert "Địa chỉ trang quá dài" in page and 'name="q"' in page and "Chợ" in page
+    assert client.get("/san-pham?q=" + "banh+da+" * 900).status_code == 200  # 7,200: still answered
