@@ -277,7 +277,11 @@ def _apply(row: BankTransfer, order_id: int) -> str:
     """Count a stored transaction towards an order (commits). Returns what became
     of it: "paid", "partly_paid", "surplus" (paid, the rest to refund),
     "refund" (nothing kept)."""
-    order = db.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
+    # populate_existing: the order may already be in the session (found by its code); the
+    # locked read must replace those attributes, or two transfers at once lose one's amount.
+    order = db.session.scalars(
+        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
     row.order_id = order.id
     now = utcnow()
     hold = now + timedelta(minutes=settings.get_int("vietqr_reservation_minutes"))
@@ -322,7 +326,7 @@ def flag_refunds_of_cancelled(order_id: int | None = None) -> int:
     if order_id is not None:
         stmt = stmt.where(Order.id == order_id)
     flagged = 0
-    for row in db.session.scalars(stmt.with_for_update()):
+    for row in db.session.scalars(stmt.with_for_update().execution_options(populate_existing=True)):
         amount = row.applied_amount
         row.applied_amount, row.state = 0, "refund"
         _refund(row, amount, "order cancelled before it was paid in full")
@@ -343,6 +347,7 @@ def flag_refund_for_cancellation(order_id: int, amount: int, reason: str) -> int
         .where(BankTransfer.order_id == order_id, BankTransfer.applied_amount > 0)
         .order_by(BankTransfer.id.desc())
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     for row in rows:
         if left <= 0:
@@ -381,7 +386,12 @@ _AUDITED = ("state", "order_id", "applied_amount", "refund_amount", "refund_stat
 
 
 def _transfer(transfer_id: int) -> BankTransfer:
-    row = db.session.scalars(select(BankTransfer).where(BankTransfer.id == transfer_id).with_for_update()).first()
+    row = db.session.scalars(
+        select(BankTransfer)
+        .where(BankTransfer.id == transfer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if row is None:
         raise NotFound(_("Không tìm thấy giao dịch."))
     return row

@@ -391,7 +391,9 @@ def revive_lapsed(order_id: int, hold_until: datetime) -> bool:
     shop.orders.stock, in its fixed order; if a row cannot give them, gives back
     what was taken before it and returns False. The voucher use comes back with
     it: the shopper paid that price."""
-    order = db.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
+    order = db.session.scalars(
+        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
     if order is None or order.status != "cancelled" or order.cancel_reason != LAPSED_REASON:
         return False
     if any(s.status != "cancelled" or s.cancel_reason != LAPSED_REASON for s in order.sub_orders):
