@@ -10,6 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from shop.formatting import to_vn, today_vn, vn_date, vn_datetime, vnd
+from shop.orders.models import CANCEL_REASON_LABELS
 from shop.page_cache import is_shared
 from shop.portal import order_queries
 from shop.settings.legal import operator_details
@@ -171,6 +172,7 @@ def register_templating(app) -> None:
     app.jinja_env.filters["pname"] = lambda p: p.display_name(loc())
     app.jinja_env.filters["media_abs"] = lambda path: media_path_url(path, external=True)
     app.jinja_env.filters["variant_offer"] = variant_offer
+    app.jinja_env.filters["cancel_reason"] = lambda r: str(CANCEL_REASON_LABELS.get(r, r)) if r else ""
     app.jinja_env.globals.update(
         absolute_url=absolute_url,
         canonical_url=canonical_url,

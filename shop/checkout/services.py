@@ -26,7 +26,7 @@ from shop.formatting import as_utc, utcnow, vnd
 from shop.ledger import services as ledger
 from shop.notifications.services import notify_low_stock, notify_order_placed
 from shop.orders import stock
-from shop.orders.models import ORDER_ALPHABET, Order, OrderEvent, OrderLine, SubOrder
+from shop.orders.models import ORDER_ALPHABET, REPLACED_REASON, Order, OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancel_unpaid_orders_of_cart
 from shop.partners.services import record_variant_changes
 from shop.places.models import Province, Ward
@@ -186,7 +186,7 @@ def place_order(
         )
 
     # A cart checked out again replaces its earlier unpaid order (and frees that stock first).
-    cancel_unpaid_orders_of_cart(cart.id, reason="replaced by a new checkout of the same cart")
+    cancel_unpaid_orders_of_cart(cart.id, reason=REPLACED_REASON)
 
     lines = [line for g in view.groups for line in g.lines]
     _take_stock(lines)

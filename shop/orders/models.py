@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -8,6 +9,14 @@ from shop.formatting import utcnow
 
 ORDER_STATUSES = ("awaiting_payment", "paid", "placed", "cancelled")
 SUB_ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled")
+# Why the shop itself cancelled an order: stored as these codes, shown in the reader's
+# language (people's own reasons are stored and shown as they typed them).
+LAPSED_REASON = "payment not completed in time"  # an unpaid order whose hold ran out
+REPLACED_REASON = "replaced by a new checkout of the same cart"
+CANCEL_REASON_LABELS = {
+    LAPSED_REASON: _l("hết thời gian thanh toán"),
+    REPLACED_REASON: _l("đã đặt lại từ cùng giỏ hàng"),
+}
 PAYMENT_METHODS = ("card", "cod", "vietqr")
 # Order numbers: "OC" + yymmdd + "-" + five of these (no 0/O, 1/I, so people can read them out).
 ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -19,7 +19,7 @@ from shop.formatting import utcnow
 from shop.ledger import services as ledger
 from shop.notifications.services import notify_cancelled, notify_order_placed, notify_shipped
 from shop.orders import stock
-from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
+from shop.orders.models import LAPSED_REASON, Order, OrderEvent, OrderLine, SubOrder
 from shop.partners.services import record_variant_changes
 from shop.promotions import vouchers
 
@@ -30,9 +30,6 @@ NEXT_STATES = {
     "delivered": (),
     "cancelled": (),
 }
-
-
-LAPSED_REASON = "payment not completed in time"  # why an unpaid order whose hold ran out was cancelled
 
 
 class OrderStateError(ShopError):

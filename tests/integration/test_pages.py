@@ -132,3 +132,12 @@ def test_an_address_too_long_gets_the_shops_own_page(client, banh_da):
     assert response.status_code == 414
     assert "Địa chỉ trang quá dài" in page and 'name="q"' in page and "Chợ" in page
     assert client.get("/san-pham?q=" + "banh+da+" * 900).status_code == 200  # 7,200: still answered
+
+
+def test_counts_read_in_the_singular_and_plural_in_english(client, banh_da):
+    client.set_cookie("lang", "en")
+    assert '<p class="result-count" role="status">1 product</p>' in text(client.get("/san-pham"))
+    make_product("Bánh đa vừng", producer=banh_da.producer, prices=(30_000,))
+    assert '<p class="result-count" role="status">2 products</p>' in text(client.get("/san-pham"))
+    client.set_cookie("lang", "vi")
+    assert '<p class="result-count" role="status">2 sản phẩm</p>' in text(client.get("/san-pham"))

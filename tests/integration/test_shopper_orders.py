@@ -138,3 +138,16 @@ def test_someone_elses_orders_never_show(client, shopper, two_shops, app):
     mine = place(shopper, honey)
     assert set(rows(client)) == {mine.number}
     assert theirs.number not in client.get("/don-hang?trang-thai=to_confirm").get_data(as_text=True)
+
+
+def test_an_order_the_shop_cancelled_gives_its_reason_in_the_shoppers_language(client, shopper, two_shops):
+    from shop.orders.models import LAPSED_REASON
+
+    honey, _tea = two_shops
+    order = place(shopper, honey)
+    orders._cancel(db.session.get(Order, order.id), LAPSED_REASON, orders.utcnow())
+    db.session.commit()
+    page = client.get(f"/don-hang/{order.number}").get_data(as_text=True)
+    assert "Đã huỷ: hết thời gian thanh toán" in page and "payment not completed" not in page
+    client.set_cookie("lang", "en")
+    assert "payment not completed in time" in client.get(f"/don-hang/{order.number}").get_data(as_text=True)
