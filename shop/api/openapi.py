@@ -641,7 +641,8 @@ PRODUCER_SCHEMAS = {
             "carrier": {"type": "string", "nullable": True},
             "tracking_number": {"type": "string", "nullable": True},
             "invoice": {
-                "type": ["object", "null"],
+                "type": "object",
+                "nullable": True,
                 "description": "Company invoice details the shopper gave at checkout, or null",
                 "properties": {
                     "company": {"type": "string"},
