@@ -255,7 +255,11 @@ def test_an_unhandled_error_reaches_sentry_with_its_request_id_when_a_dsn_is_set
     try:
         dsn = f"http://publickey@127.0.0.1:{server.server_address[1]}/1"
         done = subprocess.run(
-            [sys.executable, "-c", SENTRY_SCRIPT, dsn, str(tmp_path / "db.sqlite"), str(tmp_path / "media")], capture_output=True, text=True, timeout=120, cwd=ROOT
+            [sys.executable, "-c", SENTRY_SCRIPT, dsn, str(tmp_path / "db.sqlite"), str(tmp_path / "media")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
         )
     finally:
         server.shutdown()
