@@ -329,7 +329,7 @@ def seed_demo_application() -> int:
             email=DEMO_APPLICANT,
             story="Hồ sơ minh hoạ để thử duyệt: miến dong làm từ củ dong riềng trồng tại địa phương.",
         ),
-        portal.BankDetails("970436", "HTX MIEN DONG BINH LIEU", "0011000000001"),
+        portal.BankDetails("970436", "HTX MIEN DONG BINH LIEU", "0011000000001"),  # Vietcombank
         "Miến dong Bình Liêu",
         category.id,
         portal.CertificateDetails(

@@ -20,7 +20,7 @@ from shop.health.heartbeats import beat_once
 from shop.logcontext import request_id_var
 from shop.observability import JsonFormatter
 from tests.support.factories import make_product
-from tests.support.servers import free_port
+from tests.support.servers import ROOT, free_port
 
 PASSWORD = "mat-khau-an-toan-1"
 
@@ -198,3 +198,72 @@ def test_the_console_shows_worker_and_beat_heartbeats_and_a_missing_beat(app, re
     beat_once(redis_server.url, "worker:stock@node-b", "worker", ["stock"])
     page = client.get("/ops/").get_data(as_text=True)
     assert "Không thấy tiến trình lập lịch" not in page and "Không có worker nào phục vụ" not in page
+
+
+SENTRY_SCRIPT = r"""
+import sys
+import sentry_sdk
+from shop import create_app
+
+from flask_migrate import upgrade
+
+app = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite:///" + sys.argv[2], SENTRY_DSN=sys.argv[1],
+                 SENTRY_ENVIRONMENT="ci", MEDIA_DIR=sys.argv[3])
+with app.app_context():
+    upgrade()
+
+@app.get("/boom")
+def boom():
+    return 1 // 0
+
+response = app.test_client().get("/boom", headers={"X-Request-ID": "sentry-req-0042"})
+sentry_sdk.flush(timeout=10)
+print(response.status_code)
+"""
+
+
+def test_an_unhandled_error_reaches_sentry_with_its_request_id_when_a_dsn_is_set(tmp_path):
+    """A real HTTP peer on loopback plays Sentry's ingest; the app runs in its own process
+    (sentry_sdk.init is process-wide)."""
+    import gzip
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[bytes] = []
+
+    class Ingest(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            elif self.headers.get("Content-Encoding") == "br":
+                import brotli
+
+                body = brotli.decompress(body)
+            received.append(body)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        dsn = f"http://publickey@127.0.0.1:{server.server_address[1]}/1"
+        done = subprocess.run(
+            [sys.executable, "-c", SENTRY_SCRIPT, dsn, str(tmp_path / "db.sqlite"), str(tmp_path / "media")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.stdout.strip().endswith("500"), done.stderr[-2000:]
+    events = b"".join(received).decode(errors="replace")
+    assert "ZeroDivisionError" in events and "sentry-req-0042" in events and '"environment":"ci"' in events
