@@ -27,6 +27,7 @@ import urllib.request
 from email import message_from_bytes
 from pathlib import Path
 
+from shop.devstack import WORKER_ARGS
 from shop.localservers import Nginx, PostgresServer, RedisServer, S3Server, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,8 +255,7 @@ class Cluster:
             f"{name}@%h",
             "--concurrency",
             "2",
-            "--without-mingle",
-            "--without-gossip",
+            *WORKER_ARGS,  # the flags that keep a worker alive through broker outages
             "--loglevel",
             "INFO",
         )
