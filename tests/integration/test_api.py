@@ -116,7 +116,7 @@ def test_categories_and_provinces(client, app):
         ("sort=random", "sort"),
         ("owner_type=farm", "owner_type"),
         ("price_min=-5", "price_min"),
-        ("q=" + "a" * 10_000, "q"),
+        ("q=" + "a" * 5_000, "q"),  # past MAX_QUERY_CHARS; past 8,190 the whole address gets a 414
         ("in_stock=perhaps", "in_stock"),
         ("group=%3Cscript%3E", "group"),
     ],
