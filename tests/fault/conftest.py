@@ -116,7 +116,7 @@ class FaultStack:
         self.pg.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # its app context must not outlive the tier: later tests would run inside it
 def stack():
     base = Path(tempfile.mkdtemp(prefix="ocop-fault-"))
     base.chmod(0o755)  # the postgres user must reach its cluster inside
