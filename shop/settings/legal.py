@@ -19,6 +19,7 @@ from shop.audit.services import record
 from shop.cache import LocalMemo
 from shop.errors import ShopError
 from shop.extensions import db
+from shop.settings import services as settings
 from shop.settings.models import Setting
 
 PREFIX = "legal."
@@ -42,6 +43,9 @@ class OperatorDetails:
     def complete(self) -> bool:
         return all(getattr(self, f.name) for f in fields(self))
 
+
+# The details are text settings like the others (shop.settings.services), empty until entered.
+settings.TEXT_DEFAULTS.update({PREFIX + f.name: "" for f in fields(OperatorDetails)})
 
 TEXT_LIMITS = {"legal_name": 200, "business_code_issuer": 200, "address": 300, "support_hours": 100}
 DATE_FIELDS = ("business_code_date", "effective_date")
@@ -131,11 +135,7 @@ def update_operator_details(actor_id: int, values: dict) -> bool:
     if not changed:
         return False
     for name in changed:
-        row = db.session.get(Setting, PREFIX + name)
-        if row is None:
-            db.session.add(Setting(key=PREFIX + name, value=after[name]))
-        else:
-            row.value = after[name]
+        settings.set_text(PREFIX + name, after[name])
     record(
         actor_id,
         "settings.legal",
