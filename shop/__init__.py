@@ -103,6 +103,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from shop.cart.views import register_cart_merge
     from shop.checkout.views import bp as checkout_bp
     from shop.orders.views import bp as orders_bp
+    from shop.orders.views import register_guest_order_claim
 
     app.register_blueprint(cart_bp)
     app.register_blueprint(checkout_bp)
@@ -119,6 +120,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(operator_bp)
     # --- end operator screen ---
     register_cart_merge(app)
+    register_guest_order_claim(app)
 
     from shop.notifications.services import register_outbox_hooks
 

@@ -137,22 +137,35 @@ def register(email: str, password: str, name: str, phone: str = "", locale: str 
     return user
 
 
-def account_for_checkout(email: str, password: str, name: str, phone: str, locale: str) -> tuple[User | None, bool]:
-    """The account a checkout's "create a password" field leads to: a new one for a
-    new address (True: created), the existing one when the password is its own,
-    else None. Never says that the address has an account: the caller goes on
-    as a guest when it gets None."""
+def account_for_checkout(email: str, password: str, name: str, phone: str, locale: str) -> User | None:
+    """The account a checkout's "create a password" field leads to.
+
+    The address's own account when the password is its own (the caller signs it in).
+    Otherwise None, and the order goes on as a guest's, with the same answer and an
+    e-mail either way, so the form cannot tell anyone whether an address has an
+    account: a new address gets an unverified account and its verification e-mail
+    (signing in, once verified, brings the guest order into it); an address with an
+    account gets a notice that an order was started with it. The password's rules are
+    checked first, for every address, since a refusal seen only by new addresses
+    would say as much."""
     normalised = _email(email)
-    if _user_by_email(normalised) is None:
+    _password(password)
+    user = _user_by_email(normalised)
+    if user is None:
         try:
-            return register(normalised, password, name, phone, locale), True
+            created = register(normalised, password, name, phone, locale)
         except AccountError as err:
-            if err.code != "email_taken":  # a weak password, a bad phone: the shopper's to fix
+            if err.code != "email_taken":  # a bad name or phone: the shopper's to fix
                 raise
+        else:
+            send_verification_email(created.id)
+            return None
     try:
-        return authenticate(normalised, password), False
+        return authenticate(normalised, password)
     except AccountError:
-        return None, False
+        if user is not None and user.active:
+            _send_templated(user, "checkout_account", absolute_url("accounts.login"), _subject_checkout_account)
+        return None
 
 
 def send_verification_email(user_id: int) -> bool:
@@ -516,6 +529,10 @@ def seed_demo_users() -> int:
 
 def _subject_verify() -> str:
     return _("Xác minh email của bạn tại Chợ OCOP")
+
+
+def _subject_checkout_account() -> str:
+    return _("Có người vừa đặt hàng bằng email của bạn trên Chợ OCOP")
 
 
 def _subject_reset() -> str:

@@ -11,7 +11,7 @@ from flask_login import current_user, login_user
 
 from shop.accounts import throttle
 from shop.accounts.phone import normalise_phone
-from shop.accounts.services import account_for_checkout, send_verification_email
+from shop.accounts.services import account_for_checkout
 from shop.accounts.views import _login_limit_per_ip, password_wait
 from shop.cart.services import get_cart
 from shop.cart.views import cart_owner, current_cart_view
@@ -93,24 +93,24 @@ def start():
                 waiting = password_wait(email_key)
                 if waiting:
                     return waiting
-                account, created = account_for_checkout(
+                account = account_for_checkout(
                     delivery.email, form.password.data, delivery.recipient, delivery.phone, str(get_locale())
                 )
                 if account is None:
-                    # The address has an account and this is not its password. Said plainly,
-                    # that would tell anyone who has an account; the order goes on as a guest's.
+                    # A new address or another's password: the same answer for both (see
+                    # account_for_checkout); a wrong password counts against the address.
                     throttle.record_failure(email_key, get_remote_address())
                     flash(
                         _(
-                            "Đơn hàng được đặt như khách, chưa gắn với tài khoản nào. Nếu bạn đã có tài khoản, "
-                            "hãy đăng nhập (hoặc dùng “Quên mật khẩu”) để xem đơn trong tài khoản."
+                            "Đơn hàng này được đặt như khách. Chúng tôi đã gửi thư tới %(email)s: mở thư để "
+                            "kích hoạt tài khoản mới, hoặc đăng nhập nếu bạn đã có tài khoản, "
+                            "và đơn hàng sẽ nằm trong tài khoản của bạn.",
+                            email=delivery.email,
                         ),
                         "info",
                     )
                 else:
                     throttle.record_success(email_key, get_remote_address())
-                    if created:
-                        send_verification_email(account.id)
                     login_user(account)
         except ShopError as err:
             flash(err.message, "error")

@@ -40,7 +40,7 @@ class Order(db.Model):
     cart_id: Mapped[int | None] = mapped_column(ForeignKey("cart.id", ondelete="SET NULL"), index=True)
     # Secret for the emailed link that lets a guest view the order.
     access_token: Mapped[str] = mapped_column(String(64), unique=True)
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str] = mapped_column(String(254), index=True)  # lower-cased; guest orders join the account
     locale: Mapped[str] = mapped_column(String(5), default="vi")
     recipient: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(20))

@@ -416,3 +416,13 @@ def revive_lapsed(order_id: int, hold_until: datetime) -> bool:
     record_variant_changes(touched)
     note_stock_change(db.session, _product_ids(touched))
     return True
+
+
+def claim_guest_orders(user_id: int, email: str) -> int:
+    """Give the account with this (verified) address the orders placed with it as a
+    guest; returns how many. Order addresses are stored lower-cased, as accounts' are."""
+    moved = db.session.execute(
+        update(Order).where(Order.user_id.is_(None), Order.email == email).values(user_id=user_id)
+    ).rowcount
+    db.session.commit()
+    return moved

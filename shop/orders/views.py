@@ -2,7 +2,7 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, user_logged_in
 
 from shop.bank import services as bank
 from shop.errors import ShopError
@@ -10,6 +10,16 @@ from shop.inputs import parse_int
 from shop.orders import queries, services
 
 bp = Blueprint("orders", __name__, url_prefix="/don-hang")
+
+
+def register_guest_order_claim(app) -> None:
+    """When a verified account signs in, the orders placed as a guest with its
+    address join it (a checkout never signs in an account it cannot vouch for)."""
+
+    @user_logged_in.connect_via(app)
+    def claim(_sender, user, **_extra):
+        if user.email_verified_at is not None:
+            services.claim_guest_orders(user.id, user.email)
 
 
 def _viewer() -> dict:

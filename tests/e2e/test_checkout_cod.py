@@ -2,11 +2,26 @@
 then pays on delivery, or by card through localstripe's Stripe.js."""
 
 import re
+from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.e2e import sign_in
+
 pytestmark = pytest.mark.e2e
+
+
+def mail_link(live_server, to: str, path_prefix: str) -> str:
+    """The link to `path_prefix` in the newest e-mail to `to` (the server writes its
+    mail as .eml files when no SMTP server is set, as `make run` does)."""
+    for eml in sorted((Path(live_server.env["SHOP_INSTANCE_DIR"]) / "mail").glob("*.eml"), reverse=True):
+        message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+        if message["To"] == to:
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            return re.search(r"https?://\S*" + re.escape(path_prefix) + r"\S+", text).group(0)
+    raise AssertionError(f"no e-mail to {to}")
 
 
 def fill_cart_and_delivery(page, live_server, email: str) -> None:
@@ -30,6 +45,8 @@ def fill_cart_and_delivery(page, live_server, email: str) -> None:
     page.get_by_label(re.compile("Tạo mật khẩu")).fill("matkhau-an-toan-1")
     page.get_by_role("button", name="Tiếp tục").click()
     expect(page.get_by_role("heading", name="Xác nhận đơn hàng")).to_be_visible()
+    # A checkout does not sign in a new account: its address is verified first.
+    expect(page.get_by_text(re.compile(f"đã gửi thư tới {re.escape(email)}"))).to_be_visible()
 
 
 def test_guest_buys_from_two_producers_registers_and_pays_on_delivery(phone, live_server, artifacts):
@@ -48,7 +65,11 @@ def test_guest_buys_from_two_producers_registers_and_pays_on_delivery(phone, liv
         expect(group.locator(".timeline li.current")).to_contain_text("Đã đặt")
     number = page.get_by_role("heading", level=1).inner_text().split()[-1]
 
-    # The new account sees the order in its list.
+    # The shopper opens the e-mail, verifies the address and signs in: the order is in the new account.
+    page.goto(mail_link(live_server, "lan.nguyen@example.vn", "/tai-khoan/xac-minh/"))
+    page.get_by_role("button", name="Xác minh email").click()
+    expect(page.get_by_text("Email đã được xác minh")).to_be_visible()
+    sign_in(page, live_server.url, "lan.nguyen@example.vn", "matkhau-an-toan-1")
     page.goto(live_server.url + "/don-hang")
     row = page.locator(".order-row", has_text=number)
     expect(row.locator(".order-status")).to_have_text("Chờ xác nhận")
@@ -77,7 +98,8 @@ def test_guest_buys_from_two_producers_registers_and_pays_by_card(page, live_ser
     card.locator("input[placeholder=postal_code]").fill("10000")
     page.get_by_role("button", name=re.compile("^Thanh toán")).click()
 
-    expect(page).to_have_url(re.compile(r"/don-hang/OC\d{6}-\w{5}$"))
+    # A guest's order page (the account is not verified yet): its link carries the order's token.
+    expect(page).to_have_url(re.compile(r"/don-hang/OC\d{6}-\w{5}\?t=[\w-]+$"))
     expect(page.locator(".order-meta .order-status")).to_have_text("Đã thanh toán")
     expect(page.locator(".shop-group")).to_have_count(2)
     page.goto(live_server.url + "/gio-hang")

@@ -5,6 +5,7 @@ import pytest
 
 from shop.accounts import services
 from tests.support.factories import make_producer, make_product
+from tests.support.mail import smtp_server  # noqa: F401 - a fixture
 
 TRICKS = [
     "/\t/evil.example/p",
@@ -246,7 +247,17 @@ def _delivery(client, jar, email: str, password: str):
     return client.post("/thanh-toan", data=data)
 
 
-def test_checkout_with_a_password_does_not_say_whether_the_address_has_an_account(app, jar, lan):
+def _place_cod(client) -> str:
+    import re
+
+    review = client.get("/thanh-toan/xac-nhan").get_data(as_text=True)
+    fields = dict(re.findall(r'name="(checkout_key|expected_total|csrf_token)"[^>]*value="([^"]*)"', review))
+    placed = client.post("/thanh-toan/dat-hang", data={**fields, "payment_method": "cod"})
+    assert placed.status_code in (302, 303), placed.get_data(as_text=True)[:500]
+    return placed.headers["Location"]
+
+
+def test_checkout_with_a_password_does_not_say_whether_the_address_has_an_account(app, jar, lan, smtp_server):  # noqa: F811
     new, taken = app.test_client(), app.test_client()
     with app.app_context():
         created = _delivery(new, jar, "minh@example.com", "mat-khau-moi-2026")
@@ -254,11 +265,48 @@ def test_checkout_with_a_password_does_not_say_whether_the_address_has_an_accoun
         guessed = _delivery(taken, jar, "lan@example.com", "doan-bua-1234")
     assert created.status_code == guessed.status_code == 303
     assert created.headers["Location"] == guessed.headers["Location"] == "/thanh-toan/xac-nhan"
-    with app.app_context():  # the next page says nothing of an account either
-        shown = taken.get("/gio-hang").get_data(as_text=True)
-    assert "Email này đã có tài khoản" not in shown and "lan@example.com" not in shown
+    with app.app_context():  # the next page says the same to both, and nothing of an account
+        pages = [c.get("/thanh-toan/xac-nhan").get_data(as_text=True) for c in (new, taken)]
+    said = [page.split('class="flash', 1)[1].split("</div>", 1)[0] for page in pages]
+    assert said[0].replace("minh@example.com", "X") == said[1].replace("lan@example.com", "X")
+    assert "đã gửi thư tới" in said[0] and "Email này đã có tài khoản" not in pages[1]
+    with app.app_context():  # neither was let in: a new account waits for its address to be verified
+        assert new.get("/tai-khoan").status_code == taken.get("/tai-khoan").status_code == 302
+    # Each address got one e-mail: the new one its verification link, the owner a notice.
+    mails = {m["To"]: m for m in smtp_server.wait_for(2)}
+    assert "/tai-khoan/xac-minh/" in mails["minh@example.com"].get_body(preferencelist=("plain",)).get_content()
+    assert "mật khẩu không khớp" in mails["lan@example.com"].get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_guest_order_joins_the_new_account_once_its_address_is_verified(app, client, jar, smtp_server):  # noqa: F811
+    import re
+
+    from shop.extensions import db
+    from shop.orders.models import Order
+
     with app.app_context():
-        assert taken.get("/tai-khoan").status_code == 302  # the guesser was not let in
+        _delivery(client, jar, "minh@example.com", "mat-khau-moi-2026")
+        order_page = _place_cod(client)
+    number = order_page.rsplit("/", 1)[1].split("?")[0]
+    [message] = smtp_server.wait_for(1)
+    link = re.search(r"https?://\S+", message.get_body(preferencelist=("plain",)).get_content()).group(0)
+    path = "/" + link.split("/", 3)[3]
+    with app.app_context():
+        client.post("/tai-khoan/dang-nhap", data={"email": "minh@example.com", "password": "mat-khau-moi-2026"})
+        assert number not in client.get("/don-hang").get_data(as_text=True)  # not verified: not yet its order
+        client.post("/tai-khoan/dang-xuat")
+        assert client.post(path).status_code == 302
+        client.post("/tai-khoan/dang-nhap", data={"email": "minh@example.com", "password": "mat-khau-moi-2026"})
+        assert number in client.get("/don-hang").get_data(as_text=True)
+        order = db.session.scalars(db.select(Order).where(Order.number == number)).one()
+        assert order.user_id is not None
+
+
+def test_a_weak_checkout_password_is_refused_alike_for_every_address(app, jar, lan):
+    for email in ("minh@example.com", "lan@example.com"):  # no account yet, and an account
+        with app.app_context():
+            answer = _delivery(app.test_client(), jar, email, "12345678901")
+        assert answer.status_code == 200 and "Mật khẩu không được chỉ gồm chữ số." in answer.get_data(as_text=True)
 
 
 def test_checkout_with_the_accounts_own_password_signs_its_owner_in(app, client, jar, lan):
