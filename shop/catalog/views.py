@@ -15,6 +15,7 @@ from shop.formatting import utcnow, vnd
 from shop.page_cache import cached_page
 from shop.promotions import pricing
 from shop.promotions import services as promotions
+from shop.reviews import queries as review_queries
 from shop.storage import MEDIA, StorageError, StoredFileMissing, content_type_of, storage
 from shop.templating import owner_type_label
 from shop.urls import absolute_url
@@ -111,6 +112,7 @@ def product(slug: str):
         trail=ref.trail(item.category_id),
         producer_province=ref.province_by_id.get(item.producer.province_id),
         offers=pricing.variant_offers(item),
+        reviews=review_queries.visible_for_product(item.id),
     )
 
 
