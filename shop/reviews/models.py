@@ -28,6 +28,7 @@ class Review(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    product: Mapped["Product"] = relationship()  # noqa: F821
     photos: Mapped[list["ReviewPhoto"]] = relationship(
         back_populates="review", order_by="ReviewPhoto.position, ReviewPhoto.id", cascade="all, delete-orphan"
     )

@@ -201,3 +201,20 @@ def bought_number(bought: Bought) -> str:
     from shop.orders.models import SubOrder
 
     return db.session.get(SubOrder, bought.sub_order_id).order.number
+
+
+def test_a_new_or_hidden_review_purges_the_shared_product_page_and_its_card(cached, client, honey, lan):
+    operator = create_user("vanhanh@example.vn", "operator", PASSWORD, name="Vận Hành").id
+    a, b = buy(lan, "lan@example.vn", honey), buy(lan, "lan@example.vn", honey)
+    slug = product(a.product_id).slug
+    assert "Chưa có đánh giá" in client.get(f"/san-pham/{slug}").get_data(as_text=True)
+    assert 'class="card-rating"' not in client.get("/san-pham").get_data(as_text=True)
+    services.write_review(lan, a.line_id, 5, "Thơm")
+    bad = services.write_review(lan, b.line_id, 2, "Tệ")
+    page = client.get(f"/san-pham/{slug}").get_data(as_text=True)
+    assert "Thơm" in page and "3,5" in page
+    assert "3,5" in client.get("/san-pham").get_data(as_text=True)
+    services.hide_review(operator, bad, "Sai sự thật")
+    page = client.get(f"/san-pham/{slug}").get_data(as_text=True)
+    assert "Tệ" not in page and "5,0" in page
+    assert "5,0" in client.get("/san-pham").get_data(as_text=True)
