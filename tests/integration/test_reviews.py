@@ -18,6 +18,7 @@ from shop.checkout.services import place_order
 from shop.extensions import db
 from shop.formatting import utcnow
 from shop.orders import services as orders
+from shop.orders.models import SubOrder
 from shop.reviews import queries, services
 from shop.reviews.models import Review
 from shop.storage import MEDIA, storage
@@ -198,8 +199,6 @@ def test_the_console_lists_reviews_and_hides_one_with_a_reason(app, client, hone
 
 
 def bought_number(bought: Bought) -> str:
-    from shop.orders.models import SubOrder
-
     return db.session.get(SubOrder, bought.sub_order_id).order.number
 
 
