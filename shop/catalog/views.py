@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from shop.assets import YEAR
 from shop.catalog import queries
 from shop.catalog.filters import parse_filter
+from shop.catalog.related import related_products
 from shop.formatting import utcnow, vnd
 from shop.page_cache import cached_page
 from shop.promotions import pricing
@@ -105,6 +106,7 @@ def product(slug: str):
         abort(404)
     certificate = queries.valid_certificate(item.id)
     ref = queries.reference()
+    related = related_products(item)
     return render_template(
         "catalog/product.html",
         product=item,
@@ -113,6 +115,8 @@ def product(slug: str):
         producer_province=ref.province_by_id.get(item.producer.province_id),
         offers=pricing.variant_offers(item),
         reviews=review_queries.visible_for_product(item.id),
+        related=related,
+        related_offers=pricing.card_offers(related),
     )
 
 
