@@ -116,6 +116,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     # --- operator screen (portal catalog) ---
     from shop.operator import bp as operator_bp
     from shop.operator import routes as _operator_routes  # noqa: F401 - registers the console's routes
+    from shop.reviews.views import bp as reviews_bp  # also adds /ops/danh-gia to the console
+
+    app.register_blueprint(reviews_bp)
 
     app.register_blueprint(operator_bp)
     # --- end operator screen ---

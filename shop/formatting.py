@@ -89,6 +89,12 @@ def _vnd(amount: int, locale: str) -> str:
     return format_currency(amount, "VND", locale=_BABEL_LOCALES.get(locale, "vi_VN"))
 
 
+def rating(value: float, locale: str = "vi") -> str:
+    """An average rating with one decimal: 4.66 -> "4,7" (vi) or "4.7" (en)."""
+    text = f"{value:.1f}"
+    return text if locale == "en" else text.replace(".", ",")
+
+
 @lru_cache(maxsize=4096)
 def vn_date(value: date, locale: str = "vi") -> str:
     """dd/mm/yyyy in both languages (the Vietnamese convention)."""

@@ -14,6 +14,7 @@ from shop.payments.models import Payment, Refund, StripeEvent
 from shop.places.models import Province, Ward
 from shop.producers.models import Certificate, Producer
 from shop.promotions.models import Promotion, PromotionEnrolment, Voucher, VoucherRedemption
+from shop.reviews.models import Review, ReviewPhoto
 from shop.settings.models import Setting
 from shop.shipping.models import ShippingRate
 
@@ -50,6 +51,8 @@ __all__ = [
     "ProductImage",
     "Province",
     "Refund",
+    "Review",
+    "ReviewPhoto",
     "Setting",
     "ShippingRate",
     "StripeEvent",

@@ -9,10 +9,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
-from shop.formatting import to_vn, today_vn, vn_date, vn_datetime, vnd
+from shop.formatting import rating, to_vn, today_vn, vn_date, vn_datetime, vnd
 from shop.orders.models import CANCEL_REASON_LABELS
 from shop.page_cache import is_shared
 from shop.portal import order_queries
+from shop.reviews.jsonld import with_reviews
 from shop.settings.legal import operator_details
 from shop.settings.services import get_int
 from shop.urls import absolute_url, media_path_url
@@ -166,6 +167,8 @@ def register_templating(app) -> None:
     app.jinja_env.filters["vn_date"] = lambda d: (
         vn_date(to_vn(d).date() if isinstance(d, datetime) else d, loc()) if d else ""
     )
+    app.jinja_env.filters["rating"] = lambda v: rating(v, loc())
+    app.jinja_env.filters["jsonld_reviews"] = with_reviews
     app.jinja_env.filters["vn_datetime"] = lambda d: vn_datetime(d, loc()) if d else ""
     app.jinja_env.filters["owner_type"] = owner_type_label
     app.jinja_env.filters["cat_name"] = lambda c: c.name(loc()) if c else ""

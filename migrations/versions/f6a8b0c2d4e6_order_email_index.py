@@ -2,14 +2,14 @@
 guest with its address join it.
 
 Revision ID: f6a8b0c2d4e6
-Revises: e5f7a9b1c3d2
+Revises: c9c5e61c01d8
 Create Date: 2026-12-02 20:30:00
 """
 
 from alembic import op
 
 revision = "f6a8b0c2d4e6"
-down_revision = "e5f7a9b1c3d2"
+down_revision = "c9c5e61c01d8"
 branch_labels = None
 depends_on = None
 

@@ -17,7 +17,7 @@ from shop.places.models import Province
 from shop.producers.models import Producer
 from shop.promotions import rules, vouchers
 from shop.promotions.pricing import Offer, VariantFacts, best_offers, facts_of
-from shop.shipping.rules import shipping_fee, zone_between
+from shop.shipping.rules import delivery_days, shipping_fee, zone_between
 from shop.shipping.services import current_rates
 
 MAX_LINE_QUANTITY = 99
@@ -244,6 +244,11 @@ class ProducerGroup:
     free_threshold: int | None
     lines: list[LineView] = field(default_factory=list)
     shipping_fee: int | None = None
+    zone: str | None = None  # known once the delivery province is
+
+    @property
+    def delivery_days(self) -> tuple[int, int] | None:
+        return delivery_days(self.zone)
 
     @property
     def subtotal(self) -> int:
@@ -406,4 +411,5 @@ def view_cart(
         for group in view.groups:
             zone = zone_between(group.province_id, group.region, dest.id, dest.region)
             group.shipping_fee = shipping_fee(zone, group.weight_grams, group.subtotal, rates, group.free_threshold)
+            group.zone = zone
     return view

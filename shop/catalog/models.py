@@ -73,6 +73,9 @@ class Product(db.Model):
     # Set by an operator who unpublished the product: the producer reads it, and
     # the product stays unlisted until an operator clears it.
     moderation_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Visible reviews' ratings, kept by shop.reviews.services in each review's transaction.
+    rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     producer: Mapped["Producer"] = relationship(back_populates="products")  # noqa: F821
     category: Mapped[Category] = relationship()
@@ -94,6 +97,10 @@ class Product(db.Model):
         if self.cert_stars and self.cert_valid_until and self.cert_valid_until >= day:
             return self.cert_stars
         return None
+
+    @property
+    def rating_average(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
 
     @property
     def stars(self) -> int | None:

@@ -76,10 +76,13 @@ class ProductCard:
     cover_image: str | None
     created_at: datetime
     updated_at: datetime
+    rating_sum: int
+    rating_count: int
     producer: Named
     province: Named
 
     stars_on = Product.stars_on
+    rating_average = Product.rating_average
     stars = Product.stars
     display_name = Product.display_name
 
@@ -101,6 +104,8 @@ _CARD_COLUMNS = (
     Product.cover_image,
     Product.created_at,
     Product.updated_at,
+    Product.rating_sum,
+    Product.rating_count,
     Producer.slug,
     Producer.name,
     Province.slug,

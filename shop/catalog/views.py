@@ -11,10 +11,12 @@ from flask_babel import gettext as _
 from shop.assets import YEAR
 from shop.catalog import queries
 from shop.catalog.filters import parse_filter
+from shop.catalog.related import related_products
 from shop.formatting import utcnow, vnd
 from shop.page_cache import cached_page
 from shop.promotions import pricing
 from shop.promotions import services as promotions
+from shop.reviews import queries as review_queries
 from shop.storage import MEDIA, StorageError, StoredFileMissing, content_type_of, storage
 from shop.templating import owner_type_label
 from shop.urls import absolute_url
@@ -104,6 +106,7 @@ def product(slug: str):
         abort(404)
     certificate = queries.valid_certificate(item.id)
     ref = queries.reference()
+    related = related_products(item)
     return render_template(
         "catalog/product.html",
         product=item,
@@ -111,6 +114,9 @@ def product(slug: str):
         trail=ref.trail(item.category_id),
         producer_province=ref.province_by_id.get(item.producer.province_id),
         offers=pricing.variant_offers(item),
+        reviews=review_queries.visible_for_product(item.id),
+        related=related,
+        related_offers=pricing.card_offers(related),
     )
 
 

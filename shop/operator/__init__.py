@@ -19,6 +19,7 @@ NAV = (
     ("operator.products", _l("Sản phẩm"), ("operator.product",)),
     ("operator.categories", _l("Danh mục"), ("operator.categor",)),
     ("operator.orders", _l("Đơn hàng"), ("operator.order",)),
+    ("operator.reviews", _l("Đánh giá"), ("operator.review",)),
     ("operator.promotions", _l("Khuyến mãi"), ("operator.promotion", "operator.enrolment")),
     ("operator.vouchers", _l("Mã giảm giá"), ("operator.voucher",)),
     ("operator.bank_transfers", _l("Chuyển khoản"), ("operator.bank_",)),

@@ -8,6 +8,7 @@ from shop.bank import services as bank
 from shop.errors import ShopError
 from shop.inputs import parse_int
 from shop.orders import queries, services
+from shop.reviews import queries as review_queries
 
 bp = Blueprint("orders", __name__, url_prefix="/don-hang")
 
@@ -50,6 +51,7 @@ def detail(number: str):
         just_placed=request.args.get("placed") == "1",
         transfer=transfer,
         account=bank.receiving_account() if transfer else None,
+        reviews=review_queries.by_line_of_order(order) if order.user_id else {},
     )
 
 

@@ -11,6 +11,16 @@ class Rate:
     extra_per_kg: int = 0
 
 
+# Working days from hand-over to the carrier until delivery, by zone: the one place the
+# estimate shown next to each shop's shipping fee ("Dự kiến giao 2–4 ngày") comes from.
+DELIVERY_DAYS = {"same_province": (1, 2), "same_region": (2, 4), "elsewhere": (3, 6)}
+
+
+def delivery_days(zone: str | None) -> tuple[int, int] | None:
+    """The (fewest, most) days a parcel takes within `zone`, or None if it is unknown."""
+    return DELIVERY_DAYS.get(zone) if zone else None
+
+
 def zone_between(origin_province_id: int, origin_region: str, dest_province_id: int, dest_region: str) -> str:
     if origin_province_id == dest_province_id:
         return "same_province"

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shop.formatting import today_vn, vn_date, vn_datetime, vnd
+from shop.formatting import rating, today_vn, vn_date, vn_datetime, vnd
 
 NBSP = "\u00a0"
 
@@ -39,3 +39,7 @@ def test_naive_datetimes_from_sqlite_are_taken_as_utc():
 def test_the_vietnamese_day_starts_seven_hours_before_utc_midnight():
     assert today_vn(datetime(2026, 5, 31, 16, 59, tzinfo=UTC)) == date(2026, 5, 31)
     assert today_vn(datetime(2026, 5, 31, 17, 0, tzinfo=UTC)) == date(2026, 6, 1)
+
+
+def test_an_average_rating_has_one_decimal_with_a_comma_in_vietnamese():
+    assert (rating(4.66), rating(4.66, "en"), rating(5)) == ("4,7", "4.7", "5,0")

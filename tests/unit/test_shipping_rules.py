@@ -1,6 +1,14 @@
 import pytest
 
-from shop.shipping.rules import DEFAULT_RATES, Rate, parcel_fee, shipping_fee, zone_between
+from shop.shipping.rules import (
+    DEFAULT_RATES,
+    DELIVERY_DAYS,
+    Rate,
+    delivery_days,
+    parcel_fee,
+    shipping_fee,
+    zone_between,
+)
 
 
 def test_zones_go_from_same_province_to_same_region_to_elsewhere():
@@ -29,3 +37,9 @@ def test_free_shipping_from_the_producers_threshold():
 def test_a_zone_without_rates_is_an_error_not_free_shipping():
     with pytest.raises(ValueError):
         parcel_fee("elsewhere", 100, [Rate("same_province", 1000, 1)])
+
+
+def test_each_zone_has_one_delivery_window_and_nearer_is_never_slower():
+    assert delivery_days("same_province") == (1, 2) and delivery_days(None) is None
+    windows = [DELIVERY_DAYS[z] for z in ("same_province", "same_region", "elsewhere")]
+    assert windows == sorted(windows) and all(low <= high for low, high in windows)
