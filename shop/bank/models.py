@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
 
 # state: "applied" (counted towards `order_id`), "unmatched" (waits for an operator),
@@ -11,7 +11,7 @@ from shop.formatting import utcnow
 TRANSFER_STATES = ("applied", "unmatched", "refund")
 
 
-class BankTransfer(db.Model):
+class BankTransfer(Model):
     """One incoming bank transaction as the notification service reported it,
     kept once per (provider, transaction id): a second delivery changes nothing."""
 
