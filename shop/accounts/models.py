@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
@@ -6,6 +7,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.places.models import Province, Ward
+    from shop.producers.models import Producer
+
 
 ROLES = ("shopper", "producer", "operator")
 MEMBER_ROLES = ("owner", "staff")

@@ -2,12 +2,16 @@
 before and after. Rows are only ever added."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.accounts.models import User
 
 
 class AuditEntry(Model):

@@ -1,10 +1,14 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.catalog.models import Variant
 
 
 class Cart(Model):

@@ -1,10 +1,16 @@
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
 from shop.formatting import today_vn, utcnow
+
+if TYPE_CHECKING:
+    from shop.places.models import Province
+    from shop.producers.models import Producer
+
 
 PRODUCT_STATUSES = ("draft", "published", "archived")
 

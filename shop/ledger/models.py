@@ -4,12 +4,19 @@ A producer's balance is always the sum of its entries; entries are only ever
 added, never edited."""
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.catalog.models import Category
+    from shop.orders.models import SubOrder
+    from shop.producers.models import Producer
+
 
 ENTRY_KINDS = ("earning", "shipping", "reversal", "adjustment", "payout")
 PAYOUT_STATES = ("due", "paid")

@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
@@ -6,6 +7,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.places.models import Province
+    from shop.producers.models import Producer
+
 
 ORDER_STATUSES = ("awaiting_payment", "paid", "placed", "cancelled")
 SUB_ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled")

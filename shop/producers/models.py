@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -6,6 +7,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.extensions import Model
 from shop.formatting import today_vn, utcnow
 from shop.producers.rules import shown_stars
+
+if TYPE_CHECKING:
+    from shop.catalog.models import Product
+    from shop.places.models import Province
+
 
 OWNER_TYPES = ("cooperative", "enterprise", "household", "cooperative_group")
 PRODUCER_STATUSES = ("pending", "approved", "rejected", "suspended")

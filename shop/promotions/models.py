@@ -5,12 +5,18 @@ from the active promotions whenever a price is read (shop.promotions.pricing),
 so a week starts and ends on its exact second everywhere."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.catalog.models import Variant
+    from shop.producers.models import Producer
+
 
 DISCOUNT_KINDS = ("percent", "fixed")
 PROMOTION_STATES = ("draft", "published", "cancelled")
