@@ -360,7 +360,7 @@ def process_import(import_id: int) -> str:
             return status
         if processed != position:  # another run did a chunk meanwhile: carry on after it
             db.session.rollback()
-            imp = db.session.get(StockImport, import_id, populate_existing=True)
+            imp = db.session.get_one(StockImport, import_id, populate_existing=True)
             report, position = json.loads(imp.report or "[]"), imp.processed_rows
             seen = _seen_in(report)
             continue

@@ -191,6 +191,8 @@ def notify_certificate_expiring(certificate: Certificate, days: int) -> None:
 
 def notify_application_decided(producer_id: int) -> None:
     producer = db.session.get(Producer, producer_id)
+    if producer is None:  # queued by id; nothing to tell about a row that is gone
+        return
     stamp = (producer.reviewed_at or utcnow()).isoformat()
     for email, locale in _producer_recipients(producer):
         queue_email(
@@ -213,6 +215,8 @@ def notify_invite(invite_id: int, token: str) -> None:
     from shop.inventory.models import ProducerInvite
 
     invite = db.session.get(ProducerInvite, invite_id)
+    if invite is None:  # revoked (deleted) before the e-mail went out
+        return
     link = (
         absolute_url("portal.accept_invite", token=token)
         if "portal.accept_invite" in current_app.view_functions
@@ -317,7 +321,7 @@ def send_outbox_email(outbox_id: int, claimant: str) -> bool:
     db.session.commit()
     if not taken:
         return False
-    row = db.session.get(OutboxEmail, outbox_id)
+    row = db.session.get_one(OutboxEmail, outbox_id)  # the claim above just updated it
     db.session.refresh(row)
     max_attempts, max_maybe = int(config["OUTBOX_MAX_ATTEMPTS"]), int(config["OUTBOX_MAX_MAYBE_SENT"])
     if row.attempts > max_attempts or row.maybe_sent >= max_maybe:

@@ -210,7 +210,7 @@ def deliver(delivery_id: int, now: datetime | None = None) -> str:
     db.session.commit()
     if not claimed:
         return "skipped"
-    row = db.session.get(WebhookDelivery, delivery_id)
+    row = db.session.get_one(WebhookDelivery, delivery_id)  # the claim above just updated it
     hook = row.webhook
     result = signing.send(
         hook.url,
