@@ -9,6 +9,9 @@ catches up from the primary (so a replica's lag delays nothing)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.orm import Session
 
 
@@ -70,3 +73,11 @@ def catalog_read_session() -> Session:
     if not current_app.config.get("DATABASE_REPLICA_URL"):
         return db.session()
     return Session(bind=db.engines["replica"])
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. Session.execute() is typed to
+    return a Result; for those statements it is the CursorResult that counts them."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"no row count on {type(result).__name__} (not an UPDATE or DELETE)")
+    return result.rowcount

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shop.accounts.models import ProducerMember, User
 from shop.audit.services import record
 from shop.catalog.models import Variant
+from shop.database import rowcount
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.formatting import utcnow
@@ -294,30 +295,32 @@ def send_outbox_email(outbox_id: int, claimant: str) -> bool:
     copy carries the row's Message-ID. Returns True when it sent."""
     config = current_app.config
     now = utcnow()
-    taken = db.session.execute(
-        update(OutboxEmail)
-        .where(
-            OutboxEmail.id == outbox_id,
-            OutboxEmail.sent_at.is_(None),
-            OutboxEmail.failed_at.is_(None),
-            or_(
-                and_(OutboxEmail.claimed_at.is_not(None), OutboxEmail.claimed_by == claimant),
-                and_(
-                    OutboxEmail.claimed_at.is_(None),
-                    or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
+    taken = rowcount(
+        db.session.execute(
+            update(OutboxEmail)
+            .where(
+                OutboxEmail.id == outbox_id,
+                OutboxEmail.sent_at.is_(None),
+                OutboxEmail.failed_at.is_(None),
+                or_(
+                    and_(OutboxEmail.claimed_at.is_not(None), OutboxEmail.claimed_by == claimant),
+                    and_(
+                        OutboxEmail.claimed_at.is_(None),
+                        or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
+                    ),
+                    OutboxEmail.claimed_at < now - timedelta(seconds=claim_seconds()),
                 ),
-                OutboxEmail.claimed_at < now - timedelta(seconds=claim_seconds()),
-            ),
+            )
+            .values(
+                claimed_at=now,
+                claimed_by=claimant,
+                attempts=OutboxEmail.attempts + 1,
+                # A claim still held means the attempt holding it ended without a word.
+                maybe_sent=OutboxEmail.maybe_sent + case((OutboxEmail.claimed_at.is_not(None), 1), else_=0),
+            )
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            claimed_at=now,
-            claimed_by=claimant,
-            attempts=OutboxEmail.attempts + 1,
-            # A claim still held means the attempt holding it ended without a word.
-            maybe_sent=OutboxEmail.maybe_sent + case((OutboxEmail.claimed_at.is_not(None), 1), else_=0),
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if not taken:
         return False
