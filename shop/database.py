@@ -9,12 +9,18 @@ catches up from the primary (so a replica's lag delays nothing)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import CursorResult, Result
 from sqlalchemy.orm import Session
 
 
+@overload
+def normalise_url(url: str) -> str: ...
+@overload
+def normalise_url(url: None) -> None: ...
+@overload
+def normalise_url(url: str | None) -> str | None: ...
 def normalise_url(url: str | None) -> str | None:
     """Spell every PostgreSQL URL with the psycopg 3 driver SQLAlchemy must use."""
     if not url:
