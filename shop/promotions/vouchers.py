@@ -67,11 +67,12 @@ def used_by(voucher_id: int, user_id: int | None, email: str | None) -> int:
         conditions.append(VoucherRedemption.email == email.strip().lower())
     if not conditions:
         return 0
-    return db.session.scalar(
+    count = db.session.scalar(
         select(func.count())
         .select_from(VoucherRedemption)
         .where(VoucherRedemption.voucher_id == voucher_id, VoucherRedemption.released.is_(False), or_(*conditions))
     )
+    return count or 0  # a count always has its one row; the checker cannot know
 
 
 def check_usable(voucher: Voucher | None, now: datetime | None = None) -> Voucher:
