@@ -53,9 +53,10 @@ test-fault: dev-setup ## Fault tier: Redis, worker, SMTP and PostgreSQL broken u
 test-cluster: dev-setup ## The cluster tier: nginx, two nodes, workers killed mid-task (needs nginx)
 	$(BIN)/python -m pytest tests/cluster
 
-lint: dev-setup ## Ruff lint and format check
+lint: dev-setup ## Ruff lint and format check, then mypy on shop and worker (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check shop worker tests bench config.py wsgi.py gunicorn.conf.py
+	$(BIN)/mypy
 
 lock: dev-setup ## Re-pin requirements*.txt (with hashes) from requirements*.in
 	$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 requirements.in -o requirements.txt

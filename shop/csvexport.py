@@ -3,7 +3,7 @@ Vietnamese), and cells that a spreadsheet would run as formulas neutralised."""
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from flask import Response, stream_with_context
 
@@ -15,7 +15,7 @@ def safe_cell(value):
     return value
 
 
-def csv_rows(rows: Iterable[Sequence], chunk: int = 100) -> Iterable[str]:
+def csv_rows(rows: Iterable[Sequence], chunk: int = 100) -> Iterator[str]:
     """The rows as CSV text in chunks, the first starting with the byte-order mark."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -9,9 +9,18 @@ catches up from the primary (so a replica's lag delays nothing)."""
 
 from __future__ import annotations
 
+from typing import Any, overload
+
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.orm import Session
 
 
+@overload
+def normalise_url(url: str) -> str: ...
+@overload
+def normalise_url(url: None) -> None: ...
+@overload
+def normalise_url(url: str | None) -> str | None: ...
 def normalise_url(url: str | None) -> str | None:
     """Spell every PostgreSQL URL with the psycopg 3 driver SQLAlchemy must use."""
     if not url:
@@ -70,3 +79,11 @@ def catalog_read_session() -> Session:
     if not current_app.config.get("DATABASE_REPLICA_URL"):
         return db.session()
     return Session(bind=db.engines["replica"])
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. Session.execute() is typed to
+    return a Result; for those statements it is the CursorResult that counts them."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"no row count on {type(result).__name__} (not an UPDATE or DELETE)")
+    return result.rowcount

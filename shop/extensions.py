@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
@@ -33,6 +34,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The models' base. At run time it is db.Model (Base plus Flask-SQLAlchemy's table naming and
+# bind keys); a checker cannot take an attribute for a base class, so it reads Base, which
+# carries the same registry, metadata and Mapped[...] typing.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = SameOriginCSRF()
 compress = Compress()  # called by shop.page_cache for pages rendered per visitor

@@ -179,7 +179,7 @@ class S3Server:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        if self.log_path:
+        if not isinstance(out, int):  # a file, not DEVNULL
             out.close()  # the server holds its own copy
         wait_for_port(self.port, timeout=60, proc=self.proc)
         return self

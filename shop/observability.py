@@ -155,7 +155,7 @@ def metrics_response() -> Response:
         from prometheus_client import REGISTRY
 
         registry.register(_Delegate(REGISTRY))
-    registry.register(SharedStateCollector(current_app._get_current_object()))
+    registry.register(SharedStateCollector(current_app._get_current_object()))  # type: ignore[attr-defined]  # current_app is typed as the Flask it proxies
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -67,7 +67,7 @@ def celery_url(redis_url: str) -> str:
 
 
 def _producer() -> Celery | None:
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the Flask it proxies
     if "celery_producer" not in app.extensions:
         url = app.config.get("REDIS_URL")
         if not url:

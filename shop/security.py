@@ -31,7 +31,8 @@ def _origin(url: str) -> str | None:
 def content_security_policy(config) -> str:
     js = _origin(config.get("STRIPE_JS_URL", ""))
     api = _origin(config.get("STRIPE_API_BASE", ""))
-    script, connect, frame, img = ["'self'"], ["'self'"], [], ["'self'", "data:"]
+    script, connect, img = ["'self'"], ["'self'"], ["'self'", "data:"]
+    frame: list[str] = []
     if js == "https://js.stripe.com":
         script += STRIPE_JS_ORIGINS
         frame += STRIPE_FRAME_ORIGINS

@@ -305,7 +305,7 @@ def init_storage(app: Flask) -> None:
 
 
 def storage() -> Storage:
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the Flask it proxies
     if "storage" not in app.extensions:
         init_storage(app)
     return app.extensions["storage"]

@@ -11,6 +11,7 @@ attribute 'hostname'", kombu#582), and this app needs no worker-to-worker
 feature."""
 
 import logging
+from typing import Any
 
 from celery import Celery, Task, signals
 from celery.schedules import crontab
@@ -25,7 +26,7 @@ from shop.queue import celery_routing, celery_url
 task_log = logging.getLogger("worker.tasks")
 
 
-def make_celery(app: Flask) -> Celery:
+def make_celery(app: Flask) -> Celery[Any]:  # Celery[FlaskTask]: the task class is made per app, below
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             # The id of the request that queued this task (shop.queue.enqueue) marks its log lines.

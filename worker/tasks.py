@@ -1,5 +1,7 @@
 """Thin tasks: each takes ids, calls one service, and is safe to run twice."""
 
+from typing import TypedDict
+
 from celery import shared_task
 
 from shop.bank import services as bank
@@ -11,7 +13,15 @@ from shop.orders import services as orders
 from shop.partners import services as partners  # stock sync
 from shop.payments.services import reconcile_awaiting_payments
 
-RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
+
+class RetryOptions(TypedDict):
+    autoretry_for: tuple[type[Exception], ...]
+    retry_backoff: bool
+    retry_backoff_max: int
+    max_retries: int
+
+
+RETRY: RetryOptions = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
 
 
 @shared_task(name="orders.release_if_expired", **RETRY)

@@ -2,7 +2,7 @@
 fault; the services apply the rules again and have the last word."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
     BooleanField,
     EmailField,
     HiddenField,

@@ -1,17 +1,23 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.places.models import Province, Ward
+    from shop.producers.models import Producer
+
 
 ROLES = ("shopper", "producer", "operator")
 MEMBER_ROLES = ("owner", "staff")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __table_args__ = (CheckConstraint("role IN ('shopper', 'producer', 'operator')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,7 +49,7 @@ class User(UserMixin, db.Model):
         return [m.producer_id for m in self.memberships]
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A signed-in browser: its cookie holds the token, this row its hash. Signing
     out deletes the row, so a copy of the cookie taken earlier opens nothing."""
 
@@ -54,7 +60,7 @@ class LoginSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column()
 
 
-class ProducerMember(db.Model):
+class ProducerMember(Model):
     """A user's membership of a producer: the owner manages members and bank details."""
 
     __table_args__ = (
@@ -72,7 +78,7 @@ class ProducerMember(db.Model):
     producer: Mapped["Producer"] = relationship()  # noqa: F821
 
 
-class Address(db.Model):
+class Address(Model):
     """A delivery address: province -> commune/ward -> street, with the recipient's phone."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -22,6 +22,7 @@ from shop.accounts.models import ROLES, Address, LoginSession, ProducerMember, U
 from shop.accounts.passwords import hash_password, needs_rehash, verify_password
 from shop.accounts.phone import InvalidPhone, normalise_phone
 from shop.accounts.rules import InvalidEmail, normalise_email, password_problem
+from shop.database import rowcount
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
@@ -273,7 +274,7 @@ def end_session(token: str | None) -> None:
 
 def end_all_sessions(user_id: int) -> int:
     """Sign the user out everywhere ("Đăng xuất khỏi mọi thiết bị"); how many sessions ended."""
-    ended = db.session.execute(delete(LoginSession).where(LoginSession.user_id == user_id)).rowcount
+    ended = rowcount(db.session.execute(delete(LoginSession).where(LoginSession.user_id == user_id)))
     db.session.commit()
     return ended or 0
 

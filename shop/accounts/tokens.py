@@ -41,9 +41,11 @@ def _serializer(secret: str, purpose: str, issued_at: int | None = None) -> URLS
     if issued_at is None:
         return URLSafeTimedSerializer(secret, salt=purpose)
 
+    stamp = issued_at  # narrowed to int here; the class body below cannot see the narrowing
+
     class IssuedAt(TimestampSigner):
         def get_timestamp(self) -> int:
-            return issued_at
+            return stamp
 
     return URLSafeTimedSerializer(secret, salt=purpose, signer=IssuedAt)
 

@@ -359,7 +359,7 @@ def openapi_document(province_slugs: list[str] | None = None) -> dict:
 # --- producer API (/api/v1/producer) -----------------------------------------------------
 
 _REF = "#/components/schemas/"
-PRODUCER_SECURITY = [{"producerToken": []}]
+PRODUCER_SECURITY: list[dict[str, list[str]]] = [{"producerToken": []}]
 IDEMPOTENCY_KEY = _param(
     "Idempotency-Key",
     {"type": "string", "pattern": "^[\\x21-\\x7e]{1,120}$"},

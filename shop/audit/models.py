@@ -2,15 +2,19 @@
 before and after. Rows are only ever added."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
 
+if TYPE_CHECKING:
+    from shop.accounts.models import User
 
-class AuditEntry(db.Model):
+
+class AuditEntry(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)  # e.g. "producer.suspend"

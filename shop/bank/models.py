@@ -1,17 +1,22 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.orders.models import Order
+
 
 # state: "applied" (counted towards `order_id`), "unmatched" (waits for an operator),
 # "refund" (not kept: all of it goes back).  refund_state: "" | "due" | "refunded".
 TRANSFER_STATES = ("applied", "unmatched", "refund")
 
 
-class BankTransfer(db.Model):
+class BankTransfer(Model):
     """One incoming bank transaction as the notification service reported it,
     kept once per (provider, transaction id): a second delivery changes nothing."""
 

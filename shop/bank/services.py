@@ -23,6 +23,7 @@ the bank's reference when it is done."""
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -119,10 +120,14 @@ def configure(actor_id: int, *, enabled: bool, bank_bin: str, number: str, holde
     }
     if before == after:
         return False
-    settings.set_int("vietqr_enabled", after["vietqr_enabled"])
+    settings.set_int("vietqr_enabled", int(enabled))
     settings.set_int("vietqr_reservation_minutes", minutes)
-    for key in ("vietqr_bank_bin", "vietqr_account_number", "vietqr_account_name"):
-        settings.set_text(key, after[key])
+    for key, text in (
+        ("vietqr_bank_bin", bank_bin),
+        ("vietqr_account_number", number),
+        ("vietqr_account_name", holder),
+    ):
+        settings.set_text(key, text)
     changed = [k for k in after if before[k] != after[k]]
     record(
         actor_id,
@@ -281,7 +286,7 @@ def _apply(row: BankTransfer, order_id: int) -> str:
     # locked read must replace those attributes, or two transfers at once lose one's amount.
     order = db.session.scalars(
         select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
-    ).first()
+    ).one()
     row.order_id = order.id
     now = utcnow()
     hold = now + timedelta(minutes=settings.get_int("vietqr_reservation_minutes"))
@@ -330,6 +335,7 @@ def flag_refunds_of_cancelled(order_id: int | None = None) -> int:
         amount = row.applied_amount
         row.applied_amount, row.state = 0, "refund"
         _refund(row, amount, "order cancelled before it was paid in full")
+        assert row.order is not None  # joined on Order above
         row.order.amount_received = max(0, row.order.amount_received - amount)
         flagged += 1
     db.session.commit()
@@ -340,7 +346,7 @@ def flag_refund_for_cancellation(order_id: int, amount: int, reason: str) -> int
     """A part of an order paid by transfer was cancelled: its money goes back to
     the shopper, moved on the order's transfers from "counted" to "to refund"
     (no commit: the cancellation's transaction). Returns the amount flagged."""
-    order = db.session.get(Order, order_id)
+    order = db.session.get_one(Order, order_id)  # the order being cancelled
     left = max(0, amount)
     rows = db.session.scalars(
         select(BankTransfer)
@@ -365,7 +371,7 @@ def flag_refund_for_cancellation(order_id: int, amount: int, reason: str) -> int
 def reconcile(limit: int = 100) -> dict:
     """Ask SePay for recent transactions and process the ones the webhook missed;
     flag for refund what cancelled orders had received. Returns counts."""
-    counts = {"listed": 0, "new": 0, "flagged": 0, "error": ""}
+    counts: dict[str, Any] = {"listed": 0, "new": 0, "flagged": 0, "error": ""}
     try:
         rows = sepay.recent_transactions(limit)
     except sepay.SepayError as err:

@@ -1,13 +1,17 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
 
+if TYPE_CHECKING:
+    from shop.catalog.models import Variant
 
-class Cart(db.Model):
+
+class Cart(Model):
     """A shopper's cart (user_id) or a visitor's (token, from a signed cookie)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -22,7 +26,7 @@ class Cart(db.Model):
     )
 
 
-class CartLine(db.Model):
+class CartLine(Model):
     __table_args__ = (
         UniqueConstraint("cart_id", "variant_id", name="uq_cart_line_cart_variant"),
         CheckConstraint("quantity > 0", name="quantity_positive"),

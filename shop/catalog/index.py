@@ -185,14 +185,14 @@ class CatalogIndex:
                 stocked.append(rank)
             text = (row.search_name or "", row.search_body or "")
             self.texts.append(text)
-            name = folded_words(text[0])
-            lengths.setdefault(min(len(name), MAX_NAME_WORDS), []).append(rank)
-            for w in set(name):
+            name_words = folded_words(text[0])
+            lengths.setdefault(min(len(name_words), MAX_NAME_WORDS), []).append(rank)
+            for w in set(name_words):
                 postings["name"].setdefault(w, []).append(rank)
-            for a, b in zip(name, name[1:], strict=False):
+            for a, b in zip(name_words, name_words[1:], strict=False):
                 postings["pairs"].setdefault(f"{a} {b}", []).append(rank)
-            if name:
-                postings["first"].setdefault(name[0], []).append(rank)
+            if name_words:
+                postings["first"].setdefault(name_words[0], []).append(rank)
             for w in set(folded_words(text[1])):
                 postings["body"].setdefault(w, []).append(rank)
         self.listed, self.in_stock = BitMap(listed), BitMap(stocked)

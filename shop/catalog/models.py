@@ -1,15 +1,21 @@
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import today_vn, utcnow
+
+if TYPE_CHECKING:
+    from shop.places.models import Province
+    from shop.producers.models import Producer
+
 
 PRODUCT_STATUSES = ("draft", "published", "archived")
 
 
-class Category(db.Model):
+class Category(Model):
     """An OCOP product group (level 1), sub-group (2) or product set (3); editable rows."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,7 +33,7 @@ class Category(db.Model):
         return self.name_en if locale == "en" else self.name_vi
 
 
-class Product(db.Model):
+class Product(Model):
     """A product of one producer. The columns after `updated_at` are kept in step
     by the catalog services so that listing, filtering and search need no joins
     to variants or certificates."""
@@ -107,7 +113,7 @@ class Product(db.Model):
         return self.stars_on(today_vn())
 
 
-class Variant(db.Model):
+class Variant(Model):
     """A sellable SKU: price in whole đồng, stock on hand."""
 
     __table_args__ = (
@@ -129,7 +135,7 @@ class Variant(db.Model):
     product: Mapped[Product] = relationship(back_populates="variants")
 
 
-class ProductImage(db.Model):
+class ProductImage(Model):
     """An image file under MEDIA_DIR (`path` is relative), with its alt text."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

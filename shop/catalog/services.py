@@ -41,7 +41,9 @@ def refresh_products(product_ids: Iterable[int]) -> None:
             select(Variant.product_id, func.min(Variant.price))
             .where(Variant.product_id.in_(ids))
             .group_by(Variant.product_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     stocked = set(
         session.scalars(select(Variant.product_id).where(Variant.product_id.in_(ids), Variant.stock > 0).distinct())

@@ -78,7 +78,8 @@ def _read_body(
     server dripping a byte at a time without a Content-Length is checked against
     the overall deadline after every byte it sends, and each wait for the next
     bytes is bounded by what is left of that deadline."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     too_slow = FeedError("timeout", f"Tải nguồn mất quá {deadline_seconds:g} giây.")
     while True:
         left = deadline_seconds - (time.monotonic() - started)

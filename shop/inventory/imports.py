@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from shop.database import rowcount
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import as_utc, utcnow
@@ -360,7 +361,7 @@ def process_import(import_id: int) -> str:
             return status
         if processed != position:  # another run did a chunk meanwhile: carry on after it
             db.session.rollback()
-            imp = db.session.get(StockImport, import_id, populate_existing=True)
+            imp = db.session.get_one(StockImport, import_id, populate_existing=True)
             report, position = json.loads(imp.report or "[]"), imp.processed_rows
             seen = _seen_in(report)
             continue
@@ -560,17 +561,19 @@ def pull_feed(feed_id: int, now: datetime | None = None) -> str:
         return "not_due"
     last_fetched, producer_id, url = feed.last_fetched_at, feed.producer_id, feed.url
     # Claim this round: of two runs that read the same last_fetched_at, one moves it.
-    claimed = db.session.execute(
-        update(ProducerFeed)
-        .where(
-            ProducerFeed.id == feed_id,
-            ProducerFeed.last_fetched_at.is_(None)
-            if last_fetched is None
-            else ProducerFeed.last_fetched_at == last_fetched,
+    claimed = rowcount(
+        db.session.execute(
+            update(ProducerFeed)
+            .where(
+                ProducerFeed.id == feed_id,
+                ProducerFeed.last_fetched_at.is_(None)
+                if last_fetched is None
+                else ProducerFeed.last_fetched_at == last_fetched,
+            )
+            .values(last_fetched_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(last_fetched_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if not claimed:
         return "not_due"

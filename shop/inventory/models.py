@@ -1,13 +1,17 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
 
+if TYPE_CHECKING:
+    from shop.producers.models import Producer
 
-class ApiToken(db.Model):
+
+class ApiToken(Model):
     """A producer's API token: shown once, stored as a SHA-256 hash."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -22,7 +26,7 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """The stored answer to an API request sent with an Idempotency-Key header."""
 
     __table_args__ = (UniqueConstraint("token_id", "key", name="uq_idempotency_key_token_key"),)
@@ -36,7 +40,7 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class StockImport(db.Model):
+class StockImport(Model):
     """One run of a stock/price file: uploaded in the portal or pulled from a feed."""
 
     __table_args__ = (
@@ -63,7 +67,7 @@ class StockImport(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column()
 
 
-class ProducerFeed(db.Model):
+class ProducerFeed(Model):
     """A producer's own stock/price feed (CSV or JSON) that the worker pulls."""
 
     __table_args__ = (CheckConstraint("format IN ('csv', 'json')", name="format"),)
@@ -79,7 +83,7 @@ class ProducerFeed(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
-class ProducerInvite(db.Model):
+class ProducerInvite(Model):
     """An owner's invitation for a staff member, accepted by following the e-mailed link."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

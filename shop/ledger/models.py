@@ -4,18 +4,25 @@ A producer's balance is always the sum of its entries; entries are only ever
 added, never edited."""
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.catalog.models import Category
+    from shop.orders.models import SubOrder
+    from shop.producers.models import Producer
+
 
 ENTRY_KINDS = ("earning", "shipping", "reversal", "adjustment", "payout")
 PAYOUT_STATES = ("due", "paid")
 
 
-class CommissionOverride(db.Model):
+class CommissionOverride(Model):
     """A producer's commission on one category (and the categories under it),
     in basis points (1/100 of a percent), instead of its general rate."""
 
@@ -32,7 +39,7 @@ class CommissionOverride(db.Model):
     category: Mapped["Category"] = relationship()  # noqa: F821
 
 
-class Payout(db.Model):
+class Payout(Model):
     """One producer's statement for one period [period_start, period_end) in
     Vietnam dates: the entries it settles carry its id."""
 
@@ -59,7 +66,7 @@ class Payout(db.Model):
     )
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """A signed amount owed to (or taken back from) a producer.
 
     earning/shipping: a delivered sub-order's line (or shipping fee); reversal:

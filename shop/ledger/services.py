@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.audit.services import record, snapshot
 from shop.catalog.models import Category
+from shop.database import rowcount
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import VN_TZ, today_vn, utcnow
@@ -415,12 +416,14 @@ def mark_paid(payout_id: int, reference: str, actor_id: int) -> Payout:
             field="bank_account",
         )
     now = utcnow()
-    changed = db.session.execute(
-        update(Payout)
-        .where(Payout.id == payout_id, Payout.status == "due")
-        .values(status="paid", reference=reference, paid_at=now, paid_by_id=actor_id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = rowcount(
+        db.session.execute(
+            update(Payout)
+            .where(Payout.id == payout_id, Payout.status == "due")
+            .values(status="paid", reference=reference, paid_at=now, paid_by_id=actor_id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if changed != 1:
         db.session.rollback()
         raise LedgerError(_("Bảng đối soát này đã được đánh dấu đã chuyển tiền."), code="already_paid")

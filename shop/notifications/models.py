@@ -3,11 +3,11 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
 
 
-class OutboxEmail(db.Model):
+class OutboxEmail(Model):
     """An e-mail written in the same transaction as the change that causes it and
     sent after the commit by the worker. `dedupe_key` makes each notice unique, so
     writing it twice is harmless; `sent_at` makes a second send a no-op. Failed

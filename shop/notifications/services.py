@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shop.accounts.models import ProducerMember, User
 from shop.audit.services import record
 from shop.catalog.models import Variant
+from shop.database import rowcount
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.formatting import utcnow
@@ -191,6 +192,8 @@ def notify_certificate_expiring(certificate: Certificate, days: int) -> None:
 
 def notify_application_decided(producer_id: int) -> None:
     producer = db.session.get(Producer, producer_id)
+    if producer is None:  # queued by id; nothing to tell about a row that is gone
+        return
     stamp = (producer.reviewed_at or utcnow()).isoformat()
     for email, locale in _producer_recipients(producer):
         queue_email(
@@ -213,6 +216,8 @@ def notify_invite(invite_id: int, token: str) -> None:
     from shop.inventory.models import ProducerInvite
 
     invite = db.session.get(ProducerInvite, invite_id)
+    if invite is None:  # revoked (deleted) before the e-mail went out
+        return
     link = (
         absolute_url("portal.accept_invite", token=token)
         if "portal.accept_invite" in current_app.view_functions
@@ -290,34 +295,36 @@ def send_outbox_email(outbox_id: int, claimant: str) -> bool:
     copy carries the row's Message-ID. Returns True when it sent."""
     config = current_app.config
     now = utcnow()
-    taken = db.session.execute(
-        update(OutboxEmail)
-        .where(
-            OutboxEmail.id == outbox_id,
-            OutboxEmail.sent_at.is_(None),
-            OutboxEmail.failed_at.is_(None),
-            or_(
-                and_(OutboxEmail.claimed_at.is_not(None), OutboxEmail.claimed_by == claimant),
-                and_(
-                    OutboxEmail.claimed_at.is_(None),
-                    or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
+    taken = rowcount(
+        db.session.execute(
+            update(OutboxEmail)
+            .where(
+                OutboxEmail.id == outbox_id,
+                OutboxEmail.sent_at.is_(None),
+                OutboxEmail.failed_at.is_(None),
+                or_(
+                    and_(OutboxEmail.claimed_at.is_not(None), OutboxEmail.claimed_by == claimant),
+                    and_(
+                        OutboxEmail.claimed_at.is_(None),
+                        or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
+                    ),
+                    OutboxEmail.claimed_at < now - timedelta(seconds=claim_seconds()),
                 ),
-                OutboxEmail.claimed_at < now - timedelta(seconds=claim_seconds()),
-            ),
+            )
+            .values(
+                claimed_at=now,
+                claimed_by=claimant,
+                attempts=OutboxEmail.attempts + 1,
+                # A claim still held means the attempt holding it ended without a word.
+                maybe_sent=OutboxEmail.maybe_sent + case((OutboxEmail.claimed_at.is_not(None), 1), else_=0),
+            )
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            claimed_at=now,
-            claimed_by=claimant,
-            attempts=OutboxEmail.attempts + 1,
-            # A claim still held means the attempt holding it ended without a word.
-            maybe_sent=OutboxEmail.maybe_sent + case((OutboxEmail.claimed_at.is_not(None), 1), else_=0),
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if not taken:
         return False
-    row = db.session.get(OutboxEmail, outbox_id)
+    row = db.session.get_one(OutboxEmail, outbox_id)  # the claim above just updated it
     db.session.refresh(row)
     max_attempts, max_maybe = int(config["OUTBOX_MAX_ATTEMPTS"]), int(config["OUTBOX_MAX_MAYBE_SENT"])
     if row.attempts > max_attempts or row.maybe_sent >= max_maybe:

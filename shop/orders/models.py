@@ -1,11 +1,17 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.places.models import Province
+    from shop.producers.models import Producer
+
 
 ORDER_STATUSES = ("awaiting_payment", "paid", "placed", "cancelled")
 SUB_ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled")
@@ -22,7 +28,7 @@ PAYMENT_METHODS = ("card", "cod", "vietqr")
 ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-class Order(db.Model):
+class Order(Model):
     """What a shopper bought in one checkout. Amounts are whole đồng computed on
     the server; the address is a snapshot so later edits don't change it."""
 
@@ -86,7 +92,7 @@ class Order(db.Model):
         return max(0, self.total - self.amount_received)
 
 
-class SubOrder(db.Model):
+class SubOrder(Model):
     """One producer's part of an order: its own lines, shipping fee, state and parcel."""
 
     __table_args__ = (
@@ -131,7 +137,7 @@ class SubOrder(db.Model):
         return sum(line.voucher_discount for line in self.lines)
 
 
-class OrderLine(db.Model):
+class OrderLine(Model):
     """A snapshot of what was bought: catalog edits later do not change it."""
 
     __table_args__ = (
@@ -164,7 +170,7 @@ class OrderLine(db.Model):
     sub_order: Mapped[SubOrder] = relationship(back_populates="lines")
 
 
-class OrderEvent(db.Model):
+class OrderEvent(Model):
     """The order's timeline: what happened, to which sub-order, when."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,11 +3,11 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
 
 
-class PartnerWebhook(db.Model):
+class PartnerWebhook(Model):
     """A partner channel (e.g. a supermarket chain) that hears about stock and price changes."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -18,7 +18,7 @@ class PartnerWebhook(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One change to send to one partner, written with the change (outbox). Changes to
     the same SKU go out in `sequence` order: a later one waits for the earlier."""
 

@@ -22,6 +22,7 @@ from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from shop.catalog.models import Variant
+from shop.database import rowcount
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
@@ -201,16 +202,18 @@ def deliver(delivery_id: int, now: datetime | None = None) -> str:
     now = now or utcnow()
     d = WebhookDelivery
     # Claim it: another worker skips a row whose next attempt is in the future.
-    claimed = db.session.execute(
-        update(d)
-        .where(d.id == delivery_id, d.status == "pending", d.next_attempt_at <= now, _head_of_queue(d))
-        .values(next_attempt_at=now + LEASE, attempts=d.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    claimed = rowcount(
+        db.session.execute(
+            update(d)
+            .where(d.id == delivery_id, d.status == "pending", d.next_attempt_at <= now, _head_of_queue(d))
+            .values(next_attempt_at=now + LEASE, attempts=d.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    )
     db.session.commit()
     if not claimed:
         return "skipped"
-    row = db.session.get(WebhookDelivery, delivery_id)
+    row = db.session.get_one(WebhookDelivery, delivery_id)  # the claim above just updated it
     hook = row.webhook
     result = signing.send(
         hook.url,

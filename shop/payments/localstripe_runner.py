@@ -15,6 +15,7 @@ import time
 import urllib.request
 from contextlib import closing
 from pathlib import Path
+from typing import TextIO
 
 # localstripe pickles its whole store to /tmp/localstripe.pickle after every write:
 # one file shared by every instance on the machine, and slower with each object.
@@ -61,7 +62,7 @@ class LocalStripe:
         self.port = port or free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
-        self._log = None
+        self._log: TextIO | None = None
 
     @property
     def api_base(self) -> str:

@@ -1,13 +1,17 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
 
+if TYPE_CHECKING:
+    from shop.orders.models import Order
 
-class Payment(db.Model):
+
+class Payment(Model):
     """A Stripe PaymentIntent for an order. `amount` is whole đồng (VND is zero-decimal)."""
 
     __table_args__ = (CheckConstraint("amount >= 0 AND refunded_amount >= 0", name="amounts"),)
@@ -26,7 +30,7 @@ class Payment(db.Model):
     order: Mapped["Order"] = relationship()  # noqa: F821
 
 
-class Refund(db.Model):
+class Refund(Model):
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,7 +42,7 @@ class Refund(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class StripeEvent(db.Model):
+class StripeEvent(Model):
     """Each webhook event id once: the primary key makes a second delivery a no-op."""
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -1,10 +1,10 @@
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 
 
-class Province(db.Model):
+class Province(Model):
     """A province-level unit; `merged_from` lists the pre-2025 provinces it absorbed."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -20,7 +20,7 @@ class Province(db.Model):
         return [n for n in self.merged_from.split(",") if n]
 
 
-class Ward(db.Model):
+class Ward(Model):
     """A commune-level unit (xã, phường, đặc khu) of the 2025 two-level government."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -48,7 +48,7 @@ def wards_dataset() -> tuple[str, str]:
 def upsert_wards() -> int:
     """Insert or update the 3,321 commune-level units, matched by their official
     code; returns how many are new (no commit; the provinces must be flushed)."""
-    provinces = dict(db.session.execute(select(Province.name, Province.id)).all())
+    provinces = dict(db.session.execute(select(Province.name, Province.id)).tuples().all())
     existing = {w.code: w for w in db.session.scalars(select(Ward))}
     added = 0
     for row in json.loads(WARDS.read_text(encoding="utf-8"))["wards"]:

@@ -1,11 +1,17 @@
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import today_vn, utcnow
 from shop.producers.rules import shown_stars
+
+if TYPE_CHECKING:
+    from shop.catalog.models import Product
+    from shop.places.models import Province
+
 
 OWNER_TYPES = ("cooperative", "enterprise", "household", "cooperative_group")
 PRODUCER_STATUSES = ("pending", "approved", "rejected", "suspended")
@@ -13,7 +19,7 @@ CERTIFICATE_STATES = ("pending", "verified", "rejected")
 ISSUING_LEVELS = ("province", "central")
 
 
-class Producer(db.Model):
+class Producer(Model):
     """An OCOP owner: cooperative (HTX), enterprise, household business or cooperative group."""
 
     __table_args__ = (
@@ -57,7 +63,7 @@ class Producer(db.Model):
     )
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     """An OCOP recognition decision for one product; valid 36 months from the decision."""
 
     __table_args__ = (

@@ -5,19 +5,25 @@ from the active promotions whenever a price is read (shop.promotions.pricing),
 so a week starts and ends on its exact second everywhere."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
+
+if TYPE_CHECKING:
+    from shop.catalog.models import Variant
+    from shop.producers.models import Producer
+
 
 DISCOUNT_KINDS = ("percent", "fixed")
 PROMOTION_STATES = ("draft", "published", "cancelled")
 ENROLMENT_STATES = ("pending", "approved", "rejected", "withdrawn")
 
 
-class Promotion(db.Model):
+class Promotion(Model):
     """A time-boxed promotion week, active while starts_at <= now < ends_at.
 
     `scope` limits which products it covers: {"products": [ids], "producers":
@@ -59,7 +65,7 @@ class Promotion(db.Model):
     )
 
 
-class PromotionEnrolment(db.Model):
+class PromotionEnrolment(Model):
     """A producer's offer of one SKU for an invitation-only week: a promotional
     price for at most `quota` units. Units sold at that price are counted in
     `sold` by a conditional UPDATE at checkout, so the quota is never exceeded."""
@@ -88,7 +94,7 @@ class PromotionEnrolment(db.Model):
     variant: Mapped["Variant"] = relationship()  # noqa: F821
 
 
-class Voucher(db.Model):
+class Voucher(Model):
     """A code a shopper types at checkout: one per order, on what is left after
     the line promotions. `used_count` is raised by a conditional UPDATE when an
     order takes it, so `usage_limit` holds under concurrent checkouts. Vouchers
@@ -124,7 +130,7 @@ class Voucher(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class VoucherRedemption(db.Model):
+class VoucherRedemption(Model):
     """A voucher taken by one order; released (and its use given back) if the
     order is cancelled before it is paid or delivered."""
 

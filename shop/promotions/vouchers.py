@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from shop.catalog.reference import reference
+from shop.database import rowcount
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.formatting import as_utc, utcnow, vn_datetime, vnd
@@ -66,11 +67,12 @@ def used_by(voucher_id: int, user_id: int | None, email: str | None) -> int:
         conditions.append(VoucherRedemption.email == email.strip().lower())
     if not conditions:
         return 0
-    return db.session.scalar(
+    count = db.session.scalar(
         select(func.count())
         .select_from(VoucherRedemption)
         .where(VoucherRedemption.voucher_id == voucher_id, VoucherRedemption.released.is_(False), or_(*conditions))
     )
+    return count or 0  # a count always has its one row; the checker cannot know
 
 
 def check_usable(voucher: Voucher | None, now: datetime | None = None) -> Voucher:
@@ -142,16 +144,18 @@ def redeem(quoted: VoucherQuote, order_id: int, user_id: int | None, email: str)
     """Take one use of the voucher for an order (no commit: the order's
     transaction). Raises InvalidVoucher, after rolling back, if the last use
     went to someone else meanwhile or this customer has used up their share."""
-    taken = db.session.execute(
-        update(Voucher)
-        .where(
-            Voucher.id == quoted.voucher_id,
-            Voucher.active.is_(True),
-            (Voucher.usage_limit.is_(None)) | (Voucher.used_count < Voucher.usage_limit),
+    taken = rowcount(
+        db.session.execute(
+            update(Voucher)
+            .where(
+                Voucher.id == quoted.voucher_id,
+                Voucher.active.is_(True),
+                (Voucher.usage_limit.is_(None)) | (Voucher.used_count < Voucher.usage_limit),
+            )
+            .values(used_count=Voucher.used_count + 1)
+            .execution_options(synchronize_session=False)
         )
-        .values(used_count=Voucher.used_count + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if taken != 1:
         db.session.rollback()
         raise InvalidVoucher(_("Mã giảm giá vừa hết lượt sử dụng."), code="voucher_used_up")

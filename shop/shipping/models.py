@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.extensions import db
+from shop.extensions import Model
 
 ZONES = ("same_province", "same_region", "elsewhere")
 ZONE_LABELS = {
@@ -12,7 +12,7 @@ ZONE_LABELS = {
 }
 
 
-class ShippingRate(db.Model):
+class ShippingRate(Model):
     """Fee for a parcel up to `max_weight_grams` in a zone; the first row that fits applies.
     Heavier parcels pay the heaviest row plus `extra_per_kg` for each started kilogram above it."""
 
