@@ -170,7 +170,7 @@ def _move(sub: SubOrder, to: str) -> None:
         raise OrderStateError("Đơn hàng đã bị huỷ.")
 
 
-def confirmlock_sub_order(sub_order_id: int, producer_ids: list[int] | None = None) -> SubOrder:
+def confirm_sub_order(sub_order_id: int, producer_ids: list[int] | None = None) -> SubOrder:
     """The producer accepts its part of the order (`producer_ids` scopes who may)."""
     sub = lock_sub_order(sub_order_id, producer_ids)
     _move(sub, "confirmed")
@@ -180,7 +180,7 @@ def confirmlock_sub_order(sub_order_id: int, producer_ids: list[int] | None = No
     return sub
 
 
-def shiplock_sub_order(
+def ship_sub_order(
     sub_order_id: int, carrier: str, tracking_number: str, producer_ids: list[int] | None = None
 ) -> SubOrder:
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
@@ -196,7 +196,7 @@ def shiplock_sub_order(
     return sub
 
 
-def deliverlock_sub_order(sub_order_id: int, producer_ids: list[int] | None = None) -> SubOrder:
+def deliver_sub_order(sub_order_id: int, producer_ids: list[int] | None = None) -> SubOrder:
     sub = lock_sub_order(sub_order_id, producer_ids)
     _move(sub, "delivered")
     sub.status, sub.delivered_at = "delivered", utcnow()
@@ -207,7 +207,7 @@ def deliverlock_sub_order(sub_order_id: int, producer_ids: list[int] | None = No
     return sub
 
 
-def cancellock_sub_order(sub_order_id: int, reason: str, producer_ids: list[int] | None = None) -> SubOrder:
+def cancel_sub_order(sub_order_id: int, reason: str, producer_ids: list[int] | None = None) -> SubOrder:
     """Cancel one producer's part before it ships; its stock returns. A paid
     sub-order must also be refunded: shop.cancellations does both."""
     if not reason.strip():
