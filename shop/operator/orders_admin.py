@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from shop.audit.models import AuditEntry
 from shop.audit.services import record
+from shop.cancellations import services as cancellations
 from shop.catalog.models import Variant
 from shop.catalog.services import commit_catalog_change
 from shop.errors import NotFound
@@ -282,7 +283,7 @@ def cancel_sub_order(actor_id: int, order_id: int, sub_order_id: int, reason: st
     if sub.status == "cancelled":
         raise orders.OrderStateError(_("Phần đơn này đã bị huỷ."), code="already_cancelled")
     before = _state(sub)
-    payments.cancel_and_refund(sub.id, reason)  # commits
+    cancellations.cancel_and_refund(sub.id, reason)  # commits
     record(
         actor_id,
         "sub_order.cancel",

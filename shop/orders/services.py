@@ -7,7 +7,7 @@ Sub-order: pending -> confirmed -> shipped -> delivered, or cancelled before shi
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shop.cart.services import clear_lines
 from shop.catalog.changes import note_stock_change
@@ -62,7 +62,8 @@ def release_stock(*subs: SubOrder) -> list[int]:
     return touched
 
 
-def _product_ids(variant_ids: list[int]) -> list[int]:
+def product_ids_of_variants(variant_ids: list[int]) -> list[int]:
+    """The products the given variants belong to (for the page-cache purge after a stock change)."""
     if not variant_ids:
         return []
     return list(db.session.scalars(select(Variant.product_id).where(Variant.id.in_(variant_ids)).distinct()))
@@ -102,7 +103,7 @@ def release_if_expired(order_id: int, now: datetime | None = None) -> bool:
     if until > now:
         return False
     touched = _cancel(order, LAPSED_REASON, now)
-    commit_catalog_change(_product_ids(touched))
+    commit_catalog_change(product_ids_of_variants(touched))
     return True
 
 
@@ -149,7 +150,8 @@ def record_payment_failure(order_id: int, message: str) -> None:
     db.session.commit()
 
 
-def _sub_order(sub_order_id: int, producer_ids: list[int] | None) -> SubOrder:
+def lock_sub_order(sub_order_id: int, producer_ids: list[int] | None) -> SubOrder:
+    """The sub-order, row-locked, if it belongs to one of `producer_ids` (any producer when None)."""
     stmt = select(SubOrder).where(SubOrder.id == sub_order_id)
     if producer_ids is not None:
         stmt = stmt.where(SubOrder.producer_id.in_(producer_ids))
@@ -170,7 +172,7 @@ def _move(sub: SubOrder, to: str) -> None:
 
 def confirm_sub_order(sub_order_id: int, producer_ids: list[int] | None = None) -> SubOrder:
     """The producer accepts its part of the order (`producer_ids` scopes who may)."""
-    sub = _sub_order(sub_order_id, producer_ids)
+    sub = lock_sub_order(sub_order_id, producer_ids)
     _move(sub, "confirmed")
     sub.status, sub.confirmed_at = "confirmed", utcnow()
     sub.order.events.append(OrderEvent(sub_order_id=sub.id, kind="confirmed"))
@@ -184,7 +186,7 @@ def ship_sub_order(
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not carrier or not tracking_number:
         raise ShopError("Nhập đơn vị vận chuyển và mã vận đơn.", code="missing_tracking")
-    sub = _sub_order(sub_order_id, producer_ids)
+    sub = lock_sub_order(sub_order_id, producer_ids)
     _move(sub, "shipped")
     sub.status, sub.shipped_at = "shipped", utcnow()
     sub.carrier, sub.tracking_number = carrier[:80], tracking_number[:80]
@@ -195,7 +197,7 @@ def ship_sub_order(
 
 
 def deliver_sub_order(sub_order_id: int, producer_ids: list[int] | None = None) -> SubOrder:
-    sub = _sub_order(sub_order_id, producer_ids)
+    sub = lock_sub_order(sub_order_id, producer_ids)
     _move(sub, "delivered")
     sub.status, sub.delivered_at = "delivered", utcnow()
     sub.order.events.append(OrderEvent(sub_order_id=sub.id, kind="delivered"))
@@ -207,10 +209,10 @@ def deliver_sub_order(sub_order_id: int, producer_ids: list[int] | None = None) 
 
 def cancel_sub_order(sub_order_id: int, reason: str, producer_ids: list[int] | None = None) -> SubOrder:
     """Cancel one producer's part before it ships; its stock returns. A paid
-    sub-order must also be refunded: the payments service does both."""
+    sub-order must also be refunded: shop.cancellations does both."""
     if not reason.strip():
         raise ShopError("Cho biết lý do huỷ.", code="missing_reason")
-    sub = _sub_order(sub_order_id, producer_ids)
+    sub = lock_sub_order(sub_order_id, producer_ids)
     if sub.status not in ("pending", "confirmed"):
         raise OrderStateError("Chỉ huỷ được phần đơn chưa giao cho vận chuyển.")
     if sub.order.status == "awaiting_payment":
@@ -222,7 +224,7 @@ def cancel_sub_order(sub_order_id: int, reason: str, producer_ids: list[int] | N
     notify_cancelled(sub, reason.strip())
     if all(s.status == "cancelled" for s in sub.order.sub_orders) and sub.order.status != "paid":
         sub.order.status, sub.order.cancelled_at = "cancelled", utcnow()
-    commit_catalog_change(_product_ids(touched))
+    commit_catalog_change(product_ids_of_variants(touched))
     return sub
 
 
@@ -240,7 +242,7 @@ def cancel_by_shopper(order_id: int, user_id: int | None, reason: str) -> Order:
     touched = _cancel(order, reason, utcnow())
     for sub in order.sub_orders:
         notify_cancelled(sub, reason)
-    commit_catalog_change(_product_ids(touched))
+    commit_catalog_change(product_ids_of_variants(touched))
     return order
 
 
@@ -255,7 +257,7 @@ def cancelled_amount(line: OrderLine, cancelled_quantity: int | None = None) -> 
     return line.line_total * units // line.quantity
 
 
-def _check_line_cancellation(sub: SubOrder, wanted: dict[int, int]) -> None:
+def check_line_cancellation(sub: SubOrder, wanted: dict[int, int]) -> None:
     if sub.status not in ("pending", "confirmed"):
         raise OrderStateError("Chỉ huỷ được phần đơn chưa giao cho vận chuyển.")
     if sub.order.status == "awaiting_payment":
@@ -272,89 +274,6 @@ def _check_line_cancellation(sub: SubOrder, wanted: dict[int, int]) -> None:
             raise ShopError(
                 f"{line.product_name} ({line.variant_label}): chỉ còn {left} để huỷ.", code="too_many_to_cancel"
             )
-
-
-def _refund_cancelled(payments, sub: SubOrder, wanted: dict[int, int], reason: str, producer_ids) -> None:
-    """Give back what the cancelled units were paid (the caller checked the order is paid by card)."""
-    shares = {}
-    for line in sub.lines:
-        if line.id in wanted:
-            value = cancelled_amount(line, line.cancelled_quantity + wanted[line.id]) - cancelled_amount(line)
-            shares[line.id] = max(0, min(value, line.line_total - line.refunded_amount))
-    amount = sum(shares.values())
-    if amount <= 0:
-        return
-    whole_lines = all(
-        line.cancelled_quantity == 0 and wanted[line.id] == line.quantity for line in sub.lines if line.id in wanted
-    )
-    if whole_lines:  # refunds by line keep each line's refunded amount
-        payments.refund(sub.id, line_ids=sorted(shares), reason=reason, producer_ids=producer_ids)
-    else:
-        payments.refund(sub.id, amount=amount, reason=reason, producer_ids=producer_ids)
-
-
-def cancel_lines(
-    sub_order_id: int, line_quantities: dict[int, int], reason: str, producer_ids: list[int] | None = None
-) -> SubOrder:
-    """The producer cancels some units of some lines of its part before it ships
-    (`line_quantities`: order line id -> units to cancel now). Their stock returns;
-    the sub-order keeps its totals as placed and each line counts its
-    `cancelled_quantity`. A card-paid order gets the cancelled share refunded
-    first, so a refused refund changes nothing. Cancelling every unit left
-    cancels the whole part, shipping fee included."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ShopError("Cho biết lý do huỷ.", code="missing_reason")
-    try:
-        wanted = {int(line_id): int(quantity) for line_id, quantity in line_quantities.items()}
-    except (TypeError, ValueError):
-        raise ShopError("Số lượng huỷ không hợp lệ.", code="bad_quantity") from None
-    if any(quantity < 0 for quantity in wanted.values()):
-        raise ShopError("Số lượng huỷ không hợp lệ.", code="bad_quantity")
-    wanted = {line_id: quantity for line_id, quantity in wanted.items() if quantity}
-    if not wanted:
-        raise ShopError("Nhập số lượng cần huỷ ở ít nhất một dòng.", code="nothing_to_cancel")
-    sub = _sub_order(sub_order_id, producer_ids)
-    _check_line_cancellation(sub, wanted)
-    # shop.payments builds on this module, so it is imported here rather than at the top.
-    from shop.payments import services as payments
-
-    if all(line.quantity - line.cancelled_quantity == wanted.get(line.id, 0) for line in sub.lines):
-        return payments.cancel_and_refund(sub_order_id, reason, producer_ids)
-    if sub.order.payment_method == "card" and sub.order.status == "paid":
-        _refund_cancelled(payments, sub, wanted, reason, producer_ids)  # commits
-        # Read again after the refund's commits. Should the part have shipped in the
-        # meantime, the refund stands and the cancellation is refused.
-        sub = _sub_order(sub_order_id, producer_ids)
-        _check_line_cancellation(sub, wanted)
-    elif sub.order.payment_method == "vietqr" and sub.order.status == "paid":
-        share = sum(
-            cancelled_amount(line, line.cancelled_quantity + wanted[line.id]) - cancelled_amount(line)
-            for line in sub.lines
-            if line.id in wanted
-        )
-        payments.flag_transfer_refund(sub.order_id, share, reason)  # no commit: with the cancellation
-    lines = {line.id: line for line in sub.lines}
-    notes = []
-    for line_id in sorted(wanted):
-        line, quantity = lines[line_id], wanted[line_id]
-        changed = db.session.execute(
-            update(OrderLine)
-            .where(OrderLine.id == line_id, OrderLine.cancelled_quantity + quantity <= OrderLine.quantity)
-            .values(cancelled_quantity=OrderLine.cancelled_quantity + quantity)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed != 1:  # another request cancelled these units first
-            db.session.rollback()
-            raise OrderStateError("Dòng hàng vừa được huỷ ở nơi khác. Vui lòng tải lại trang.")
-        notes.append(f"{line.sku} ×{quantity}")
-    # Stock rows in the fixed order of shop.orders.stock, as everywhere else.
-    touched = stock.give_back([stock.Hold(lines[i].variant_id, wanted[i]) for i in wanted])
-    sub.order.events.append(
-        OrderEvent(sub_order_id=sub.id, kind="lines_cancelled", note=f"{', '.join(notes)}: {reason}"[:500])
-    )
-    commit_catalog_change(_product_ids(touched))
-    return sub
 
 
 # --- bank transfers (VietQR) -------------------------------------------------------
@@ -414,7 +333,7 @@ def revive_lapsed(order_id: int, hold_until: datetime) -> bool:
     vouchers.take_back(order.id)
     order.events.append(OrderEvent(kind="revived", note="bank transfer arrived after the hold lapsed"))
     record_variant_changes(touched)
-    note_stock_change(db.session, _product_ids(touched))
+    note_stock_change(db.session, product_ids_of_variants(touched))
     return True
 
 

@@ -642,7 +642,8 @@ def _refund_in_full(payment: Payment) -> bool:
     return False
 
 
-def _sub_order_for(sub_order_id: int, producer_ids: list[int] | None) -> SubOrder:
+def find_sub_order(sub_order_id: int, producer_ids: list[int] | None) -> SubOrder:
+    """The sub-order (no lock) if it belongs to one of `producer_ids` (any producer when None)."""
     stmt = select(SubOrder).where(SubOrder.id == sub_order_id)
     if producer_ids is not None:
         stmt = stmt.where(SubOrder.producer_id.in_(producer_ids))
@@ -691,7 +692,7 @@ def refund(
         raise RefundRefused(_("Chọn ít nhất một dòng hàng cần hoàn."), code="bad_refund")
     if amount is not None and line_ids:
         raise RefundRefused(_("Chọn số tiền hoặc các dòng hàng cần hoàn, không chọn cả hai."), code="bad_refund")
-    sub = _sub_order_for(sub_order_id, producer_ids)
+    sub = find_sub_order(sub_order_id, producer_ids)
     payment = _paying_payment(sub.order)
     line_amounts: dict[int, int] = {}
     if line_ids:
@@ -749,23 +750,6 @@ def refund(
         bump_sub=True,
         line_amounts=line_amounts,
     )
-
-
-def cancel_and_refund(sub_order_id: int, reason: str, producer_ids: list[int] | None = None) -> SubOrder:
-    """Cancel one producer's part of an order and, if it was paid by card, give
-    its money back. The refund goes first: if Stripe refuses, nothing changes."""
-    if not (reason or "").strip():
-        raise ShopError(_("Cho biết lý do huỷ."), code="missing_reason")
-    sub = _sub_order_for(sub_order_id, producer_ids)
-    if sub.status not in ("pending", "confirmed"):
-        raise orders.OrderStateError(_("Chỉ huỷ được phần đơn chưa giao cho vận chuyển."))
-    order = sub.order
-    if order.payment_method == "card" and order.status == "paid" and sub.total > sub.refunded_amount:
-        refund(sub_order_id, reason=reason, producer_ids=producer_ids)
-    if order.payment_method == "vietqr" and order.status == "paid":
-        # No API sends a bank transfer back: the operator refunds it from /ops/chuyen-khoan.
-        bank.flag_refund_for_cancellation(order.id, sub.total - sub.refunded_amount, reason.strip())
-    return orders.cancel_sub_order(sub_order_id, reason, producer_ids)
 
 
 def flag_transfer_refund(order_id: int, amount: int, reason: str) -> int:

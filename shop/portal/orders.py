@@ -23,12 +23,12 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 
+from shop.cancellations import services as cancellations
 from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
 from shop.formatting import today_vn, vn_date, vn_datetime, vnd
 from shop.inputs import parse_int
 from shop.orders import services as orders
-from shop.payments import services as payments
 from shop.portal import bp
 from shop.portal import order_queries as queries
 from shop.portal.access import producer_ids, producer_required
@@ -295,7 +295,9 @@ def _line_quantities() -> dict[int, int]:
 def order_cancel_lines(sub_order_id: int):
     return _act(
         sub_order_id,
-        lambda: orders.cancel_lines(sub_order_id, _line_quantities(), request.form.get("reason", ""), producer_ids()),
+        lambda: cancellations.cancel_lines(
+            sub_order_id, _line_quantities(), request.form.get("reason", ""), producer_ids()
+        ),
         _("Đã huỷ các dòng đã chọn; số hàng đó đã được trả lại kho."),
     )
 
@@ -309,7 +311,7 @@ def order_cancel(sub_order_id: int):
         # paid must not lose a part the shopper is about to pay for.
         if not queries.is_actionable(sub):
             raise orders.OrderStateError(_("Đơn hàng chưa được thanh toán."))
-        payments.cancel_and_refund(sub_order_id, request.form.get("reason", ""), producer_ids())
+        cancellations.cancel_and_refund(sub_order_id, request.form.get("reason", ""), producer_ids())
 
     return _act(sub_order_id, cancel, _("Đã huỷ đơn. Hàng đã được trả lại kho."))
 

@@ -18,6 +18,7 @@ from shop.audit.models import AuditEntry
 from shop.bank import sepay
 from shop.bank import services as bank
 from shop.bank.models import BankTransfer
+from shop.cancellations import services as cancellations
 from shop.catalog.models import Variant
 from shop.checkout.services import CheckoutError, place_order
 from shop.extensions import db
@@ -497,12 +498,11 @@ def test_checkout_keeps_a_wrong_tax_code_on_the_review_page(app, shop):
 
 
 def test_cancelling_a_paid_part_flags_its_transfer_for_refund(client, shop):
-    from shop.payments import services as payments
 
     order = place(shop, 2)
     post(client, notice(order, order.total))
     sub_id = fresh(order.id).sub_orders[0].id
-    payments.cancel_and_refund(sub_id, "hết hàng thật")
+    cancellations.cancel_and_refund(sub_id, "hết hàng thật")
     (row,) = transfers()
     assert (row.applied_amount, row.refund_amount, row.refund_state) == (0, order.total, "due")
     assert "transfer_refund_due" in kinds(order.id)
@@ -514,7 +514,7 @@ def test_cancelling_some_units_of_a_paid_part_flags_their_share(client, shop):
     post(client, notice(order, order.total))
     sub = fresh(order.id).sub_orders[0]
     line = sub.lines[0]
-    orders.cancel_lines(sub.id, {line.id: 1}, "vỡ một hũ")
+    cancellations.cancel_lines(sub.id, {line.id: 1}, "vỡ một hũ")
     (row,) = transfers()
     assert row.refund_amount == line.line_total // 2 and row.refund_state == "due"
     assert row.applied_amount == order.total - line.line_total // 2

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from shop.accounts.models import ProducerMember
 from shop.accounts.services import create_user
 from shop.audit.models import AuditEntry
+from shop.cancellations import services as cancellations
 from shop.catalog.models import Category, Variant
 from shop.checkout.services import place_order
 from shop.errors import NotFound
@@ -241,7 +242,7 @@ def test_delivering_again_or_recording_twice_writes_nothing_more(shop):
 def test_cancelled_units_earn_nothing(shop):
     order = place([(shop.honey, 3)])
     sub = part_of(order, shop.mine)
-    orders.cancel_lines(sub.id, {sub.lines[0].id: 1}, "chỉ còn 2 hũ")
+    cancellations.cancel_lines(sub.id, {sub.lines[0].id: 1}, "chỉ còn 2 hũ")
     set_line(sub.lines[0].id, commission_bp=0)
 
     deliver(sub.id)
@@ -297,7 +298,7 @@ def test_partial_refunds_reverse_their_share_and_all_of_them_bring_it_to_zero(sh
 def test_refunds_of_units_cancelled_before_shipping_do_not_reverse_what_was_delivered(shop, card_payments):
     sub = part_of(paid([(shop.honey, 2), (shop.pollen, 2)]), shop.mine)
     pollen = next(line for line in sub.lines if line.variant_id == shop.pollen)
-    orders.cancel_lines(sub.id, {pollen.id: 1}, "chỉ còn một hộp")  # refunds 150.000 by card
+    cancellations.cancel_lines(sub.id, {pollen.id: 1}, "chỉ còn một hộp")  # refunds 150.000 by card
     assert fresh(SubOrder, sub.id).refunded_amount == 150_000
 
     sub = deliver(sub.id)

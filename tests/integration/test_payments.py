@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from shop.cancellations import services as cancellations
 from shop.cart.models import CartLine
 from shop.catalog.models import Variant
 from shop.checkout.services import place_order
@@ -619,7 +620,7 @@ def test_cancelling_a_paid_sub_order_refunds_it_and_returns_its_stock(paid_order
     tea, fish = shop
     fish_sub = next(s for s in paid_order.sub_orders if s.lines[0].product_name == "Chả cá thát lát")
 
-    services.cancel_and_refund(fish_sub.id, "hết hàng tại cơ sở", producer_ids=[fish_sub.producer_id])
+    cancellations.cancel_and_refund(fish_sub.id, "hết hàng tại cơ sở", producer_ids=[fish_sub.producer_id])
 
     sub = fresh(SubOrder, fish_sub.id)
     assert (sub.status, sub.refunded_amount) == ("cancelled", sub.total)
@@ -634,7 +635,7 @@ def test_when_stripe_refuses_the_refund_nothing_is_cancelled(app, paid_order, sh
     app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
 
     with pytest.raises(services.GatewayUnavailable):
-        services.cancel_and_refund(fish_sub.id, "hết hàng")
+        cancellations.cancel_and_refund(fish_sub.id, "hết hàng")
 
     sub = fresh(SubOrder, fish_sub.id)
     assert (sub.status, sub.refunded_amount) == ("pending", 0)

@@ -15,6 +15,7 @@ from flask import template_rendered
 from sqlalchemy import func, select
 
 from shop.accounts.services import create_user
+from shop.cancellations import services as cancellations
 from shop.catalog.models import Variant
 from shop.checkout.services import place_order
 from shop.extensions import db
@@ -218,7 +219,7 @@ def test_cancelling_every_unit_left_cancels_the_whole_part(producer, shop):
     order = place([(shop.honey, 2), (shop.tea, 1)])
     sub = part_of(order, shop.mine)
     line = sub.lines[0]
-    orders.cancel_lines(sub.id, {line.id: 1}, "thiếu hàng", [shop.mine])
+    cancellations.cancel_lines(sub.id, {line.id: 1}, "thiếu hàng", [shop.mine])
 
     producer.post(f"/producer/don-hang/{sub.id}/huy-dong", data={f"qty-{line.id}": "1", "reason": "hết hẳn"})
 
@@ -311,7 +312,7 @@ def test_another_producers_part_is_a_404_on_every_route(producer, shop):
 def test_the_packing_slip_shows_what_to_pack_and_the_cod_amount(producer, shop):
     order = place([(shop.honey, 3), (shop.tea, 1)])
     sub = part_of(order, shop.mine)
-    orders.cancel_lines(sub.id, {sub.lines[0].id: 1}, "hũ vỡ", [shop.mine])
+    cancellations.cancel_lines(sub.id, {sub.lines[0].id: 1}, "hũ vỡ", [shop.mine])
 
     page = producer.get(f"/producer/don-hang/{sub.id}/phieu").get_data(as_text=True)
 
@@ -431,7 +432,7 @@ def test_daily_sales_are_summed_by_vietnam_day_without_cancelled_or_unpaid_order
     placed_at(next_morning, datetime(2026, 3, 9, 17, 30, tzinfo=UTC))
     partly_cancelled = place([(shop.honey, 3)])
     placed_at(partly_cancelled, datetime(2026, 3, 10, 1, 0, tzinfo=UTC))
-    orders.cancel_lines(
+    cancellations.cancel_lines(
         part_of(partly_cancelled, shop.mine).id, {part_of(partly_cancelled, shop.mine).lines[0].id: 1}, "vỡ"
     )
     cancelled = place([(shop.honey, 1)])
@@ -465,8 +466,8 @@ CANCELLERS = 6
 
 def canceller(url: str, sub_id: int, line_id: int, producer_id: int, start, results) -> None:
     from shop import create_app
+    from shop.cancellations.services import cancel_lines
     from shop.errors import ShopError
-    from shop.orders.services import cancel_lines
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
