@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from shop.bank import services as bank
 from shop.catalog.services import commit_catalog_change
+from shop.database import rowcount
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.orders import services as orders
@@ -98,12 +99,14 @@ def cancel_lines(
     notes = []
     for line_id in sorted(wanted):
         line, quantity = lines[line_id], wanted[line_id]
-        changed = db.session.execute(
-            update(OrderLine)
-            .where(OrderLine.id == line_id, OrderLine.cancelled_quantity + quantity <= OrderLine.quantity)
-            .values(cancelled_quantity=OrderLine.cancelled_quantity + quantity)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        changed = rowcount(
+            db.session.execute(
+                update(OrderLine)
+                .where(OrderLine.id == line_id, OrderLine.cancelled_quantity + quantity <= OrderLine.quantity)
+                .values(cancelled_quantity=OrderLine.cancelled_quantity + quantity)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if changed != 1:  # another request cancelled these units first
             db.session.rollback()
             raise orders.OrderStateError("Dòng hàng vừa được huỷ ở nơi khác. Vui lòng tải lại trang.")

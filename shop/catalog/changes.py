@@ -22,7 +22,7 @@ A rolled-back transaction purges nothing.
 """
 
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from shop.cache import purge
 from shop.catalog.models import Category, Product, ProductImage, Variant
@@ -37,16 +37,20 @@ _COUNTED = ("listed", "in_stock", "min_price", "cert_stars", "cert_valid_until",
 _COUNTED += ("owner_type", "search_name", "search_body", "producer_id")
 
 
-def _tags(session: Session) -> set[str]:
+# The request's scoped session (db.session) or the Session an event hands over.
+AnySession = Session | scoped_session
+
+
+def _tags(session: AnySession) -> set[str]:
     return session.info.setdefault("purge_tags", set())
 
 
-def note_tags(session: Session, *tags: str) -> None:
+def note_tags(session: AnySession, *tags: str) -> None:
     """Purge these tags too when the session commits."""
     _tags(session).update(tags)
 
 
-def note_stock_change(session: Session, product_ids: list[int]) -> None:
+def note_stock_change(session: AnySession, product_ids: list[int]) -> None:
     """Products whose stock moved by a conditional UPDATE (no ORM change of their
     rows): their pages, the promotional quotas read for prices, and the cards of
     products whose last promotional unit is gone (back to the normal price)."""

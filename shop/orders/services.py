@@ -7,12 +7,13 @@ Sub-order: pending -> confirmed -> shipped -> delivered, or cancelled before shi
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shop.cart.services import clear_lines
 from shop.catalog.changes import note_stock_change
 from shop.catalog.models import Variant
 from shop.catalog.services import commit_catalog_change
+from shop.database import rowcount
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
@@ -340,8 +341,8 @@ def revive_lapsed(order_id: int, hold_until: datetime) -> bool:
 def claim_guest_orders(user_id: int, email: str) -> int:
     """Give the account with this (verified) address the orders placed with it as a
     guest; returns how many. Order addresses are stored lower-cased, as accounts' are."""
-    moved = db.session.execute(
-        update(Order).where(Order.user_id.is_(None), Order.email == email).values(user_id=user_id)
-    ).rowcount
+    moved = rowcount(
+        db.session.execute(update(Order).where(Order.user_id.is_(None), Order.email == email).values(user_id=user_id))
+    )
     db.session.commit()
     return moved

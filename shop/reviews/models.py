@@ -1,13 +1,17 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.formatting import utcnow
 
+if TYPE_CHECKING:
+    from shop.catalog.models import Product
 
-class Review(db.Model):
+
+class Review(Model):
     """One buyer's rating and words about one delivered order line (one review per line).
 
     Counted in the product's rating_sum/rating_count while visible; an operator may hide it
@@ -28,13 +32,13 @@ class Review(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    product: Mapped["Product"] = relationship()  # noqa: F821
+    product: Mapped["Product"] = relationship()
     photos: Mapped[list["ReviewPhoto"]] = relationship(
         back_populates="review", order_by="ReviewPhoto.position, ReviewPhoto.id", cascade="all, delete-orphan"
     )
 
 
-class ReviewPhoto(db.Model):
+class ReviewPhoto(Model):
     """A photo of a review, stored like product photos (`path` in the media area, plus `-400.jpg`)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

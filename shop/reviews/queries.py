@@ -51,4 +51,4 @@ def own_review(user_id: int, review_id: int) -> Review | None:
 
 
 def line_of(review: Review) -> OrderLine:
-    return db.session.get(OrderLine, review.order_line_id)
+    return db.session.get_one(OrderLine, review.order_line_id)

@@ -7,6 +7,7 @@ delivered, once per line; they may edit it for EDIT_DAYS after writing it."""
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -121,15 +122,16 @@ def _commit(written: list[str]) -> None:
         raise
 
 
-def write_review(user_id: int, line_id: int, rating: int | None, body: str, photos: list[Photo] = ()) -> int:
+def write_review(user_id: int, line_id: int, rating: int | None, body: str, photos: Sequence[Photo] = ()) -> int:
     """A buyer's review of a delivered order line; returns its id. One per line."""
     line = reviewable_line(user_id, line_id)
     rating, body = _check(rating, body)
     if db.session.scalar(select(Review.id).where(Review.order_line_id == line.id)) is not None:
         raise ReviewError(_("Bạn đã đánh giá sản phẩm này trong đơn hàng này."), code="already_reviewed")
     pictures = _processed(list(photos), MAX_PHOTOS)
-    product_id = db.session.scalar(select(Variant.product_id).where(Variant.id == line.variant_id))
-    product = _locked_product(product_id)
+    product = _locked_product(
+        db.session.execute(select(Variant.product_id).where(Variant.id == line.variant_id)).scalar_one()
+    )
     order = line.sub_order.order
     review = Review(
         order_line_id=line.id,
@@ -168,7 +170,7 @@ def edit_review(
     review_id: int,
     rating: int | None,
     body: str,
-    photos: list[Photo] = (),
+    photos: Sequence[Photo] = (),
     now: datetime | None = None,
 ) -> int:
     """Change one's own review within EDIT_DAYS of writing it; new photos are added

@@ -46,7 +46,11 @@ def write(line_id: str):
     if form.validate_on_submit():
         try:
             services.write_review(
-                current_user.id, line.id, parse_int(form.rating.data, minimum=1, maximum=5), form.body.data, _photos()
+                current_user.id,
+                line.id,
+                parse_int(form.rating.data, minimum=1, maximum=5),
+                form.body.data or "",
+                _photos(),
             )
         except ShopError as err:
             form.form_errors.append(err.message)
@@ -70,7 +74,7 @@ def edit(review_id: str):
                 current_user.id,
                 review.id,
                 parse_int(form.rating.data, minimum=1, maximum=5),
-                form.body.data,
+                form.body.data or "",
                 _photos(),
             )
         except ShopError as err:
@@ -104,7 +108,7 @@ def review_hide(review_id: str):
         flash(_("Ghi lý do ẩn đánh giá."), "error")
         return redirect(url_for(".reviews"), code=303)
     try:
-        services.hide_review(current_user.id, _id(review_id), form.reason.data)
+        services.hide_review(current_user.id, _id(review_id), form.reason.data or "")
         flash(_("Đã ẩn đánh giá."), "success")
     except ShopError as err:
         flash(err.message, "error")
