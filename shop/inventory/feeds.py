@@ -1,5 +1,6 @@
 """Fetching a producer's stock feed over HTTP: the one place the shop calls a
-producer's server. Timeouts on connect and on every read, an overall deadline,
+producer's server. Timeouts on connect and on every read, an overall deadline
+(from the connection to the last byte, headers included),
 a size cap enforced while streaming, no redirects to places we would not
 fetch directly, and (unless FEED_ALLOW_PRIVATE_HOSTS) no addresses on our own
 network, so a feed URL cannot be used to reach internal services."""
@@ -7,12 +8,16 @@ network, so a feed URL cannot be used to reach internal services."""
 import contextlib
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 MAX_REDIRECTS = 3
 
@@ -102,6 +107,69 @@ def _read_body(
         chunks.append(chunk)
 
 
+class _Deadline:
+    """Shuts the sockets of one fetch down when its overall deadline passes, whatever
+    the fetch is blocked in: a server may drip its status line and headers a byte
+    at a time, where no per-read timeout ever fires and `_read_body` is not yet
+    reading. Each connection the fetch opens registers its socket here."""
+
+    def __init__(self, seconds: float):
+        self.passed = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.passed:
+                sock.shutdown(socket.SHUT_RDWR)
+        return sock
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked recv in the fetching thread
+
+    def session(self) -> requests.Session:
+        """A requests session whose connections register their sockets here."""
+        deadline = self
+
+        class Watched(HTTPConnection):
+            def _new_conn(self) -> socket.socket:
+                return deadline.watch(super()._new_conn())
+
+        class WatchedTLS(HTTPSConnection):
+            def _new_conn(self) -> socket.socket:
+                return deadline.watch(super()._new_conn())
+
+        class Pool(HTTPConnectionPool):
+            ConnectionCls = Watched
+
+        class TLSPool(HTTPSConnectionPool):
+            ConnectionCls = WatchedTLS
+
+        class Adapter(HTTPAdapter):
+            def init_poolmanager(self, *args, **kwargs) -> None:
+                super().init_poolmanager(*args, **kwargs)
+                self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TLSPool}
+
+        session = requests.Session()
+        session.mount("http://", Adapter())
+        session.mount("https://", Adapter())
+        return session
+
+
 def fetch(
     url: str,
     *,
@@ -111,13 +179,35 @@ def fetch(
     allow_private: bool = False,
 ) -> Fetched:
     """GET the feed, streamed; FeedError with a message for the producer on any problem.
-    `deadline_seconds` bounds the whole fetch once the headers have arrived, however
-    slowly the server sends its body."""
+    `deadline_seconds` bounds the whole fetch, from connecting to the last byte,
+    however slowly the server sends its headers or its body."""
     started = time.monotonic()
+    with _Deadline(deadline_seconds) as deadline, deadline.session() as session:
+        too_slow = FeedError("timeout", f"Tải nguồn mất quá {deadline_seconds:g} giây.")
+        try:
+            fetched = _fetch(session, url, started, timeout, deadline_seconds, max_bytes, allow_private)
+        except FeedError:
+            if deadline.passed:
+                raise too_slow from None
+            raise
+        if deadline.passed:  # a socket shut down mid-body reads as its end: not a whole feed
+            raise too_slow
+        return fetched
+
+
+def _fetch(
+    session: requests.Session,
+    url: str,
+    started: float,
+    timeout: float,
+    deadline_seconds: float,
+    max_bytes: int,
+    allow_private: bool,
+) -> Fetched:
     for _ in range(MAX_REDIRECTS + 1):
         url = check_url(url, allow_private=allow_private)
         try:
-            response = requests.get(
+            response = session.get(
                 url,
                 stream=True,
                 allow_redirects=False,

@@ -377,6 +377,17 @@ class FeedServer:
                             time.sleep(0.2)
                         feeds.dripped_to_the_end = True
                     return None
+                if self.path == "/drip-headers.csv":
+                    # The status line, then a header a byte every 0.2 s for 30 s: no read ever waits long.
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                        for _ in range(150):
+                            self.wfile.write(b"a")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                        feeds.dripped_to_the_end = True
+                    self.close_connection = True
+                    return None
                 if self.path == "/page.html":
                     return self._send(b"<!doctype html><title>Dang nhap</title>", "text/html; charset=utf-8")
                 if self.path == "/moved.csv":
@@ -482,6 +493,16 @@ def test_a_feed_dripping_bytes_without_a_length_stops_at_its_overall_deadline(ap
     imp = last_import(shop["mine"])
     assert (imp.source, imp.status) == ("feed", "failed")
     assert "mất quá 2 giây" in imp.error
+
+
+def test_a_feed_dripping_its_headers_stops_at_its_overall_deadline(app, shop, feed_server):
+    app.config["FEED_DEADLINE_SECONDS"] = 2.0
+    feed_id = feed(shop["mine"], feed_server.url("/drip-headers.csv"))
+    started = time.monotonic()
+    assert imports.pull_feed(feed_id) == "error"
+    assert time.monotonic() - started < 10  # the server would drip for 30 s; each byte comes well within a read
+    assert not feed_server.dripped_to_the_end
+    assert "mất quá 2 giây" in last_import(shop["mine"]).error
 
 
 def test_an_html_page_is_not_a_feed(app, shop, feed_server):
