@@ -141,3 +141,11 @@ def test_operators_see_failed_emails_and_send_one_again(app, client, smtp_server
     (message,) = smtp_server.wait_for(1)
     assert str(message["Message-ID"]) == notifications.message_id_of(fresh(outbox_id))
     assert client.post(f"/ops/email-loi/{outbox_id}/gui-lai").status_code == 404  # sent: nothing to resend
+
+
+def test_notices_about_a_row_that_is_gone_write_nothing(app):
+    # Queued by id: the invite may be revoked, the producer deleted, before the notice is written.
+    notifications.notify_invite(999_999, "token")
+    notifications.notify_application_decided(999_999)
+    db.session.commit()
+    assert db.session.scalar(select(OutboxEmail.id)) is None
