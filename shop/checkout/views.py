@@ -102,7 +102,7 @@ def start():
                     throttle.record_failure(email_key, get_remote_address())
                     flash(
                         _(
-                            "Đơn hàng này được đặt như khách. Chúng tôi đã gửi thư tới %(email)s: mở thư để "
+                            "Đơn hàng này sẽ được đặt như khách. Chúng tôi đã gửi thư tới %(email)s: mở thư để "
                             "kích hoạt tài khoản mới, hoặc đăng nhập nếu bạn đã có tài khoản, "
                             "và đơn hàng sẽ nằm trong tài khoản của bạn.",
                             email=delivery.email,
