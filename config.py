@@ -138,7 +138,7 @@ class Config:
 
     # Accounts: sign-in attempts per address (wrong passwords also back off per account and
     # address, see shop/accounts/throttle.py), token lifetimes.
-    LOGIN_LIMIT_PER_IP = "10 per minute"
+    LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "10 per minute")
     ACCOUNT_EMAIL_LIMIT = "5 per 15 minutes"  # sign-ups, reset and verification e-mails per address
     EMAIL_VERIFY_MAX_AGE = 3 * 86400
     PASSWORD_RESET_MAX_AGE = 3600
