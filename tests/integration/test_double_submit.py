@@ -85,3 +85,27 @@ def test_five_submits_of_one_review_page_at_once_place_one_order(app, client, me
     assert all(status == 303 and target in location for status, location in answers), answers
     assert db.session.scalar(select(func.count(Order.id))) == 1
     assert db.session.get(Variant, variant_id).stock == 10 - 2
+
+
+def test_a_submit_whose_cart_was_emptied_by_its_twin_meanwhile_gets_the_twins_order(app, client, monkeypatch):
+    """The window the five-at-once test can only hit by chance: this submit found no
+    order for its key, then its twin committed the order (emptying the cart) before
+    this one read the cart."""
+    from shop.checkout import services
+
+    product = make_product("Mật ong Hoa Rừng", prices=(180_000,), stock=10)
+    form = {**_review_form(client, product.variants[0].id), "payment_method": "cod"}
+    real_view_cart = services.view_cart
+    twins: list[str] = []
+
+    def twin_commits_first(*args, **kwargs):
+        monkeypatch.setattr(services, "view_cart", real_view_cart)
+        twin = _clone(app, client).post("/thanh-toan/dat-hang", data=form)
+        twins.append(twin.headers["Location"])
+        return real_view_cart(*args, **kwargs)
+
+    monkeypatch.setattr(services, "view_cart", twin_commits_first)
+    answer = client.post("/thanh-toan/dat-hang", data=form)
+    (number,) = db.session.scalars(select(Order.number))
+    assert answer.status_code == 303 and f"/don-hang/{number}" in answer.headers["Location"]
+    assert twins and f"/don-hang/{number}" in twins[0]
