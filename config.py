@@ -82,8 +82,6 @@ class Config:
     S3_TIMEOUT = float(os.environ.get("S3_TIMEOUT", "5"))
     # Public media from a CDN or the bucket's public URL (e.g. https://cdn.example/media); unset: /media/ here.
     MEDIA_URL_BASE = os.environ.get("MEDIA_URL_BASE", "")
-    # Private documents handed out as presigned URLs live this long (after the app's access check).
-    STORAGE_SIGNED_URL_SECONDS = int(os.environ.get("STORAGE_SIGNED_URL_SECONDS", "120"))
     # Reach the store once at start-up, so a wrong bucket or key stops the node with its reason.
     STORAGE_CHECK_ON_START = _bool("STORAGE_CHECK_ON_START", os.environ.get("SHOP_ENV") == "production")
     # --- end storage ---
