@@ -22,6 +22,7 @@ database within one request.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -69,6 +70,8 @@ _COLUMNS = (
     Product.search_body,
 )
 _OWNER_CODES = {name: i for i, name in enumerate(OWNER_TYPES)}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -656,3 +659,15 @@ def catalog_index() -> CatalogIndex:
         index.sync(g.get("page_s0"))
         g.catalog_index_synced = True
     return index
+
+
+def build_before_serving(app) -> None:
+    """Load this process's index before it takes requests (gunicorn's post_worker_init):
+    built lazily, the first page a new worker renders waited the whole load — about half
+    a minute at 100,000 products — and every request queued behind it. A database that
+    does not answer yet only postpones the load to the first request, as before."""
+    try:
+        with app.app_context():
+            catalog_index()
+    except Exception:  # noqa: BLE001 - the worker still starts; the first request loads it
+        log.exception("catalog index not built at start; the first request will build it")
