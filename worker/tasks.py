@@ -5,6 +5,7 @@ from typing import TypedDict
 from celery import shared_task
 
 from shop.bank import services as bank
+from shop.catalog.sold import recount_sold
 from shop.inventory import imports as stock_imports  # stock sync
 from shop.inventory import services as inventory  # stock sync
 from shop.ledger import services as ledger
@@ -61,6 +62,12 @@ def sweep_notifications() -> int:
     for outbox_id in ids:
         send_notification.delay(outbox_id)
     return len(ids)
+
+
+@shared_task(name="catalog.recount_sold", **RETRY)
+def recount_sold_counts() -> int:
+    """Recount "Đã bán N" from the delivered order lines (only the products whose count moved)."""
+    return recount_sold()
 
 
 @shared_task(name="certificates.reminders", **RETRY)

@@ -22,6 +22,7 @@ database within one request.
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 import time
@@ -67,6 +68,7 @@ _COLUMNS = (
     Product.in_stock,
     Product.search_name,
     Product.search_body,
+    Product.sold_count,
 )
 _OWNER_CODES = {name: i for i, name in enumerate(OWNER_TYPES)}
 
@@ -117,6 +119,8 @@ class CatalogIndex:
         self.stars = array("b")
         self.valid_until = array("i")  # date ordinal, 0 when no certificate
         self.price = array("q")
+        self.sold = array("q")  # units delivered ("Bán chạy"); `selling` holds the ranks above 0
+        self.selling = BitMap()
         self.texts: list[tuple[str, str]] = []
         self.listed = BitMap()
         self.in_stock = BitMap()
@@ -158,7 +162,7 @@ class CatalogIndex:
         lists: dict[str, dict] = {name: {} for name in ("producer", "category", "province", "owner", "stars", "bucket")}
         postings: dict[str, dict[str, list[int]]] = {"name": {}, "body": {}, "pairs": {}, "first": {}}
         lengths: dict[int, list[int]] = {}
-        listed, stocked = [], []
+        listed, stocked, selling = [], [], []
         for rank, row in enumerate(rows):
             self.rank_of[row.id] = rank
             self.ids.append(row.id)
@@ -178,6 +182,9 @@ class CatalogIndex:
             lists["stars"].setdefault(stars, []).append(rank)
             self.valid_until.append(row.cert_valid_until.toordinal() if row.cert_valid_until else 0)
             self.price.append(row.min_price)
+            self.sold.append(row.sold_count)
+            if row.sold_count > 0:
+                selling.append(rank)
             lists["bucket"].setdefault(bucket, []).append(rank)
             if row.listed:
                 listed.append(rank)
@@ -195,7 +202,7 @@ class CatalogIndex:
                 postings["first"].setdefault(name_words[0], []).append(rank)
             for w in set(folded_words(text[1])):
                 postings["body"].setdefault(w, []).append(rank)
-        self.listed, self.in_stock = BitMap(listed), BitMap(stocked)
+        self.listed, self.in_stock, self.selling = BitMap(listed), BitMap(stocked), BitMap(selling)
         self.by_producer = {k: BitMap(v) for k, v in lists["producer"].items()}
         self.by_category = {k: BitMap(v) for k, v in lists["category"].items()}
         self.by_province = {k: BitMap(v) for k, v in lists["province"].items()}
@@ -227,6 +234,7 @@ class CatalogIndex:
         self.stars.append(0)
         self.valid_until.append(0)
         self.price.append(-1)
+        self.sold.append(0)
         self.texts.append(("", ""))
         self._set(rank, row)
         return rank
@@ -257,6 +265,8 @@ class CatalogIndex:
         self.by_bucket[self._bucket(row.min_price)].add(rank)
         (self.listed.add if row.listed else self.listed.discard)(rank)
         (self.in_stock.add if row.in_stock else self.in_stock.discard)(rank)
+        self.sold[rank] = row.sold_count
+        (self.selling.add if row.sold_count > 0 else self.selling.discard)(rank)
         text = (row.search_name or "", row.search_body or "")
         if text != self.texts[rank]:
             if self.texts[rank] != ("", ""):
@@ -567,6 +577,8 @@ class CatalogIndex:
     def _page(self, result: BitMap, tiers: list[BitMap] | None, sort: str, offset: int, limit: int) -> list[int]:
         if sort in ("price_asc", "price_desc"):
             return self._by_price(result, sort == "price_desc", offset, limit)
+        if sort == "best_selling":
+            return self._best_selling(result, offset, limit)
         if sort == "relevance" and tiers:
             # Within a tier, shorter names first (the closer match), then the newest.
             out: list[int] = []
@@ -602,6 +614,19 @@ class CatalogIndex:
         chosen.sort(key=lambda r: (price[r], ids[r]), reverse=descending)
         start = offset - skipped
         return chosen[start : start + limit]
+
+    def _best_selling(self, result: BitMap, offset: int, limit: int) -> list[int]:
+        """Most units delivered first (ties: newest first), then the products
+        nobody has bought yet, newest first. Only the sold ones are sorted."""
+        selling = result & self.selling
+        n = len(selling)
+        out: list[int] = []
+        if offset < n:
+            sold = self.sold
+            out = heapq.nsmallest(offset + limit, selling, key=lambda r: (-sold[r], -r))[offset:]
+        if len(out) < limit:
+            out += _newest(result - selling, max(0, offset - n), limit - len(out))
+        return out
 
     def _facets(self, q: IndexQuery, today: date, tiers: list[BitMap] | None) -> list[tuple[str, str, int]]:
         """(facet, key, count) rows as the SQL version gave them: each dimension

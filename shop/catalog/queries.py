@@ -17,6 +17,7 @@ from shop.catalog.filters import CatalogFilter
 from shop.catalog.index import IndexQuery, catalog_index
 from shop.catalog.models import Product
 from shop.catalog.reference import CategoryInfo, ProvinceInfo, Reference, reference
+from shop.catalog.sold import SOLD_LISTINGS_TAG
 from shop.extensions import db
 from shop.formatting import today_vn
 from shop.places.models import Province
@@ -78,6 +79,7 @@ class ProductCard:
     updated_at: datetime
     rating_sum: int
     rating_count: int
+    sold_count: int
     producer: Named
     province: Named
 
@@ -106,6 +108,7 @@ _CARD_COLUMNS = (
     Product.updated_at,
     Product.rating_sum,
     Product.rating_count,
+    Product.sold_count,
     Producer.slug,
     Producer.name,
     Province.slug,
@@ -234,6 +237,8 @@ def list_products(
     ref = reference()
     today = today or today_vn()
     add_tags(*listing_tags(f, ref))
+    if f.effective_sort == "best_selling":
+        add_tags(SOLD_LISTINGS_TAG)  # purged by each recount that moved a count
     if f.q and not f.terms:  # a query of only punctuation matches nothing
         return Listing(f, [], 0, None)
     q = _index_query(f, ref)
