@@ -5,6 +5,7 @@ from typing import TypedDict
 from celery import shared_task
 
 from shop.bank import services as bank
+from shop.catalog import services as catalog
 from shop.catalog.sold import recount_sold
 from shop.inventory import imports as stock_imports  # stock sync
 from shop.inventory import services as inventory  # stock sync
@@ -68,6 +69,12 @@ def sweep_notifications() -> int:
 def recount_sold_counts() -> int:
     """Recount "Đã bán N" from the delivered order lines (only the products whose count moved)."""
     return recount_sold()
+
+
+@shared_task(name="catalog.unlist_lapsed", **RETRY)
+def unlist_lapsed() -> int:
+    """Products whose certificate lapsed at midnight go off sale (OCOP-only)."""
+    return catalog.unlist_lapsed()
 
 
 @shared_task(name="certificates.reminders", **RETRY)

@@ -86,6 +86,9 @@ class IndexQuery:
     price_min: int | None = None
     price_max: int | None = None
     in_stock: bool = False
+    # The "Sản phẩm chưa có sao" section: listed products without a certificate valid
+    # today. Every other listing shows only products with one (OCOP-only).
+    uncertified: bool = False
 
     def without(self, dimension: str) -> IndexQuery:
         empty = {"stars": None, "categories": None, "province_id": None, "owner_type": None, "in_stock": False}
@@ -540,6 +543,8 @@ class CatalogIndex:
         if q.in_stock:
             parts.append(self.in_stock)
         result = BitMap.intersection(*parts)
+        # Checked by the day, not only by `listed`: a certificate lapses at Vietnam midnight.
+        result = result - self._valid_on(today) if q.uncertified else result & self._valid_on(today)
         if q.price_min is not None or q.price_max is not None:
             result = self._price_range(result, q.price_min, q.price_max)
         return result
@@ -654,11 +659,13 @@ class CatalogIndex:
         rows.append(("stock", "1", base.intersection_cardinality(self.in_stock)))
         return rows
 
-    def counts_by(self, field: str, within: Iterable[int] | None = None) -> dict[int, int]:
-        """Listed products per province or producer (for the home and producer pages)."""
+    def counts_by(self, field: str, today: date, within: Iterable[int] | None = None) -> dict[int, int]:
+        """Listed products with a certificate valid `today` per province or producer
+        (for the home and producer pages)."""
         table = {"province": self.by_province, "producer": self.by_producer}[field]
         with self.lock:
-            base = self.listed if within is None else self.listed & BitMap(self.rank_of[i] for i in within)
+            listed = self.listed & self._valid_on(today)
+            base = listed if within is None else listed & BitMap(self.rank_of[i] for i in within)
             return {key: n for key, bm in table.items() if (n := base.intersection_cardinality(bm))}
 
 
