@@ -82,8 +82,6 @@ class Config:
     S3_TIMEOUT = float(os.environ.get("S3_TIMEOUT", "5"))
     # Public media from a CDN or the bucket's public URL (e.g. https://cdn.example/media); unset: /media/ here.
     MEDIA_URL_BASE = os.environ.get("MEDIA_URL_BASE", "")
-    # Private documents handed out as presigned URLs live this long (after the app's access check).
-    STORAGE_SIGNED_URL_SECONDS = int(os.environ.get("STORAGE_SIGNED_URL_SECONDS", "120"))
     # Reach the store once at start-up, so a wrong bucket or key stops the node with its reason.
     STORAGE_CHECK_ON_START = _bool("STORAGE_CHECK_ON_START", os.environ.get("SHOP_ENV") == "production")
     # --- end storage ---
@@ -96,8 +94,8 @@ class Config:
 
     CATALOG_PER_PAGE = 24
     API_MAX_PER_PAGE = 100
-    # Seconds an anonymous catalog page stays in the page cache; any catalog
-    # change bumps a version number, so this only bounds memory use.
+    # Seconds a shared catalog page stays in the page cache at most; changes purge
+    # the pages that show them (tags, shop/cache.py), so this only bounds memory use.
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
     # Seconds a costly computed value stays cached; purged by tags like pages.
     VALUE_CACHE_SECONDS = int(os.environ.get("VALUE_CACHE_SECONDS", "300"))
@@ -107,6 +105,9 @@ class Config:
     PAGE_SHARED_MAX_AGE = int(os.environ.get("PAGE_SHARED_MAX_AGE", "30"))
     # Another Redis for the page cache (default: REDIS_URL).
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL")
+    # Each process keeps copies of the pages it served, up to this many MiB, trusted
+    # while it hears every purge from Redis (shop/cache.py NearCache); 0 turns it off.
+    NEAR_CACHE_MB = float(os.environ.get("NEAR_CACHE_MB", "32"))
     # gzip for HTML, CSS, JS, JSON and SVG rendered per visitor (cached pages are stored gzipped).
     COMPRESS_REGISTER = False
     COMPRESS_ALGORITHM = ["gzip"]

@@ -34,9 +34,13 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # (nginx in front keeps its own 8 KB limit and shows the same page, see docs/deploy.md).
 limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 0)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)  # below nginx's upstream keepalive_timeout
-# A worker is replaced after this many requests (spread out), bounding any slow leak.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
+# Replacing a worker after N requests bounds a slow leak, but a new worker starts cold
+# (its catalog index and page copies are rebuilt) and, with page-cache hits at a few
+# thousand a second, 5,000 requests made both workers restart together every few
+# seconds: the site stopped answering for the seconds they took to boot. Off by
+# default (no leak is known; /metrics shows process memory); set it with a large jitter.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 # X-Forwarded-Proto/-For are believed only from these addresses (the load balancers);
 # the app's own ProxyFix (PROXY_FIX_HOPS) decides which hop is the client.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

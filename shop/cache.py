@@ -25,9 +25,13 @@ catalog. `shop.page_cache` builds the page cache on it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import select
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +46,9 @@ log = logging.getLogger(__name__)
 GLOBAL_TAGS = ("ref", "promo", "site")
 
 # KEYS: the entry, the counter. ARGV: tag prefix, number of fields, the fields, then
-# tags whose stamps a miss wants. A hit answers {1, fields...}; a miss {0, seq,
-# stamps...}: what a render needs to start, in the same round trip.
+# tags whose stamps a miss wants. A hit answers {1, seq, tags, ms to live, fields...}
+# (what the process-local copy needs); a miss {0, seq, stamps...}: what a render
+# needs to start, in the same round trip.
 _GET = """
 local nf = tonumber(ARGV[2])
 local function miss()
@@ -64,7 +69,7 @@ if h[2] and h[2] ~= '' then
     if not stamps[i] or tonumber(stamps[i]) > s0 then return miss() end
   end
 end
-local out = {1}
+local out = {1, redis.call('GET', KEYS[2]) or '0', h[2] or '', redis.call('PTTL', KEYS[1])}
 for i = 3, #h do out[#out + 1] = h[i] or '' end
 return out
 """
@@ -78,9 +83,11 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
 
+# KEYS: the counter, the channel. Each process's near cache hears of the purge.
 _PURGE = """
 local s = redis.call('INCR', KEYS[1])
 for i = 2, #ARGV do redis.call('SET', ARGV[1] .. ARGV[i], s) end
+redis.call('PUBLISH', KEYS[2], s .. ' ' .. table.concat(ARGV, ' ', 2))
 return s
 """
 
@@ -99,15 +106,217 @@ class StoreDown(Exception):
     """The store did not answer; callers render without it."""
 
 
+@dataclass
+class _Copy:
+    seq: int  # the counter when the copy was known good
+    tags: tuple[str, ...]
+    fields: dict[str, bytes]
+    expires: float  # time.monotonic()
+    size: int
+    checked: int = -1  # the near cache's `heard` count when the tags were last checked
+
+
+class NearCache:
+    """Entries of the shared store copied into this process, so that a hit costs no
+    round trip (the store is one network hop and, on a small machine, a context
+    switch away: that round trip was most of a hit's time).
+
+    A copy is trusted only while this process hears every purge. The store
+    publishes each purge (its ``seq`` and tags) on a channel this process
+    subscribes to, and what waits on that subscription is read before every
+    look-up, so a purge committed before a request arrived is always applied
+    before that request is answered. A copy taken when the counter was S stays
+    good while none of its tags was stamped above S. When the subscription breaks
+    (Redis restarted, a network fault, a subscriber dropped for falling behind),
+    every copy is dropped, and copies start again from the counter read after
+    subscribing again (``floor``): a purge is never missed, only copies lost.
+    """
+
+    def __init__(self, client: redis.Redis, channel: str, seq_key: str, max_bytes: int, max_tags: int = 200_000):
+        self.client = client
+        self.channel = channel
+        self.seq_key = seq_key
+        self.max_bytes = max_bytes
+        self.max_tags = max_tags
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[str, _Copy] = OrderedDict()
+        self.size = 0
+        self.stamps: dict[str, int] = {}
+        self.floor = 0
+        self.pubsub: Any = None
+        self.poller: Any = None
+        self.pid = 0
+        self.retry_at = 0.0
+        self.broken = False
+        self.purges_heard = 0  # copies checked since the last purge need no new check
+
+    def _reset(self, floor: int) -> None:
+        self.entries.clear()
+        self.size = 0
+        self.stamps.clear()
+        self.floor = floor
+        self.purges_heard += 1
+
+    def _drop(self, retry_after: float = 1.0) -> None:
+        if self.pubsub is not None and self.pid == os.getpid():
+            with contextlib.suppress(redis.RedisError, OSError):
+                self.pubsub.close()
+        self.pubsub = None
+        self.poller = None
+        self._reset(0)
+        self.retry_at = time.monotonic() + retry_after
+
+    def _connect(self) -> bool:
+        now = time.monotonic()
+        if now < self.retry_at:
+            return False
+        self.retry_at = now + 1.0
+        pubsub = self.client.pubsub()
+        try:
+            pubsub.subscribe(self.channel)
+            deadline = now + 0.5
+            while True:
+                message = pubsub.get_message(timeout=max(0.0, deadline - time.monotonic()))
+                if message is not None and message["type"] == "subscribe":
+                    break
+                if time.monotonic() >= deadline:
+                    raise TimeoutError("no subscription")
+            # A reconnection redis-py makes on its own would resubscribe silently,
+            # after purges that went unheard: notice it instead.
+            pubsub.connection.register_connect_callback(self._reconnected)
+            # Whether anything waits is asked of the socket itself (one poll), not
+            # through get_message, which costs more than the rest of a hit.
+            poller = select.poll()
+            poller.register(pubsub.connection._sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+            floor = int(self.client.get(self.seq_key) or 0)  # read after subscribing
+        except (redis.RedisError, OSError, TimeoutError):
+            pubsub.close()
+            return False
+        self.pubsub = pubsub
+        self.poller = poller
+        self.pid = os.getpid()
+        self.broken = False
+        self._reset(floor)
+        return True
+
+    def _reconnected(self, _connection) -> None:
+        self.broken = True
+
+    def _live(self) -> bool:
+        """Apply the purges waiting; whether copies can be trusted now (lock held)."""
+        if self.pid != os.getpid():  # forked: the parent's subscription is not ours
+            self.pubsub = None
+            self.poller = None
+            self._reset(0)
+            self.pid = os.getpid()
+        if self.pubsub is None and not self._connect():
+            return False
+        if not self.poller.poll(0) and not self.broken:
+            return True  # nothing waits: every message read so far left no bytes behind
+        try:
+            while True:
+                message = self.pubsub.get_message(timeout=0)
+                if self.broken:
+                    raise redis.ConnectionError("resubscribed")
+                if message is None:
+                    return True
+                if message["type"] == "message" and not self._heard(message["data"]):
+                    return False
+        except (redis.RedisError, OSError, ValueError):
+            self._drop()
+            return False
+
+    def _heard(self, data: bytes) -> bool:
+        """One message; False when it ends the subscription."""
+        head, *tags = data.split()
+        if head == b"reset":  # the store was emptied: its counter starts again
+            self._drop(retry_after=0)
+            return False
+        self.heard(int(head), [t.decode() for t in tags])
+        return True
+
+    def heard(self, seq: int, tags: Iterable[str]) -> None:
+        """A purge: copies naming these tags taken before `seq` are no longer good."""
+        tags = list(tags)
+        if len(self.stamps) + len(tags) > self.max_tags:
+            self._reset(max(self.floor, seq))
+            return
+        for tag in tags:
+            if self.stamps.get(tag, 0) < seq:
+                self.stamps[tag] = seq
+        self.purges_heard += 1
+
+    def _good(self, seq: int, tags: Iterable[str]) -> bool:
+        stamps = self.stamps
+        return seq >= self.floor and all(stamps.get(t, 0) <= seq for t in tags)
+
+    def get(self, key: str, fields: list[str]) -> list[bytes] | None:
+        with self.lock:
+            if not self._live():
+                return None
+            copy = self.entries.get(key)
+            if copy is None:
+                return None
+            if copy.expires <= time.monotonic():
+                self._remove(key)
+                return None
+            if copy.checked != self.purges_heard:
+                if not self._good(copy.seq, copy.tags):
+                    self._remove(key)
+                    return None
+                copy.checked = self.purges_heard
+            try:
+                found = [copy.fields[f] for f in fields]
+            except KeyError:
+                return None
+            self.entries.move_to_end(key)
+            return found
+
+    def put(self, key: str, seq: int, tags: Iterable[str], fields: dict[str, bytes], ttl: float) -> None:
+        tags = tuple(tags)
+        size = len(key) + sum(len(v) for v in fields.values()) + 40 * len(tags) + 200
+        with self.lock:
+            if self.pubsub is None or self.pid != os.getpid() or size > self.max_bytes // 16:
+                return
+            if not self._good(seq, tags):
+                return
+            self._remove(key)
+            self.entries[key] = _Copy(seq, tags, fields, time.monotonic() + ttl, size)
+            self.size += size
+            while self.size > self.max_bytes:
+                _old_key, old = self.entries.popitem(last=False)
+                self.size -= old.size
+
+    def _remove(self, key: str) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.size -= old.size
+
+    def forget(self) -> None:
+        with self.lock:
+            self._drop(retry_after=0)
+
+
+_NEAR: dict[tuple[str, str], NearCache] = {}
+
+
 class RedisStore:
     """Entries as Redis hashes: fields ``s`` (seq before the data were read),
     ``g`` (space-separated tags) and the caller's own fields."""
 
-    def __init__(self, url: str, prefix: str = "shop:"):
+    def __init__(self, url: str, prefix: str = "shop:", near_bytes: int = 0):
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.prefix = prefix
         self.tag_prefix = prefix + "t:"
         self.seq_key = prefix + "seq"
+        self.channel = prefix + "purged"
+        # One near cache per store in a process, whichever app made it, so a purge
+        # made here is applied here before it returns.
+        self.near: NearCache | None = None
+        if near_bytes > 0:
+            self.near = _NEAR.get((url, prefix))
+            if self.near is None:
+                self.near = _NEAR[(url, prefix)] = NearCache(self.client, self.channel, self.seq_key, near_bytes)
         self._get = self.client.register_script(_GET)
         self._set = self.client.register_script(_SET)
         self._purge = self.client.register_script(_PURGE)
@@ -118,12 +327,20 @@ class RedisStore:
         return int(values[0] or 0), [None if v is None else int(v) for v in values[1:]]
 
     def get(self, key: str, fields: list[str], stamp_tags: Iterable[str] = ()) -> Lookup:
+        if self.near is not None:
+            near = self.near.get(key, fields)
+            if near is not None:
+                return Lookup(near, None, {})
         stamp_tags = list(stamp_tags)
         out = self._get(
             keys=[self.prefix + key, self.seq_key], args=[self.tag_prefix, len(fields), *fields, *stamp_tags]
         )
         if out[0] == 1:
-            return Lookup(out[1:], None, {})
+            found = out[4:]
+            if self.near is not None and out[3] > 0:
+                tags = out[2].decode().split()
+                self.near.put(key, int(out[1]), tags, dict(zip(fields, found, strict=True)), out[3] / 1000)
+            return Lookup(found, None, {})
         values = [int(v) if v != b"" else None for v in out[1:]]
         return Lookup(None, values[0] or 0, dict(zip(stamp_tags, values[1:], strict=True)))
 
@@ -131,23 +348,36 @@ class RedisStore:
         flat: list[Any] = []
         for name, value in fields.items():
             flat += [name, value]
-        self._set(
-            keys=[self.prefix + key, self.seq_key], args=[self.tag_prefix, s0, " ".join(sorted(tags)), ttl, *flat]
-        )
+        tags = sorted(tags)
+        self._set(keys=[self.prefix + key, self.seq_key], args=[self.tag_prefix, s0, " ".join(tags), ttl, *flat])
+        if self.near is not None:
+            self.near.put(key, s0, tags, dict(fields), ttl)
 
     def purge(self, tags: Iterable[str]) -> int:
         tags = sorted(set(tags))
         try:
-            return int(self._purge(keys=[self.seq_key], args=[self.tag_prefix, *tags]))
+            seq = int(self._purge(keys=[self.seq_key, self.channel], args=[self.tag_prefix, *tags]))
         except redis.exceptions.OutOfMemoryError:
             # A full Redis that evicts nothing refuses writes, but not DEL: dropping
             # the stamps makes every entry naming these tags a miss all the same.
+            # Near caches cannot be told which seq that was: they start again.
             self.client.delete(*(self.tag_prefix + t for t in tags))
+            self.client.publish(self.channel, b"reset")
+            if self.near is not None:
+                self.near.forget()
             return -1
+        if self.near is not None:
+            with self.near.lock:
+                self.near.heard(seq, tags)
+        return seq
 
     def clear(self) -> None:
         for key in self.client.scan_iter(self.prefix + "*", count=1000):
             self.client.delete(key)
+        # The counter is gone too: every process's near cache must start again.
+        self.client.publish(self.channel, b"reset")
+        if self.near is not None:
+            self.near.forget()
 
 
 class MemoryStore:
@@ -247,7 +477,8 @@ class SharedCache:
 
 def make_shared_cache(config: dict) -> SharedCache:
     url = config.get("CACHE_REDIS_URL") or config.get("REDIS_URL")
-    store: RedisStore | MemoryStore = RedisStore(url) if url else MemoryStore()
+    near_bytes = int(config.get("NEAR_CACHE_MB", 0) * 1024 * 1024)
+    store: RedisStore | MemoryStore = RedisStore(url, near_bytes=near_bytes) if url else MemoryStore()
     return SharedCache(store)
 
 
@@ -313,15 +544,19 @@ class LocalMemo:
     would cost more to unpickle from the store than to compare stamps."""
 
     _all: list[LocalMemo] = []
+    _tags: list[str] | None = None
 
     def __init__(self, name: str, tags: tuple[str, ...]):
         self.name = name
         self.tags = tags
         LocalMemo._all.append(self)
+        LocalMemo._tags = None
 
     @staticmethod
     def all_tags() -> list[str]:
-        return sorted({t for memo in LocalMemo._all for t in memo.tags})
+        if LocalMemo._tags is None:
+            LocalMemo._tags = sorted({t for memo in LocalMemo._all for t in memo.tags})
+        return LocalMemo._tags
 
     @staticmethod
     def _stamps() -> dict[str, int | None] | None:

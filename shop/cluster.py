@@ -2,9 +2,10 @@
 
 nginx (port 7400) balances two gunicorn nodes (7401, 7402), each started from its
 own working directory with nothing shared on disk; two Celery workers on separate
-queues (mail + default, stock + default) and one beat; PostgreSQL 15 (7410),
-redis-server (7411), an S3-compatible store (moto server, 7412) holding every
-photo, document and import; localstripe (7413) unless STRIPE_SECRET_KEY is set;
+queues (mail + default, stock + default) and one beat; PostgreSQL 15 (7410) behind
+pgbouncer in transaction pool mode (7409; `CLUSTER_PGBOUNCER=0` connects straight to
+PostgreSQL), redis-server (7411), an S3-compatible store (moto server, 7412) holding
+every photo, document and import; localstripe (7413) unless STRIPE_SECRET_KEY is set;
 and a local SMTP server (7414) that keeps each e-mail as a .eml file. Ctrl-C stops
 everything. `CLUSTER_PORT=7500 make cluster` moves the whole range; the data stay
 in `CLUSTER_DIR` (default instance/cluster) between runs.
@@ -28,7 +29,7 @@ from email import message_from_bytes
 from pathlib import Path
 
 from shop.devstack import WORKER_ARGS
-from shop.localservers import Nginx, PostgresServer, RedisServer, S3Server, wait_for_port
+from shop.localservers import Nginx, PgBouncer, PostgresServer, RedisServer, S3Server, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "cho-ocop"
@@ -125,6 +126,7 @@ class Cluster:
         seed_options: tuple[str, ...] = (),
         web_workers: int = 2,
         mail_delay: float = 0.0,
+        pgbouncer: bool = True,
     ):
         self.base = Path(base)
         self.port = port
@@ -134,6 +136,11 @@ class Cluster:
         self.web_workers = web_workers
         self.web_ports = [port + 1, port + 2]
         self.postgres = PostgresServer(self.base / "postgres", port=port + 10)
+        # Every node, worker and the migrations reach PostgreSQL through pgbouncer, as in
+        # production: 20 server connections shared by all their pools.
+        self.pgbouncer = (
+            PgBouncer(self.base / "pgbouncer", self.postgres, port=port + 9, pool_size=20) if pgbouncer else None
+        )
         self.redis = RedisServer(port=port + 11)
         self.s3 = S3Server(log_path=None, port=port + 12)
         self.mail = MailSink(self.base / "mail", port + 14, delay=mail_delay)
@@ -147,6 +154,11 @@ class Cluster:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database_port(self) -> int:
+        """Where the shop's processes connect: pgbouncer, or PostgreSQL itself without it."""
+        return self.pgbouncer.port if self.pgbouncer else self.postgres.port
 
     # --- start ---------------------------------------------------------------------------
 
@@ -162,7 +174,8 @@ class Cluster:
             PYTHONPATH=str(ROOT),
             SHOP_ENV="development",
             SECRET_KEY=self._secret(),  # the same on every node: sessions are signed with it
-            DATABASE_URL=f"postgresql://postgres@127.0.0.1:{self.postgres.port}/shop",
+            DATABASE_URL=f"postgresql://postgres@127.0.0.1:{self.database_port}/shop",
+            DB_PGBOUNCER="1" if self.pgbouncer else "0",
             REDIS_URL=self.redis.url,
             SITE_URL=self.url,
             STORAGE_CHECK_ON_START="1",
@@ -268,6 +281,8 @@ class Cluster:
     def start(self) -> Cluster:
         self.base.mkdir(parents=True, exist_ok=True)
         self.postgres.start()
+        if self.pgbouncer:
+            self.pgbouncer.start()
         self.redis.start()
         self.s3.start()
         self.s3.create_bucket(BUCKET)
@@ -313,6 +328,8 @@ class Cluster:
         self.mail.stop()
         self.s3.stop()
         self.redis.stop()
+        if self.pgbouncer:
+            self.pgbouncer.stop()
         self.postgres.stop()
 
 
@@ -320,17 +337,21 @@ def main() -> int:
     port = int(os.environ.get("CLUSTER_PORT", "7400"))
     base = Path(os.environ.get("CLUSTER_DIR", ROOT / "instance" / "cluster")).resolve()
     print(f"Starting the cluster under {base} (ports {port}–{port + 14})…", flush=True)
-    cluster = Cluster(base, port=port)
+    cluster = Cluster(base, port=port, pgbouncer=os.environ.get("CLUSTER_PGBOUNCER", "1") != "0")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         cluster.start()
+        through = (
+            f" through pgbouncer 127.0.0.1:{cluster.pgbouncer.port} (transaction pooling)" if cluster.pgbouncer else ""
+        )
         print(
             f"""
 Chợ OCOP on two nodes: {cluster.url}
   nginx {port} → gunicorn {cluster.web_ports[0]} ({base / "web1"}), {cluster.web_ports[1]} ({base / "web2"})
   Celery: worker-mail (mail, default), worker-stock (stock, default), one beat
-  PostgreSQL 127.0.0.1:{cluster.postgres.port}, Redis {cluster.redis.url}, S3 {cluster.s3.url} (bucket {BUCKET})
+  PostgreSQL 127.0.0.1:{cluster.postgres.port}{through}
+  Redis {cluster.redis.url}, S3 {cluster.s3.url} (bucket {BUCKET})
   E-mails: {cluster.mail.folder}/*.eml · metrics: {cluster.url}/metrics · readiness: {cluster.url}/readyz
 Demo logins (password demo12345): khach@demo.ocop.vn (shopper), nongdan@demo.ocop.vn (producer),
   vanhanh@demo.ocop.vn (operator). Test card 4242 4242 4242 4242.

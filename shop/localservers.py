@@ -1,6 +1,7 @@
 """Real servers on 127.0.0.1 for `make cluster` and the test suite: PostgreSQL (initdb
-as the postgres user when run as root), redis-server, an S3-compatible store (moto in
-server mode) and nginx. Each lives in a folder it is given and stops when asked."""
+as the postgres user when run as root), pgbouncer in front of it, redis-server, an
+S3-compatible store (moto in server mode) and nginx. Each lives in a folder it is
+given and stops when asked."""
 
 import os
 import shutil
@@ -31,6 +32,18 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+def terminate(proc: subprocess.Popen | None, timeout: float = 10) -> None:
+    """SIGTERM a server we started, SIGKILL it if it is still there after `timeout` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -131,6 +144,79 @@ class PostgresServer:
         self.stop("fast")
         time.sleep(down_seconds)
         self._pg_ctl_start()
+
+
+PGBOUNCER_CONF = """[databases]
+* = host=127.0.0.1 port={pg_port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {base}/userlist.txt
+admin_users = postgres
+pool_mode = {pool_mode}
+default_pool_size = {pool_size}
+max_client_conn = 500
+logfile = {base}/pgbouncer.log
+"""
+
+
+class PgBouncer:
+    """Debian's pgbouncer on a free loopback port in front of a PostgresServer, in
+    `transaction` pool mode (as production runs it): each transaction may get another
+    server connection. `pool_size` server connections per database and user.
+    pgbouncer refuses to run as root: it then runs as the postgres user."""
+
+    def __init__(self, base: Path, postgres: PostgresServer, port: int | None = None, pool_size: int = 4):
+        self.base, self.postgres = base, postgres
+        self.port = port or free_port()
+        self.pool_size = pool_size
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, pool_mode: str = "transaction") -> "PgBouncer":
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not Path(binary).exists():
+            raise RuntimeError("pgbouncer not found (apt-get install pgbouncer)")
+        self.base.mkdir(parents=True, exist_ok=True)
+        (self.base / "userlist.txt").write_text('"postgres" ""\n')
+        conf = self.base / "pgbouncer.ini"
+        conf.write_text(
+            PGBOUNCER_CONF.format(
+                base=self.base,
+                port=self.port,
+                pg_port=self.postgres.port,
+                pool_mode=pool_mode,
+                pool_size=self.pool_size,
+            )
+        )
+        as_user: dict = {}
+        if os.geteuid() == 0:
+            for path in (self.base, *self.base.iterdir()):
+                shutil.chown(path, "postgres", "postgres")
+            as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+        self.proc = subprocess.Popen(
+            [binary, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **as_user
+        )
+        wait_for_port(self.port, timeout=20, proc=self.proc)
+        return self
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def admin(self, command: str) -> list[dict]:
+        """A command on pgbouncer's console (`SHOW POOLS`, `KILL shop`, …) and the rows it gives."""
+        import psycopg
+        from psycopg.rows import dict_row
+
+        dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=pgbouncer"
+        with psycopg.connect(dsn, autocommit=True, prepare_threshold=None, row_factory=dict_row) as conn:
+            cursor = conn.execute(command)
+            return cursor.fetchall() if cursor.description else []
+
+    def stop(self) -> None:
+        terminate(self.proc)  # pgbouncer 1.18: SIGTERM shuts down at once
 
 
 class RedisServer:
@@ -287,9 +373,4 @@ class Nginx:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # nginx: SIGTERM is a fast shutdown
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        terminate(self.proc)  # nginx: SIGTERM is a fast shutdown

@@ -73,8 +73,7 @@ def is_shared() -> bool:
 
 
 def page_key(environ: dict, languages: tuple[str, ...], default: str) -> str | None:
-    cookies = parse_cookie(environ)
-    lang = cookies.get("lang")
+    lang = parse_cookie(environ).get("lang") if "lang=" in environ.get("HTTP_COOKIE", "") else None
     if lang not in languages:
         lang = default
     path = environ.get("PATH_INFO", "")
@@ -180,6 +179,20 @@ def _answer(environ: dict, meta: dict, body: bytes, config) -> tuple[int, list[t
     return meta["status"], headers, body
 
 
+_METAS: dict[bytes, dict] = {}
+
+
+def _meta(raw: bytes) -> dict:
+    """A stored page's status, headers and validators, parsed once per process
+    (hits from the near cache hand back the same bytes each time)."""
+    meta = _METAS.get(raw)
+    if meta is None:
+        if len(_METAS) > 10_000:
+            _METAS.clear()
+        meta = _METAS[raw] = json.loads(raw)
+    return meta
+
+
 def lookup(environ: dict, key: str, cache, config) -> tuple[int, list[tuple[str, str]], bytes] | None:
     """A stored page for this request, ready to send (None: render it)."""
     environ["shop.page_cache.looked"] = True
@@ -190,7 +203,7 @@ def lookup(environ: dict, key: str, cache, config) -> tuple[int, list[tuple[str,
     if found.fields is None:
         environ["shop.page_cache.miss"] = found  # the render starts from what the miss read
         return None
-    meta = json.loads(found.fields[0])
+    meta = _meta(found.fields[0])
     if meta["expires"] <= _now():
         return None
     # Stored gzipped only (a quarter of the bytes to move); the rare client that
@@ -208,6 +221,8 @@ class PageCacheMiddleware:
         self.shared_endpoints: set[str] | None = None
         self.paths: dict[str, bool] = {}
         self.adapter = app.url_map.bind("localhost")
+        self.hits = PAGE_CACHE.labels("hit")
+        self.misses = PAGE_CACHE.labels("miss")
 
     def _cacheable(self, path: str) -> bool:
         known = self.paths.get(path)
@@ -245,10 +260,10 @@ class PageCacheMiddleware:
                     headers.append(("X-Cache", "HIT"))
                     headers.append((REQUEST_ID_HEADER, incoming_request_id(environ)))
                     start_response(f"{status} {_REASONS.get(status, 'OK')}", headers)
-                    PAGE_CACHE.labels("hit").inc()
+                    self.hits.inc()
                     observe_request("page_cache", environ["REQUEST_METHOD"], status, time.perf_counter() - started)
                     return [body]
-                PAGE_CACHE.labels("miss").inc()
+                self.misses.inc()
         return self.wsgi_app(environ, start_response)
 
 

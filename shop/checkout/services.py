@@ -122,6 +122,12 @@ def _take_stock(lines: list[LineView]) -> None:
         ) from None
 
 
+def _placed_meanwhile(checkout_key: str) -> Order | None:
+    # Nothing is written yet; ending the transaction lets SQLite see what committed since.
+    db.session.rollback()
+    return db.session.scalars(select(Order).where(Order.checkout_key == checkout_key)).first()
+
+
 def place_order(
     *,
     cart_id: int,
@@ -156,6 +162,12 @@ def place_order(
     now = as_utc(now) or utcnow()
     email = delivery.email.strip().lower()
     view = view_cart(cart, dest_province_id=province.id, now=now, email=email)
+    if not view.groups or any(line.problem for g in view.groups for line in g.lines):
+        # Another submit of the same page may have placed the order (and emptied the cart,
+        # or taken the last units) since this one looked: that order is the answer.
+        winner = _placed_meanwhile(checkout_key)
+        if winner is not None:
+            return winner
     if not view.groups:
         raise CheckoutError("Giỏ hàng đang trống.", code="empty_cart")
     for group in view.groups:

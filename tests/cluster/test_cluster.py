@@ -424,3 +424,19 @@ def test_request_ids_reach_the_tasks_a_request_queued_and_metrics_add_up_across_
         time.sleep(0.5)
     line = next(x for x in cluster.workers["mail"].log().splitlines() if order_rid in x)
     assert json.loads(line)["message"] == f"notifications.send for request {order_rid}"
+
+
+def test_every_node_and_worker_reaches_postgresql_through_pgbouncer(cluster):
+    """As in production: the nodes' and workers' pools are pgbouncer's clients, and only
+    its server connections (20 at most, lent per transaction) reach PostgreSQL."""
+    assert cluster.env["DB_PGBOUNCER"] == "1" and f":{cluster.pgbouncer.port}/" in cluster.env["DATABASE_URL"]
+    assert place_cod_order(cluster.url, buyer_facts(cluster), f"pgb-{int(time.time())}@example.vn")[0]
+    pools = [row for row in cluster.pgbouncer.admin("SHOW POOLS") if row["database"] == "shop"]
+    assert [row["pool_mode"] for row in pools] == ["transaction"]
+    stats = [row for row in cluster.pgbouncer.admin("SHOW STATS") if row["database"] == "shop"]
+    assert stats and stats[0]["total_xact_count"] > 0
+    with db(cluster) as conn:
+        (to_shop,) = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop'").fetchone()
+    clients = [row for row in cluster.pgbouncer.admin("SHOW CLIENTS") if row["database"] == "shop"]
+    print(f"\n{len(clients)} pgbouncer clients (nodes, workers, beat) on {to_shop} PostgreSQL connections")
+    assert to_shop <= 20 + 1  # pgbouncer's server connections, and this test's own
