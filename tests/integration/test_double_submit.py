@@ -67,7 +67,7 @@ def test_a_submit_whose_cart_was_emptied_by_its_twin_meanwhile_gets_the_twins_or
     from shop.checkout import services
 
     product = make_product("Mật ong Hoa Rừng", prices=(180_000,), stock=10)
-    form = {**_review_form(client, product.variants[0].id), "payment_method": "cod"}
+    form = {**review_form(client, product.variants[0].id), "payment_method": "cod"}
     real_view_cart = services.view_cart
     twins: list[str] = []
 
