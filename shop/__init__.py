@@ -111,12 +111,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from shop.portal import bp as portal_bp
     from shop.portal import views as _portal_views  # noqa: F401 - registers the portal's routes
+    from shop.reviews.views import bp as reviews_bp  # also adds /ops/danh-gia and /producer/danh-gia
 
     app.register_blueprint(portal_bp)
     # --- operator screen (portal catalog) ---
     from shop.operator import bp as operator_bp
     from shop.operator import routes as _operator_routes  # noqa: F401 - registers the console's routes
-    from shop.reviews.views import bp as reviews_bp  # also adds /ops/danh-gia to the console
 
     app.register_blueprint(reviews_bp)
 

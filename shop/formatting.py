@@ -102,6 +102,17 @@ def rating(value: float, locale: str = "vi") -> str:
     return text if locale == "en" else text.replace(".", ",")
 
 
+def compact_count(n: int, locale: str = "vi") -> str:
+    """A count as the big marketplaces print it beside "Đã bán": 35, 1,2k, 12k, 1,2tr
+    (vi) or 35, 1.2k, 12k, 1.2M (en). Rounded down, so a count is never overstated."""
+    if n < 1000:
+        return str(max(n, 0))
+    unit, size = ("tr" if locale != "en" else "M", 1_000_000) if n >= 1_000_000 else ("k", 1000)
+    tenths = n * 10 // size
+    text = str(tenths // 10) if tenths >= 100 or tenths % 10 == 0 else f"{tenths // 10}.{tenths % 10}"
+    return (text if locale == "en" else text.replace(".", ",")) + unit
+
+
 @lru_cache(maxsize=4096)
 def vn_date(value: date, locale: str = "vi") -> str:
     """dd/mm/yyyy in both languages (the Vietnamese convention)."""

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
-from shop.formatting import rating, to_vn, today_vn, vn_date, vn_datetime, vnd
+from shop.formatting import compact_count, rating, to_vn, today_vn, vn_date, vn_datetime, vnd
 from shop.orders.models import CANCEL_REASON_LABELS
 from shop.page_cache import is_shared
 from shop.portal import order_queries
@@ -168,6 +168,7 @@ def register_templating(app) -> None:
         vn_date(to_vn(d).date() if isinstance(d, datetime) else d, loc()) if d else ""
     )
     app.jinja_env.filters["rating"] = lambda v: rating(v, loc())
+    app.jinja_env.filters["sold"] = lambda n: compact_count(int(n), loc())
     app.jinja_env.filters["jsonld_reviews"] = with_reviews
     app.jinja_env.filters["vn_datetime"] = lambda d: vn_datetime(d, loc()) if d else ""
     app.jinja_env.filters["owner_type"] = owner_type_label

@@ -88,6 +88,10 @@ def make_celery(app: Flask) -> Celery[Any]:  # Celery[FlaskTask]: the task class
             "reconcile-bank-transfers": {"task": "bank.reconcile", "schedule": 300.0},
             # E-mails whose task was lost; how often is configurable for the tests.
             "sweep-outbox": {"task": "notifications.sweep", "schedule": float(app.config["OUTBOX_SWEEP_SECONDS"])},
+            # "Đã bán N" recounted from delivered order lines (checkout never writes it).
+            "recount-sold": {"task": "catalog.recount_sold", "schedule": 300.0},
+            # OCOP-only: products whose certificate lapsed at Vietnam midnight go off sale (hourly, from 00:00).
+            "unlist-lapsed": {"task": "catalog.unlist_lapsed", "schedule": crontab(minute=0)},
             # 60/30/7-day certificate reminders, each written once (dedupe keys), early morning in Vietnam.
             "certificate-reminders": {"task": "certificates.reminders", "schedule": crontab(hour=6, minute=0)},
             # Payout week: Monday 00:00 -> Monday 00:00 Vietnam time, closed ten minutes after it ends.

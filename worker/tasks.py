@@ -5,6 +5,8 @@ from typing import TypedDict
 from celery import shared_task
 
 from shop.bank import services as bank
+from shop.catalog import services as catalog
+from shop.catalog.sold import recount_sold
 from shop.inventory import imports as stock_imports  # stock sync
 from shop.inventory import services as inventory  # stock sync
 from shop.ledger import services as ledger
@@ -61,6 +63,18 @@ def sweep_notifications() -> int:
     for outbox_id in ids:
         send_notification.delay(outbox_id)
     return len(ids)
+
+
+@shared_task(name="catalog.recount_sold", **RETRY)
+def recount_sold_counts() -> int:
+    """Recount "Đã bán N" from the delivered order lines (only the products whose count moved)."""
+    return recount_sold()
+
+
+@shared_task(name="catalog.unlist_lapsed", **RETRY)
+def unlist_lapsed() -> int:
+    """Products whose certificate lapsed at midnight go off sale (OCOP-only)."""
+    return catalog.unlist_lapsed()
 
 
 @shared_task(name="certificates.reminders", **RETRY)

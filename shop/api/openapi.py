@@ -83,7 +83,8 @@ def openapi_document(province_slugs: list[str] | None = None) -> dict:
         _param(
             "sort",
             {"type": "string", "enum": list(SORTS), "default": "relevance"},
-            "Relevance applies when q is given; otherwise newest first.",
+            "Relevance applies when q is given; otherwise newest first. best_selling: most units "
+            "delivered to buyers first (sold_count; ties and unsold products newest first).",
         ),
         *PAGING,
     ]
@@ -196,7 +197,17 @@ def openapi_document(province_slugs: list[str] | None = None) -> dict:
                 },
                 "ProductItem": {
                     "type": "object",
-                    "required": ["slug", "name", "price", "stars", "province", "producer", "in_stock", "url"],
+                    "required": [
+                        "slug",
+                        "name",
+                        "price",
+                        "stars",
+                        "province",
+                        "producer",
+                        "in_stock",
+                        "sold_count",
+                        "url",
+                    ],
                     "properties": {
                         "slug": {"type": "string"},
                         "name": {"type": "string"},
@@ -216,6 +227,12 @@ def openapi_document(province_slugs: list[str] | None = None) -> dict:
                         "category": {"type": "string", "nullable": True},
                         "producer": {"$ref": "#/components/schemas/ProducerRef"},
                         "in_stock": {"type": "boolean"},
+                        "sold_count": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "Units delivered to buyers (order lines of delivered shipments, less "
+                            "cancelled units), recounted every few minutes",
+                        },
                         "image": {"type": "string", "nullable": True},
                         "url": {"type": "string"},
                         "promo_price": {

@@ -31,6 +31,7 @@ def product_item(p: Product, ref: Reference, card_offer=None) -> dict:
         "category": ref.by_id[p.category_id].slug if p.category_id in ref.by_id else None,
         "producer": {"slug": p.producer.slug, "name": p.producer.name},
         "in_stock": p.in_stock,
+        "sold_count": p.sold_count,
         "image": media_path_url(p.cover_image, external=True) if p.cover_image else None,
         "url": absolute_url("catalog.product", slug=p.slug),
     }

@@ -10,7 +10,7 @@ from shop.inputs import parse_int
 from shop.producers.models import OWNER_TYPES
 from shop.text import words
 
-SORTS = ("relevance", "newest", "price_asc", "price_desc")
+SORTS = ("relevance", "newest", "best_selling", "price_asc", "price_desc")
 MAX_QUERY_WORDS = 8
 MAX_QUERY_CHARS = 200
 MAX_PAGE = 10_000

@@ -22,6 +22,7 @@ database within one request.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 import threading
@@ -68,6 +69,7 @@ _COLUMNS = (
     Product.in_stock,
     Product.search_name,
     Product.search_body,
+    Product.sold_count,
 )
 _OWNER_CODES = {name: i for i, name in enumerate(OWNER_TYPES)}
 
@@ -87,6 +89,9 @@ class IndexQuery:
     price_min: int | None = None
     price_max: int | None = None
     in_stock: bool = False
+    # The "Sản phẩm chưa có sao" section: listed products without a certificate valid
+    # today. Every other listing shows only products with one (OCOP-only).
+    uncertified: bool = False
 
     def without(self, dimension: str) -> IndexQuery:
         empty = {"stars": None, "categories": None, "province_id": None, "owner_type": None, "in_stock": False}
@@ -120,6 +125,8 @@ class CatalogIndex:
         self.stars = array("b")
         self.valid_until = array("i")  # date ordinal, 0 when no certificate
         self.price = array("q")
+        self.sold = array("q")  # units delivered ("Bán chạy"); `selling` holds the ranks above 0
+        self.selling = BitMap()
         self.texts: list[tuple[str, str]] = []
         self.listed = BitMap()
         self.in_stock = BitMap()
@@ -161,7 +168,7 @@ class CatalogIndex:
         lists: dict[str, dict] = {name: {} for name in ("producer", "category", "province", "owner", "stars", "bucket")}
         postings: dict[str, dict[str, list[int]]] = {"name": {}, "body": {}, "pairs": {}, "first": {}}
         lengths: dict[int, list[int]] = {}
-        listed, stocked = [], []
+        listed, stocked, selling = [], [], []
         for rank, row in enumerate(rows):
             self.rank_of[row.id] = rank
             self.ids.append(row.id)
@@ -181,6 +188,9 @@ class CatalogIndex:
             lists["stars"].setdefault(stars, []).append(rank)
             self.valid_until.append(row.cert_valid_until.toordinal() if row.cert_valid_until else 0)
             self.price.append(row.min_price)
+            self.sold.append(row.sold_count)
+            if row.sold_count > 0:
+                selling.append(rank)
             lists["bucket"].setdefault(bucket, []).append(rank)
             if row.listed:
                 listed.append(rank)
@@ -198,7 +208,7 @@ class CatalogIndex:
                 postings["first"].setdefault(name_words[0], []).append(rank)
             for w in set(folded_words(text[1])):
                 postings["body"].setdefault(w, []).append(rank)
-        self.listed, self.in_stock = BitMap(listed), BitMap(stocked)
+        self.listed, self.in_stock, self.selling = BitMap(listed), BitMap(stocked), BitMap(selling)
         self.by_producer = {k: BitMap(v) for k, v in lists["producer"].items()}
         self.by_category = {k: BitMap(v) for k, v in lists["category"].items()}
         self.by_province = {k: BitMap(v) for k, v in lists["province"].items()}
@@ -230,6 +240,7 @@ class CatalogIndex:
         self.stars.append(0)
         self.valid_until.append(0)
         self.price.append(-1)
+        self.sold.append(0)
         self.texts.append(("", ""))
         self._set(rank, row)
         return rank
@@ -260,6 +271,8 @@ class CatalogIndex:
         self.by_bucket[self._bucket(row.min_price)].add(rank)
         (self.listed.add if row.listed else self.listed.discard)(rank)
         (self.in_stock.add if row.in_stock else self.in_stock.discard)(rank)
+        self.sold[rank] = row.sold_count
+        (self.selling.add if row.sold_count > 0 else self.selling.discard)(rank)
         text = (row.search_name or "", row.search_body or "")
         if text != self.texts[rank]:
             if self.texts[rank] != ("", ""):
@@ -533,6 +546,8 @@ class CatalogIndex:
         if q.in_stock:
             parts.append(self.in_stock)
         result = BitMap.intersection(*parts)
+        # Checked by the day, not only by `listed`: a certificate lapses at Vietnam midnight.
+        result = result - self._valid_on(today) if q.uncertified else result & self._valid_on(today)
         if q.price_min is not None or q.price_max is not None:
             result = self._price_range(result, q.price_min, q.price_max)
         return result
@@ -570,6 +585,8 @@ class CatalogIndex:
     def _page(self, result: BitMap, tiers: list[BitMap] | None, sort: str, offset: int, limit: int) -> list[int]:
         if sort in ("price_asc", "price_desc"):
             return self._by_price(result, sort == "price_desc", offset, limit)
+        if sort == "best_selling":
+            return self._best_selling(result, offset, limit)
         if sort == "relevance" and tiers:
             # Within a tier, shorter names first (the closer match), then the newest.
             out: list[int] = []
@@ -606,6 +623,19 @@ class CatalogIndex:
         start = offset - skipped
         return chosen[start : start + limit]
 
+    def _best_selling(self, result: BitMap, offset: int, limit: int) -> list[int]:
+        """Most units delivered first (ties: newest first), then the products
+        nobody has bought yet, newest first. Only the sold ones are sorted."""
+        selling = result & self.selling
+        n = len(selling)
+        out: list[int] = []
+        if offset < n:
+            sold = self.sold
+            out = heapq.nsmallest(offset + limit, selling, key=lambda r: (-sold[r], -r))[offset:]
+        if len(out) < limit:
+            out += _newest(result - selling, max(0, offset - n), limit - len(out))
+        return out
+
     def _facets(self, q: IndexQuery, today: date, tiers: list[BitMap] | None) -> list[tuple[str, str, int]]:
         """(facet, key, count) rows as the SQL version gave them: each dimension
         counted under the other filters but not its own."""
@@ -632,11 +662,13 @@ class CatalogIndex:
         rows.append(("stock", "1", base.intersection_cardinality(self.in_stock)))
         return rows
 
-    def counts_by(self, field: str, within: Iterable[int] | None = None) -> dict[int, int]:
-        """Listed products per province or producer (for the home and producer pages)."""
+    def counts_by(self, field: str, today: date, within: Iterable[int] | None = None) -> dict[int, int]:
+        """Listed products with a certificate valid `today` per province or producer
+        (for the home and producer pages)."""
         table = {"province": self.by_province, "producer": self.by_producer}[field]
         with self.lock:
-            base = self.listed if within is None else self.listed & BitMap(self.rank_of[i] for i in within)
+            listed = self.listed & self._valid_on(today)
+            base = listed if within is None else listed & BitMap(self.rank_of[i] for i in within)
             return {key: n for key, bm in table.items() if (n := base.intersection_cardinality(bm))}
 
 

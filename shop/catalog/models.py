@@ -82,6 +82,8 @@ class Product(Model):
     # Visible reviews' ratings, kept by shop.reviews.services in each review's transaction.
     rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
     rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Units delivered to buyers, kept by the periodic recount (shop.catalog.sold), never by checkout.
+    sold_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     producer: Mapped["Producer"] = relationship(back_populates="products")  # noqa: F821
     category: Mapped[Category] = relationship()

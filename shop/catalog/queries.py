@@ -17,10 +17,12 @@ from shop.catalog.filters import CatalogFilter
 from shop.catalog.index import IndexQuery, catalog_index
 from shop.catalog.models import Product
 from shop.catalog.reference import CategoryInfo, ProvinceInfo, Reference, reference
+from shop.catalog.sold import SOLD_LISTINGS_TAG
 from shop.extensions import db
 from shop.formatting import today_vn
 from shop.places.models import Province
 from shop.producers.models import OWNER_TYPES, Certificate, Producer
+from shop.settings import services as settings
 from shop.text import fold
 
 # --- listing ----------------------------------------------------------------
@@ -78,6 +80,7 @@ class ProductCard:
     updated_at: datetime
     rating_sum: int
     rating_count: int
+    sold_count: int
     producer: Named
     province: Named
 
@@ -106,6 +109,7 @@ _CARD_COLUMNS = (
     Product.updated_at,
     Product.rating_sum,
     Product.rating_count,
+    Product.sold_count,
     Producer.slug,
     Producer.name,
     Province.slug,
@@ -227,18 +231,28 @@ def card_tags(products: list[ProductCard]) -> list[str]:
 
 
 def list_products(
-    f: CatalogFilter, *, with_facets: bool = True, with_total: bool = True, today: date | None = None
+    f: CatalogFilter,
+    *,
+    with_facets: bool = True,
+    with_total: bool = True,
+    today: date | None = None,
+    uncertified: bool = False,
 ) -> Listing:
     """One page of published products of approved producers matching `f`, with
-    the total and the facet counts (see shop.catalog.index)."""
+    the total and the facet counts (see shop.catalog.index). Only products with a
+    certificate valid `today`; `uncertified`: only those without one (the
+    "Sản phẩm chưa có sao" section)."""
     ref = reference()
     today = today or today_vn()
     add_tags(*listing_tags(f, ref))
+    if f.effective_sort == "best_selling":
+        add_tags(SOLD_LISTINGS_TAG)  # purged by each recount that moved a count
     if f.q and not f.terms:  # a query of only punctuation matches nothing
         return Listing(f, [], 0, None)
     q = _index_query(f, ref)
     if q is None:
         return Listing(f, [], 0, None)
+    q = replace(q, uncertified=uncertified)
     index = catalog_index()
     offset = (f.page - 1) * f.per_page
     page, facet_rows = index.query(q, today, f.effective_sort, offset, f.per_page, with_facets, ref)
@@ -283,11 +297,18 @@ def get_product(slug: str) -> Product | None:
         )
     )
     product = db.session.scalars(stmt).first()
+    if product is not None and product.stars is None and not unstarred_section_on():
+        product = None  # its certificate lapsed at midnight (`listed` follows within the hour)
     if product is None:
         add_tags(f"s:{slug}")  # a 404 until a product with this slug is listed
     else:
         add_tags(f"p:{product.id}", f"pr:{product.producer_id}")
     return product
+
+
+def unstarred_section_on() -> bool:
+    """Whether products without a valid certificate are sold in their own section."""
+    return settings.get_int("unstarred_section") == 1
 
 
 def valid_certificate(product_id: int, today: date | None = None) -> Certificate | None:
@@ -369,7 +390,7 @@ def province_counts() -> list[tuple[ProvinceInfo, int]]:
     """Provinces that have visible products, with how many."""
     ref = reference()
     add_tags("lp:all")
-    counts = catalog_index().counts_by("province")
+    counts = catalog_index().counts_by("province", today_vn())
     return sorted(
         ((ref.province_by_id[pid], n) for pid, n in counts.items() if pid in ref.province_by_id),
         key=lambda pn: pn[0].position,

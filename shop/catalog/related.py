@@ -10,6 +10,7 @@ from shop.catalog.models import Product
 from shop.catalog.queries import ProductCard, card_tags, product_cards
 from shop.catalog.reference import reference
 from shop.extensions import db
+from shop.formatting import today_vn
 
 RELATED_LIMIT = 8
 
@@ -28,7 +29,12 @@ def related_products(product: Product, limit: int = RELATED_LIMIT) -> list[Produ
     )
     ids = db.session.scalars(
         select(Product.id)
-        .where(Product.listed.is_(True), Product.id != product.id, or_(*same))
+        .where(
+            Product.listed.is_(True),
+            Product.cert_valid_until >= today_vn(),  # OCOP products only, even beside an unstarred one
+            Product.id != product.id,
+            or_(*same),
+        )
         .order_by(closeness, Product.in_stock.desc(), Product.rating_count.desc(), Product.id)
         .limit(limit)
     ).all()

@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from shop.catalog.changes import note_stock_change
 from shop.catalog.models import Category, Product, ProductImage, Variant
 from shop.extensions import db
+from shop.formatting import today_vn
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
+from shop.settings import services as settings
 from shop.text import fold, slugify
 
 
@@ -69,6 +71,7 @@ def refresh_products(product_ids: Iterable[int]) -> None:
     for pid, sku in session.execute(select(Variant.product_id, Variant.sku).where(Variant.product_id.in_(ids))):
         skus.setdefault(pid, []).append(sku)
 
+    today, unstarred_sold = today_vn(), settings.get_int("unstarred_section") == 1
     rows = session.execute(
         select(Product, Producer.name, Producer.status, Producer.owner_type, Province.name)
         .join(Producer, Producer.id == Product.producer_id)
@@ -76,14 +79,20 @@ def refresh_products(product_ids: Iterable[int]) -> None:
         .where(Product.id.in_(ids))
     ).all()
     for product, producer_name, producer_status, owner_type, province_name in rows:
+        stars_expiry = certs.get(product.id)
+        product.cert_stars, product.cert_valid_until = stars_expiry if stars_expiry else (None, None)
+        certified = product.cert_valid_until is not None and product.cert_valid_until >= today
+        # OCOP-only: a product is sold with a verified, unexpired certificate, or in the
+        # operator's labelled "Sản phẩm chưa có sao" section while that is switched on.
         product.listed = (
-            product.status == "published" and producer_status == "approved" and not product.moderation_reason
+            product.status == "published"
+            and producer_status == "approved"
+            and not product.moderation_reason
+            and (certified or unstarred_sold)
         )
         product.owner_type = owner_type
         product.min_price = prices.get(product.id, 0)
         product.in_stock = product.id in stocked
-        stars_expiry = certs.get(product.id)
-        product.cert_stars, product.cert_valid_until = stars_expiry if stars_expiry else (None, None)
         product.cover_image = covers.get(product.id)
         product.search_name, product.search_body = search_text(
             product.name, product.name_en, producer_name, province_name, product.description, skus.get(product.id, [])
@@ -97,6 +106,36 @@ def commit_catalog_change(product_ids: Iterable[int]) -> None:
     refresh_products(ids)
     note_stock_change(db.session, ids)
     db.session.commit()
+
+
+def _uncertified_ids(today, *conditions) -> list[int]:
+    """Products without a verified certificate valid on `today` (and `conditions`)."""
+    lapsed = Product.cert_valid_until.is_(None) | (Product.cert_valid_until < today)
+    return list(db.session.scalars(select(Product.id).where(lapsed, *conditions)))
+
+
+def unlist_lapsed() -> int:
+    """Take off sale the products whose certificate lapsed at the last Vietnam midnight
+    (a beat task runs it every hour, from 00:00). Listings, search and product pages
+    already leave them out from that midnight on (the catalog index and `get_product`
+    check the day, and cached pages expire then); this brings the `listed` column,
+    which the cart and the API read, in line. Returns how many were unlisted."""
+    if settings.get_int("unstarred_section") == 1:
+        return 0  # they stay on sale, in the section
+    ids = _uncertified_ids(today_vn(), Product.listed.is_(True))
+    commit_catalog_change(ids)
+    return len(ids)
+
+
+def set_unstarred_section(actor_id: int, on: bool) -> bool:
+    """Switch the "Sản phẩm chưa có sao" section on or off (audited): the products
+    without a valid certificate go on sale in it, or off sale. One commit; the
+    setting change purges every page. Returns whether anything changed."""
+    changed = settings.apply_settings(actor_id, {"unstarred_section": int(on)})
+    if not changed:
+        return False
+    commit_catalog_change(_uncertified_ids(today_vn()))
+    return True
 
 
 CATEGORY_DATA = Path(__file__).resolve().parent.parent / "data" / "product_groups.json"

@@ -66,7 +66,25 @@ def listing():
         ref=ref,
         chips=filter_chips(f, ref),
         offers=pricing.card_offers(result.items),
+        unstarred_on=queries.unstarred_section_on(),
     )
+
+
+@bp.get("/san-pham-chua-co-sao")
+@cached_page
+def unstarred():
+    """The operator's "Sản phẩm chưa có sao" section: products on sale without a
+    verified, unexpired OCOP certificate, apart from the OCOP catalog (404 while off)."""
+    if not queries.unstarred_section_on():
+        abort(404)
+    f = parse_filter(
+        {"sort": "newest", "page": request.args.get("page", "1")},
+        strict=False,
+        per_page=current_app.config["CATALOG_PER_PAGE"],
+        max_per_page=current_app.config["CATALOG_PER_PAGE"],
+    )
+    result = queries.list_products(f, with_facets=False, uncertified=True)
+    return render_template("catalog/unstarred.html", listing=result, f=f, offers=pricing.card_offers(result.items))
 
 
 def filter_chips(f, ref) -> list[tuple[str, str]]:

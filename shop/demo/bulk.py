@@ -183,7 +183,8 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
                     "status": "published",
                     "created_at": now - timedelta(minutes=count - done - k),
                     "updated_at": now,
-                    "listed": True,
+                    # OCOP-only: on sale with a certificate valid today (the section is off).
+                    "listed": valid_until is not None and valid_until >= today,
                     "owner_type": producer["owner_type"],
                     "min_price": base_price // 1000 * 1000,
                     "in_stock": any(stocks),

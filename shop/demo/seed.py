@@ -16,6 +16,7 @@ from shop.bank.services import configure
 from shop.cache import purge_everything
 from shop.catalog.models import Category, Product, ProductImage, Variant
 from shop.catalog.services import refresh_products
+from shop.catalog.sold import recount_sold
 from shop.demo.images import draw_product_image, save_product_images
 from shop.demo.orders import seed_demo_orders
 from shop.extensions import db
@@ -145,6 +146,7 @@ def seed_demo(data_path: Path = DEMO_DATA, with_images: bool = True, with_orders
     added.update(seed_demo_promotions(with_images=with_images))
     if with_orders:  # after the promotions: the latest orders get their prices
         added["orders"] = seed_demo_orders()
+    added["products with sales"] = recount_sold()  # "Đã bán N" now, not at the beat's first run
     return added
 
 

@@ -685,6 +685,7 @@ FIELD_LABELS = {
     "effective_date": _l("Ngày hiệu lực"),
     "vietqr_enabled": _l("Nhận chuyển khoản VietQR"),
     "vietqr_reservation_minutes": _l("Phút giữ hàng khi chờ chuyển khoản"),
+    "unstarred_section": _l("Khu sản phẩm chưa có sao"),
     "vietqr_bank_bin": _l("Ngân hàng nhận"),
     "vietqr_account_number": _l("Số tài khoản nhận"),
     "vietqr_account_name": _l("Chủ tài khoản"),

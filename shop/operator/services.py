@@ -87,18 +87,37 @@ def _change_status(actor_id: int, producer: Producer, action: str, status: str, 
 # --- producers -----------------------------------------------------------------------
 
 
-def decide_application(actor_id: int, producer_id: int, approve: bool, reason: str = "") -> None:
-    """Approve a pending application (its published products become visible) or
-    reject it with a reason the applicant sees. Certificates are verified separately.
-    The applicant is e-mailed through the outbox."""
+def decide_application(
+    actor_id: int, producer_id: int, approve: bool, reason: str = "", verify_certificate_ids: tuple[int, ...] = ()
+) -> int:
+    """Approve a pending application or reject it with a reason the applicant sees.
+    Approving verifies, in the same transaction, the application's certificates named
+    in `verify_certificate_ids` (each must be the producer's, pending, with its
+    document); the others stay pending, and their products off sale until verified
+    (OCOP-only). The applicant is e-mailed through the outbox. Returns how many of
+    the producer's certificates are still waiting to be verified."""
     producer = _producer(producer_id)
     reason = _reason(reason, required=not approve)
     if producer.status != "pending":
         raise ReviewError(_("Hồ sơ này đã được xử lý."), code="already_decided")
-    if approve:
-        _change_status(actor_id, producer, "approve", "approved", reason)
-    else:
+    if not approve:
         _change_status(actor_id, producer, "reject", "rejected", reason)
+        return 0
+    pending = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Certificate)
+            .where(Certificate.producer_id == producer.id, Certificate.state == "pending")
+            .with_for_update()
+        )
+    }
+    for certificate_id in sorted(set(verify_certificate_ids)):
+        certificate = pending.pop(certificate_id, None)
+        if certificate is None:
+            raise ReviewError(_("Giấy chứng nhận này không thuộc hồ sơ hoặc đã được xử lý."), code="not_pending")
+        _decide_certificate(actor_id, certificate, True, "")
+    _change_status(actor_id, producer, "approve", "approved", reason)
+    return len(pending)
 
 
 def suspend_producer(actor_id: int, producer_id: int, reason: str) -> None:
@@ -137,16 +156,28 @@ def status_label(status: str) -> str:
 
 
 def decide_certificate(actor_id: int, certificate_id: int, verify: bool, reason: str = "") -> None:
-    """Verify a certificate (the product then shows its stars until it expires) or
-    reject it with a reason the producer sees on its certificates page and by e-mail."""
+    """Verify a certificate (the product then shows its stars, and is on sale, until it
+    expires) or reject it with a reason the producer sees on its certificates page and
+    by e-mail. Only a certificate with its decision document can be verified."""
     certificate = db.session.scalars(
         select(Certificate).where(Certificate.id == certificate_id).with_for_update()
     ).first()
     if certificate is None:
         raise NotFound(_("Không tìm thấy giấy chứng nhận."))
+    _decide_certificate(actor_id, certificate, verify, reason)
+    commit_catalog_change([certificate.product_id])
+
+
+def _decide_certificate(actor_id: int, certificate: Certificate, verify: bool, reason: str) -> None:
+    """The decision on a locked certificate, audited (no commit)."""
     reason = _reason(reason, required=not verify)
     if certificate.state != "pending":
         raise ReviewError(_("Giấy chứng nhận này đã được xử lý."), code="already_decided")
+    if verify and not certificate.document_path:
+        raise ReviewError(
+            _("Không thể xác minh giấy chứng nhận chưa có tài liệu quyết định: hãy đề nghị người bán tải lên."),
+            code="no_document",
+        )
     before = snapshot(certificate, CERTIFICATE_FIELDS)
     certificate.state = "verified" if verify else "rejected"
     certificate.verified_at = utcnow() if verify else None
@@ -163,4 +194,3 @@ def decide_certificate(actor_id: int, certificate_id: int, verify: bool, reason:
     )
     if not verify:
         notices.notify_certificate_rejected(certificate, reason)
-    commit_catalog_change([certificate.product_id])

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from shop.catalog import services as catalog
 from shop.errors import ShopError
 from shop.operator import bp
 from shop.operator.inputs import parse_count, parse_dong, parse_percent_bp, percent_text
@@ -101,6 +102,7 @@ def _page(
         zones=ZONES,
         zone_labels=ZONE_LABELS,
         zone_hints=ZONE_HINTS,
+        unstarred_on=settings.get_int("unstarred_section") == 1,
     ), status
 
 
@@ -132,6 +134,18 @@ def settings_save():
         return _page(400, values=raw, errors=errors)
     flash(_("Đã lưu cài đặt.") if changed else _("Không có gì thay đổi."), "success")
     return redirect(url_for(".settings"), code=303)
+
+
+@bp.post("/cai-dat/chua-co-sao", endpoint="settings_unstarred")
+def settings_unstarred():
+    on = request.form.get("unstarred_section") == "1"
+    if not catalog.set_unstarred_section(current_user.id, on):
+        flash(_("Không có gì thay đổi."), "success")
+    elif on:
+        flash(_("Đã mở khu “Sản phẩm chưa có sao”."), "success")
+    else:
+        flash(_("Đã đóng khu “Sản phẩm chưa có sao”: chỉ sản phẩm OCOP còn hiệu lực được bán."), "success")
+    return redirect(url_for(".settings", _anchor="chua-co-sao"), code=303)
 
 
 @bp.post("/cai-dat/phi-van-chuyen", endpoint="settings_rates")

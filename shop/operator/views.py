@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
@@ -297,12 +297,24 @@ def _producer_action(producer_id: int, action: str, call, done: str):
 
 @bp.post("/ho-so/<int:producer_id>/duyet")
 def approve(producer_id: int):
-    return _producer_action(
-        producer_id,
-        "approve",
-        lambda actor, pid, reason: services.decide_application(actor, pid, True, reason),
-        _("Đã duyệt hồ sơ."),
-    )
+    # The certificates ticked "verify now" (ids that do not parse name nothing).
+    verify = tuple(n for raw in request.form.getlist("verify_certificate") if (n := parse_int(raw)) is not None)
+    waiting: list[int] = []
+
+    def decide(actor: int, pid: int, reason: str) -> None:
+        waiting.append(services.decide_application(actor, pid, True, reason, verify))
+
+    response = _producer_action(producer_id, "approve", decide, _("Đã duyệt hồ sơ."))
+    if waiting and waiting[0]:
+        flash(
+            ngettext(
+                "%(num)d giấy chứng nhận vẫn chờ xác minh: sản phẩm của nó chưa được bán cho đến khi xác minh.",
+                "%(num)d giấy chứng nhận vẫn chờ xác minh: sản phẩm của chúng chưa được bán cho đến khi xác minh.",
+                waiting[0],
+            ),
+            "info",
+        )
+    return response
 
 
 @bp.post("/ho-so/<int:producer_id>/tu-choi")

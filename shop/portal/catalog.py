@@ -59,6 +59,7 @@ NAV = (
     (("portal.orders", "portal.order_list"), _l("Đơn hàng"), False, ("portal.order",)),
     (("portal.products",), _l("Sản phẩm"), False, ("portal.product", "portal.variant", "portal.image")),
     (("portal.certificates",), _l("Giấy chứng nhận"), False, ("portal.certificate",)),
+    (("portal.reviews",), _l("Đánh giá"), False, ("portal.reviews",)),
     (("portal.sync_stock",), _l("Đồng bộ kho"), False, ("portal.sync",)),
     (("portal.promotions",), _l("Khuyến mãi"), False, ("portal.promotion", "portal.enrolment")),
     (("portal.payouts",), _l("Đối soát"), True, ("portal.payout", "portal.ledger")),

@@ -1,7 +1,7 @@
 """Reads of reviews: a product's visible ones (cached with its page), a buyer's per
 order line, the console's list, a producer's own products' reviews."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from shop.extensions import db
@@ -39,10 +39,31 @@ def for_console(hidden: bool | None = None, limit: int = 200) -> list[Review]:
     return list(db.session.scalars(stmt))
 
 
-def for_producer(producer_id: int, limit: int = 200) -> list[Review]:
-    """Reviews of one producer's products only (the portal's scope)."""
-    stmt = select(Review).where(Review.producer_id == producer_id).order_by(Review.id.desc()).limit(limit)
+def for_producer(producer_id: int, rating: int | None = None, limit: int = 200) -> list[Review]:
+    """Reviews of one producer's products only (the portal's scope), newest first,
+    hidden ones included (the producer sees why); `rating`: only those of that many stars."""
+    stmt = (
+        select(Review)
+        .where(Review.producer_id == producer_id)
+        .options(selectinload(Review.photos), selectinload(Review.product))
+        .order_by(Review.created_at.desc(), Review.id.desc())
+        .limit(limit)
+    )
+    if rating is not None:
+        stmt = stmt.where(Review.rating == rating)
     return list(db.session.scalars(stmt))
+
+
+def producer_summary(producer_id: int) -> dict[int, int]:
+    """How many visible reviews of the producer's products give each rating (1–5)."""
+    rows = db.session.execute(
+        select(Review.rating, func.count())
+        .where(Review.producer_id == producer_id, Review.hidden.is_(False))
+        .group_by(Review.rating)
+    ).all()
+    counts = dict.fromkeys(range(1, 6), 0)
+    counts.update({int(rating): int(n) for rating, n in rows})
+    return counts
 
 
 def own_review(user_id: int, review_id: int) -> Review | None:

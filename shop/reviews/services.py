@@ -23,6 +23,7 @@ from shop.formatting import utcnow
 from shop.orders.models import OrderLine
 from shop.portal import images
 from shop.reviews.models import Review, ReviewPhoto
+from shop.reviews.notices import notify_review_hidden
 from shop.storage import MEDIA, StorageError, storage
 
 log = logging.getLogger(__name__)
@@ -220,5 +221,6 @@ def hide_review(operator_id: int, review_id: int, reason: str) -> Review:
         after=audit.snapshot(review, ("hidden", "hidden_reason")),
     )
     note_tags(db.session, f"p:{product.id}")
+    notify_review_hidden(review, review.hidden_reason)  # the buyer is told, in the same transaction
     db.session.commit()
     return review

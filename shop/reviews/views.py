@@ -1,6 +1,6 @@
 """The buyer's review pages (/danh-gia) and the console's moderation (/ops/danh-gia)."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -8,6 +8,8 @@ from shop.errors import ShopError
 from shop.inputs import parse_int
 from shop.operator import bp as ops
 from shop.orders.models import OrderLine
+from shop.portal import bp as portal
+from shop.portal.access import producer_required
 from shop.reviews import queries, services
 from shop.reviews.forms import HideReviewForm, ReviewForm
 
@@ -113,3 +115,21 @@ def review_hide(review_id: str):
     except ShopError as err:
         flash(err.message, "error")
     return redirect(url_for(".reviews"), code=303)
+
+
+@portal.get("/danh-gia", endpoint="reviews")
+@producer_required
+def producer_reviews():
+    """The producer's own products' reviews (staff and owner alike), hidden ones with the reason."""
+    rating = parse_int(request.args.get("sao", ""), minimum=1, maximum=5)
+    counts = queries.producer_summary(g.producer.id)
+    total = sum(counts.values())
+    average = sum(r * n for r, n in counts.items()) / total if total else None
+    return render_template(
+        "portal/reviews.html",
+        reviews=queries.for_producer(g.producer.id, rating),
+        counts=counts,
+        total=total,
+        average=average,
+        rating=rating,
+    )

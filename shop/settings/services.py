@@ -19,6 +19,9 @@ DEFAULTS: dict[str, int] = {
     "vietqr_enabled": 0,
     # Minutes an unpaid bank-transfer order holds its stock (people switch to their banking app).
     "vietqr_reservation_minutes": 30,
+    # 1: products without a verified, unexpired OCOP certificate are sold in a section of their
+    # own, labelled "Sản phẩm chưa có sao"; 0: they are not sold at all (OCOP-only).
+    "unstarred_section": 0,
 }
 
 # Text settings: the marketplace's receiving bank account for VietQR transfers.
@@ -72,6 +75,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "default_commission_bp": (0, 10_000),
     "vietqr_enabled": (0, 1),
     "vietqr_reservation_minutes": (5, 1440),
+    "unstarred_section": (0, 1),
 }
 
 
@@ -93,12 +97,22 @@ def current() -> dict[str, int]:
 def update_settings(actor_id: int, values: dict[str, int]) -> list[str]:
     """Change some settings in one go, audited with their values before and after.
     Returns the keys that changed (nothing is written if none did)."""
+    changed = apply_settings(actor_id, values)
+    if changed:
+        db.session.commit()
+    return changed
+
+
+def apply_settings(actor_id: int, values: dict[str, int]) -> list[str]:
+    """`update_settings` without the commit, for a use case that changes more in the
+    same transaction (shop.catalog.services.set_unstarred_section)."""
     messages = {
         "cod_max_amount": _("Hạn mức COD phải từ 0 đến 1.000.000.000 đ."),
         "card_reservation_minutes": _("Thời gian giữ hàng phải từ 5 đến 1440 phút."),
         "default_commission_bp": _("Hoa hồng phải từ 0% đến 100%."),
         "vietqr_enabled": _("Chọn bật hoặc tắt chuyển khoản."),
         "vietqr_reservation_minutes": _("Thời gian giữ hàng phải từ 5 đến 1440 phút."),
+        "unstarred_section": _("Chọn bật hoặc tắt khu sản phẩm chưa có sao."),
     }
     for key, value in values.items():
         if key not in DEFAULTS:
@@ -121,5 +135,4 @@ def update_settings(actor_id: int, values: dict[str, int]) -> list[str]:
         before={key: before[key] for key in changed},
         after={key: values[key] for key in changed},
     )
-    db.session.commit()
     return changed

@@ -47,6 +47,10 @@ def catalog(app):
             created_days_ago=rng.randint(0, 60),
         )
     db.session.commit()
+    # Sales as the periodic recount leaves them (shop.catalog.sold), ties included.
+    for product in db.session.scalars(select(Product)):
+        product.sold_count = rng.choice([0, 0, 0, 1, 2, 40])
+    db.session.commit()
     return rng
 
 
@@ -111,7 +115,7 @@ def random_filter(rng) -> CatalogFilter:
         price_min=rng.choice([None, None, 50_000]),
         price_max=rng.choice([None, None, 120_000]),
         in_stock=rng.choice([False, True]),
-        sort=rng.choice(["relevance", "newest", "price_asc", "price_desc"]),
+        sort=rng.choice(["relevance", "newest", "best_selling", "price_asc", "price_desc"]),
         page=rng.choice([1, 1, 2]),
         per_page=7,
     )
@@ -124,6 +128,9 @@ def expected_order(rows: list[Product], f: CatalogFilter) -> list[int] | None:
         rows = sorted(rows, key=lambda p: (p.min_price, p.id))
     elif sort == "price_desc":
         rows = sorted(rows, key=lambda p: (-p.min_price, -p.id))
+    elif sort == "best_selling":
+        newest = sorted(rows, key=lambda p: (p.created_at, p.id), reverse=True)
+        rows = sorted(newest, key=lambda p: -p.sold_count)  # stable: ties stay newest first
     elif sort == "newest":
         rows = sorted(rows, key=lambda p: (p.created_at, p.id), reverse=True)
     else:

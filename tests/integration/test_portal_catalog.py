@@ -338,7 +338,10 @@ def test_a_product_is_created_as_a_draft_and_published_only_with_a_priced_varian
 
     owner.post(f"/producer/san-pham/{product_id}/phan-loai/them", data=variant_form(sku="PH-2", price="85000"))
     owner.post(f"/producer/san-pham/{product_id}/trang-thai", data={"status": "published"})
-    assert fresh(Product, product_id).listed
+    published = fresh(Product, product_id)
+    assert published.status == "published" and not published.listed  # OCOP-only: on sale once certified
+    page = text(owner.get(f"/producer/san-pham/{product_id}"))
+    assert "Chưa được bán trên chợ" in page
 
     priced = db.session.scalars(select(Variant).where(Variant.sku == "PH-2")).one()
     kept = owner.post(f"/producer/phan-loai/{priced.id}/xoa")
@@ -513,7 +516,8 @@ def test_certificates_list_their_state_and_expiry_and_take_only_real_documents(a
     assert "Không phải tệp PDF hoặc ảnh JPEG/PNG." in text(fake)
     missing = owner.post("/producer/giay-chung-nhan/them", data=form)
     assert "Tải lên quyết định công nhận OCOP" in text(missing)
-    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+    mine = Certificate.decision_number == "77/QĐ-UBND"  # the honey's own (factory) certificate aside
+    assert db.session.scalar(select(func.count()).select_from(Certificate).where(mine)) == 0
 
     photo = owner.post(
         "/producer/giay-chung-nhan/them",
@@ -521,7 +525,7 @@ def test_certificates_list_their_state_and_expiry_and_take_only_real_documents(a
         content_type="multipart/form-data",
     )
     assert photo.status_code == 302
-    cert = db.session.scalars(select(Certificate)).one()
+    cert = db.session.scalars(select(Certificate).where(mine)).one()
     assert cert.document_path.endswith(".jpg") and cert.state == "pending"
 
     create_user("vanhanh@example.vn", "operator", PASSWORD)
@@ -532,7 +536,7 @@ def test_certificates_list_their_state_and_expiry_and_take_only_real_documents(a
     expires = decided.replace(year=decided.year + 3)
     assert "77/QĐ-UBND" in page and expires.strftime("%d/%m/%Y") in page
     assert "Bị từ chối" in page and "Ảnh mờ, không đọc được số quyết định." in page
-    assert fresh(Product, shops["honey"]).cert_stars is None
+    assert fresh(Product, shops["honey"]).cert_valid_until < expires  # the rejected one counts for nothing
 
 
 # --- members and settings -------------------------------------------------------------------

@@ -55,7 +55,7 @@ def make_product(
     producer: Producer | None = None,
     prices=(100_000,),
     stock: int | tuple = 10,
-    stars: int | None = None,
+    stars: int | None = 3,  # OCOP-only: a product is on sale with a verified, unexpired certificate
     cert_state: str = "verified",
     decided: date | None = None,
     category_slug: str = "che-bien-tu-gao-ngu-coc",

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shop.formatting import rating, today_vn, vn_date, vn_datetime, vnd
+from shop.formatting import compact_count, rating, today_vn, vn_date, vn_datetime, vnd
 
 NBSP = "\u00a0"
 
@@ -43,3 +43,10 @@ def test_the_vietnamese_day_starts_seven_hours_before_utc_midnight():
 
 def test_an_average_rating_has_one_decimal_with_a_comma_in_vietnamese():
     assert (rating(4.66), rating(4.66, "en"), rating(5)) == ("4,7", "4.7", "5,0")
+
+
+def test_sold_counts_read_as_the_big_marketplaces_print_them_never_rounded_up():
+    cases = [(0, "0"), (35, "35"), (999, "999"), (1000, "1k"), (1049, "1k"), (1200, "1,2k"), (1999, "1,9k")]
+    cases += [(12_345, "12k"), (999_999, "999k"), (1_000_000, "1tr"), (1_250_000, "1,2tr")]
+    assert [compact_count(n) for n, _ in cases] == [text for _, text in cases]
+    assert [compact_count(n, "en") for n in (35, 1200, 12_345, 1_250_000)] == ["35", "1.2k", "12k", "1.2M"]
