@@ -202,8 +202,44 @@ def server_cpu(pid: int) -> float:
     return sum(sum(p.cpu_times()[:2]) for p in [master, *master.children(recursive=True)])
 
 
-def throughput(base: str, facts: dict, buyers: int, seconds: float, pid: int) -> dict:
+class LockWaits(threading.Thread):
+    """Samples pg_stat_activity every 0.2 s: how many of the app's sessions are in a
+    transaction, and how many of those wait for a lock (a hot row held too long)."""
+
+    def __init__(self, database_url: str):
+        super().__init__(daemon=True)
+        self.database_url = database_url
+        self.stopping = threading.Event()
+        self.busy = self.waiting = 0
+
+    def run(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.database_url)
+        query = text(
+            "SELECT count(*) FILTER (WHERE state <> 'idle'),"
+            " count(*) FILTER (WHERE wait_event_type = 'Lock')"
+            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        with engine.connect() as conn:
+            while not self.stopping.wait(0.2):
+                busy, waiting = conn.execute(query).one()
+                conn.rollback()
+                self.busy += busy
+                self.waiting += waiting
+        engine.dispose()
+
+    def share(self) -> float:
+        self.stopping.set()
+        self.join(10)
+        return self.waiting / max(1, self.busy)
+
+
+def throughput(base: str, facts: dict, buyers: int, seconds: float, pid: int, database_url: str) -> dict:
     cpu_before = server_cpu(pid)
+    locks = LockWaits(database_url) if database_url.startswith("postgresql") else None
+    if locks:
+        locks.start()
     stop = time.monotonic() + seconds
     placing, journeys, failures = [], [], [0]
     lock = threading.Lock()
@@ -229,6 +265,7 @@ def throughput(base: str, facts: dict, buyers: int, seconds: float, pid: int) ->
     elapsed = time.monotonic() - started
     cpu = server_cpu(pid) - cpu_before
     return {
+        "lock_waits": locks.share() if locks else 0.0,
         # The server's CPU per order: what the journey costs, whatever else the machine runs.
         "cpu_per_order_ms": cpu / max(1, len(placing)) * 1000,
         "orders": len(placing),
@@ -277,7 +314,7 @@ def main() -> int:
             try:
                 journey(app.url(), facts, [facts["a"]], 0)  # warm both workers' caches
                 journey(app.url(), facts, [facts["b"]], 1)
-                result = throughput(app.url(), facts, args.buyers, args.seconds, app.proc.pid)
+                result = throughput(app.url(), facts, args.buyers, args.seconds, app.proc.pid, database_url)
                 sale = flash_sale(app.url(), facts, args.flash_buyers, 64)
             finally:
                 app.stop()
@@ -291,7 +328,10 @@ def main() -> int:
         f" — bare transaction {bare:.0f} orders/s — ratio {ratio:.1%}"
     )
     print(f"  place order p50 {result['place_p50']:.0f} ms, p95 {result['place_p95']:.0f} ms")
-    print(f"  gunicorn CPU per order (whole journey): {result['cpu_per_order_ms']:.0f} ms")
+    print(
+        f"  gunicorn CPU per order (whole journey): {result['cpu_per_order_ms']:.0f} ms;"
+        f" database sessions in a statement or transaction that wait for a lock: {result['lock_waits']:.0%}"
+    )
     print(
         f"  whole journey ({result['requests_per_journey']:.0f} HTTP requests) p50 {result['journey_p50']:.0f} ms,"
         f" p95 {result['journey_p95']:.0f} ms"
