@@ -4,7 +4,9 @@ Stock is taken with one conditional UPDATE per variant (`stock >= n`), in the
 fixed order of shop.orders.stock (variants by id, then promotional quotas by
 id) that cancellations also release in, so that two transactions never wait on
 each other in opposite orders; any line that cannot be served rolls the whole
-order back."""
+order back. Those rows are shared by every buyer of a SKU, so they are written
+last, just before the commit: everything else (the order, its e-mails, the
+cart) is written first and the row locks are held for a few statements only."""
 
 import secrets
 from dataclasses import dataclass
@@ -17,14 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from shop.bank import services as bank
 from shop.cart.models import Cart
 from shop.cart.services import CartView, LineView, OutOfStock, clear_lines, view_cart
-from shop.catalog.models import Variant
-from shop.catalog.services import commit_catalog_change
+from shop.catalog.changes import note_tags
+from shop.catalog.services import refresh_products
 from shop.checkout.invoice import Invoice
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.formatting import as_utc, utcnow, vnd
 from shop.ledger import services as ledger
-from shop.notifications.services import notify_low_stock, notify_order_placed
+from shop.notifications.services import LOW_STOCK, notify_low_stock, notify_order_placed
 from shop.orders import stock
 from shop.orders.models import ORDER_ALPHABET, REPLACED_REASON, Order, OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancel_unpaid_orders_of_cart
@@ -61,7 +63,18 @@ def address_text(delivery: Delivery) -> tuple[Province, str]:
     return province, f"{delivery.street}, {ward.name}, {province.name}"
 
 
-def _order_line(line: LineView, view: CartView) -> OrderLine:
+def _commission_rates(lines: list[LineView]) -> dict[tuple[int, int], int]:
+    """The commission rate in force now for each (producer, category) of the lines, looked up once each."""
+    rates: dict[tuple[int, int], int] = {}
+    for line in lines:
+        if line.facts is not None:
+            key = (line.facts.producer_id, line.facts.category_id)
+            if key not in rates:
+                rates[key] = ledger.commission_rate_bp(*key)
+    return rates
+
+
+def _order_line(line: LineView, view: CartView, rates: dict[tuple[int, int], int]) -> OrderLine:
     """The order's snapshot of a cart line: prices, each discount, who funds it,
     why it was given, and the commission rate in force now."""
     promo, voucher = line.promo_discount, line.voucher_discount
@@ -86,7 +99,7 @@ def _order_line(line: LineView, view: CartView) -> OrderLine:
         # Vouchers are the marketplace's; a promotion is shared as the week says.
         operator_funded=operator_funded + voucher,
         discount_reason="; ".join(reasons),
-        commission_bp=ledger.commission_rate_bp(line.facts.producer_id, line.facts.category_id),
+        commission_bp=rates[(line.facts.producer_id, line.facts.category_id)],
     )
 
 
@@ -97,7 +110,7 @@ def _enrolment_id(line: LineView) -> int | None:
     return line.offer.enrolment_id
 
 
-def _take_stock(lines: list[LineView]) -> None:
+def _take_stock(lines: list[LineView]) -> stock.Taken:
     """Take the lines' units and the promotional quota they were priced with, in
     the fixed order of shop.orders.stock. If another order took the last units or
     the last of a quota meanwhile, nothing is placed (the shopper sees the new
@@ -105,7 +118,7 @@ def _take_stock(lines: list[LineView]) -> None:
     holds = [stock.Hold(line.variant_id, line.quantity, _enrolment_id(line), line.promo_units) for line in lines]
     by_variant = {line.variant_id: line for line in lines}
     try:
-        stock.take(holds)
+        return stock.take(holds)
     except stock.NotEnoughStock as short:
         db.session.rollback()
         line = by_variant[short.variant_id]
@@ -126,6 +139,26 @@ def _placed_meanwhile(checkout_key: str) -> Order | None:
     # Nothing is written yet; ending the transaction lets SQLite see what committed since.
     db.session.rollback()
     return db.session.scalars(select(Order).where(Order.checkout_key == checkout_key)).first()
+
+
+def _note_catalog_change(lines: list[LineView], taken: stock.Taken) -> None:
+    """What the order changed in the catalog, from what the stock UPDATEs returned
+    (no query while the rows are locked, unless a row ran out): the products'
+    pages; a product whose SKU sold out has its summary refreshed (its card and
+    listings then follow, shop.catalog.changes); a sold promotional unit changes
+    the prices read from the quotas, and a quota sold out its product's card."""
+    product_of = {line.variant_id: line.facts.product_id for line in lines if line.facts is not None}
+    ran_out = [product_of[v] for v, left in taken.stock_left.items() if left <= 0 and v in product_of]
+    if ran_out:
+        refresh_products(ran_out)
+    tags = {f"p:{pid}" for pid in product_of.values()}
+    if taken.quota_left:
+        tags.add("quota")
+        for line in lines:
+            enrolment = _enrolment_id(line)
+            if enrolment is not None and taken.quota_left.get(enrolment, 1) <= 0 and line.facts is not None:
+                tags.add(f"c:{line.facts.product_id}")
+    note_tags(db.session, *tags)
 
 
 def place_order(
@@ -201,8 +234,6 @@ def place_order(
     cancel_unpaid_orders_of_cart(cart.id, reason=REPLACED_REASON)
 
     lines = [line for g in view.groups for line in g.lines]
-    _take_stock(lines)
-
     # Card and bank-transfer orders wait for their money, holding the stock meanwhile.
     card = payment_method in ("card", "vietqr")
     hold_minutes = get_int("vietqr_reservation_minutes" if payment_method == "vietqr" else "card_reservation_minutes")
@@ -233,6 +264,7 @@ def place_order(
         invoice_address=invoice.address if invoice else "",
         invoice_email=invoice.email if invoice else "",
     )
+    rates = _commission_rates(lines)
     for group in view.groups:
         subtotal = group.subtotal - group.voucher_discount
         sub = SubOrder(
@@ -243,7 +275,7 @@ def place_order(
             weight_grams=group.weight_grams,
         )
         for line in group.lines:
-            sub.lines.append(_order_line(line, view))
+            sub.lines.append(_order_line(line, view, rates))
         order.sub_orders.append(sub)
     order.events.append(OrderEvent(kind="placed", note=payment_method))
     db.session.add(order)
@@ -260,16 +292,20 @@ def place_order(
         return winner
     if not card:
         clear_lines(cart.id, view.variant_ids)
-    if view.voucher:
-        vouchers.redeem(view.voucher, order.id, user_id, email)
-        db.session.flush()
-    if not card:
         # A card order is only news once it is paid (orders.mark_paid tells them then).
         notify_order_placed(order)
-    notify_low_stock(view.variant_ids)
-    record_variant_changes(view.variant_ids)
-    product_ids = db.session.scalars(
-        select(Variant.product_id).where(Variant.id.in_(view.variant_ids)).distinct()
-    ).all()
-    commit_catalog_change(product_ids)  # commits the order, the stock and the products' stock flags
+    db.session.flush()
+
+    # The rows every buyer of these SKUs shares come last: from the first stock
+    # UPDATE to the commit, only the variants, quotas and voucher are written, so
+    # their locks are held for a few statements rather than the whole order.
+    taken = _take_stock(lines)
+    if view.voucher:
+        vouchers.redeem(view.voucher, order.id, user_id, email)
+    low = [variant_id for variant_id, left in taken.stock_left.items() if left <= LOW_STOCK]
+    if low:
+        notify_low_stock(low, threshold=LOW_STOCK)
+    record_variant_changes(taken.variant_ids)
+    _note_catalog_change(lines, taken)
+    db.session.commit()  # the order, the stock; the pages' purge and the e-mails' tasks follow it
     return order

@@ -33,6 +33,7 @@ from shop.urls import absolute_url
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 300
+LOW_STOCK = 5  # units left at which a SKU's producer is told it is running out
 
 
 # --- writing rows (no commit) ------------------------------------------------
@@ -157,7 +158,7 @@ def notify_refunded(sub: SubOrder, refund_id: int, amount: int) -> None:
     )
 
 
-def notify_low_stock(variant_ids: list[int], threshold: int = 5) -> None:
+def notify_low_stock(variant_ids: list[int], threshold: int = LOW_STOCK) -> None:
     """Tell the producer about SKUs that just went to `threshold` or below (once a day each)."""
     if not variant_ids:
         return

@@ -317,7 +317,7 @@ def revive_lapsed(order_id: int, hold_until: datetime) -> bool:
         return False
     holds = _held(list(order.sub_orders))
     try:
-        touched = stock.take(holds)
+        touched = stock.take(holds).variant_ids
     except stock.NotEnoughStock as err:
         # Rows are taken in variant-id order: those before the one that failed were taken.
         stock.give_back([stock.Hold(h.variant_id, h.quantity) for h in holds if (h.variant_id or 0) < err.variant_id])

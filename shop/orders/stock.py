@@ -40,6 +40,18 @@ class QuotaSoldOut(Exception):
         self.enrolment_id = enrolment_id
 
 
+@dataclass(frozen=True)
+class Taken:
+    """What `take` left: units in stock per variant, and promotional units per enrolment."""
+
+    stock_left: dict[int, int]
+    quota_left: dict[int, int]
+
+    @property
+    def variant_ids(self) -> list[int]:
+        return list(self.stock_left)
+
+
 def _totals(holds: Iterable[Hold]) -> tuple[dict[int, int], dict[int, int]]:
     units: dict[int, int] = defaultdict(int)
     quotas: dict[int, int] = defaultdict(int)
@@ -51,24 +63,31 @@ def _totals(holds: Iterable[Hold]) -> tuple[dict[int, int], dict[int, int]]:
     return dict(sorted(units.items())), dict(sorted(quotas.items()))
 
 
-def _one(stmt) -> bool:
-    return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount == 1
+def _left(stmt) -> int | None:
+    """The value the conditional UPDATE `stmt` RETURNs, or None when no row qualified."""
+    return db.session.execute(stmt.execution_options(synchronize_session=False)).scalar_one_or_none()
 
 
-def take(holds: Iterable[Hold]) -> list[int]:
+def take(holds: Iterable[Hold]) -> Taken:
     """Take the units (only where that much is left) and the promotional quota.
     Raises NotEnoughStock or QuotaSoldOut at the first row that cannot give it;
-    the caller rolls back. Returns the variant ids taken from."""
+    the caller rolls back. Returns what is left of each row taken from (read in
+    the same statement, under its row lock)."""
     units, quotas = _totals(holds)
+    stock_left: dict[int, int] = {}
+    quota_left: dict[int, int] = {}
     for variant_id, quantity in units.items():
-        if not _one(
+        left = _left(
             update(Variant)
             .where(Variant.id == variant_id, Variant.stock >= quantity)
             .values(stock=Variant.stock - quantity)
-        ):
+            .returning(Variant.stock)
+        )
+        if left is None:
             raise NotEnoughStock(variant_id)
+        stock_left[variant_id] = left
     for enrolment_id, sold in quotas.items():
-        if not _one(
+        left = _left(
             update(PromotionEnrolment)
             .where(
                 PromotionEnrolment.id == enrolment_id,
@@ -76,9 +95,12 @@ def take(holds: Iterable[Hold]) -> list[int]:
                 PromotionEnrolment.sold + sold <= PromotionEnrolment.quota,
             )
             .values(sold=PromotionEnrolment.sold + sold)
-        ):
+            .returning(PromotionEnrolment.quota - PromotionEnrolment.sold)
+        )
+        if left is None:
             raise QuotaSoldOut(enrolment_id)
-    return list(units)
+        quota_left[enrolment_id] = left
+    return Taken(stock_left, quota_left)
 
 
 def give_back(holds: Iterable[Hold]) -> list[int]:
