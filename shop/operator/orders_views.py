@@ -16,9 +16,14 @@ from shop.formatting import today_vn, vn_datetime, vnd
 from shop.operator import bp
 from shop.operator import orders_admin as admin
 from shop.operator.inputs import InputError, parse_dong, percent_text
-from shop.orders.models import ORDER_STATUSES, PAYMENT_METHODS, SUB_ORDER_STATUSES
+from shop.orders.models import (
+    ORDER_STATUS_LABELS,
+    ORDER_STATUSES,
+    PAYMENT_METHODS,
+    SUB_ORDER_STATUS_LABELS,
+    SUB_ORDER_STATUSES,
+)
 from shop.portal.orders import EVENT_LABELS, parse_day
-from shop.templating import ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS
 
 PAYMENT_LABELS = {"cod": _l("COD"), "card": _l("Thẻ"), "vietqr": _l("Chuyển khoản")}
 MORE_EVENT_LABELS = {

@@ -22,11 +22,10 @@ from shop.catalog.models import Category, Product, Variant
 from shop.extensions import db
 from shop.formatting import VN_TZ, today_vn, utcnow, vn_date, vn_datetime, vnd
 from shop.ledger.models import LedgerEntry
-from shop.orders.models import Order, OrderLine, SubOrder
+from shop.orders.models import ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS, Order, OrderLine, SubOrder
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 from shop.shipping.models import ZONE_LABELS
-from shop.templating import ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30

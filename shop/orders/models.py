@@ -23,6 +23,20 @@ CANCEL_REASON_LABELS = {
     LAPSED_REASON: _l("hết thời gian thanh toán"),
     REPLACED_REASON: _l("đã đặt lại từ cùng giỏ hàng"),
 }
+# The statuses as people read them.
+ORDER_STATUS_LABELS = {
+    "awaiting_payment": _l("Chờ thanh toán"),
+    "paid": _l("Đã thanh toán"),
+    "placed": _l("Đã đặt"),
+    "cancelled": _l("Đã huỷ"),
+}
+SUB_ORDER_STATUS_LABELS = {
+    "pending": _l("Chờ xác nhận"),
+    "confirmed": _l("Đã xác nhận"),
+    "shipped": _l("Đang giao"),
+    "delivered": _l("Đã giao"),
+    "cancelled": _l("Đã huỷ"),
+}
 PAYMENT_METHODS = ("card", "cod", "vietqr")
 # Order numbers: "OC" + yymmdd + "-" + five of these (no 0/O, 1/I, so people can read them out).
 ORDER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -114,7 +115,7 @@ def sub_order(sub_order_id: int, producer_ids: list[int]) -> SubOrder:
         .options(selectinload(SubOrder.lines), selectinload(SubOrder.order).selectinload(Order.province))
     ).first()
     if sub is None:
-        raise NotFound("Không tìm thấy đơn hàng.")
+        raise NotFound(_l("Không tìm thấy đơn hàng."))
     return sub
 
 
