@@ -21,7 +21,15 @@ from shop.formatting import utcnow
 from shop.ledger import services as ledger
 from shop.notifications.services import notify_cancelled, notify_order_placed, notify_shipped
 from shop.orders import stock
-from shop.orders.models import LAPSED_REASON, SUB_ORDER_STATUS_LABELS, Order, OrderEvent, OrderLine, SubOrder
+from shop.orders.models import (
+    LAPSED_REASON,
+    SHOPPER_REASON,
+    SUB_ORDER_STATUS_LABELS,
+    Order,
+    OrderEvent,
+    OrderLine,
+    SubOrder,
+)
 from shop.partners.services import record_variant_changes
 from shop.promotions import vouchers
 
@@ -246,7 +254,7 @@ def cancel_by_shopper(order_id: int, user_id: int | None, reason: str) -> Order:
         raise OrderStateError(_l("Đơn hàng này không thể tự huỷ; hãy liên hệ để được hoàn tiền."))
     if any(s.status != "pending" for s in order.sub_orders):
         raise OrderStateError(_l("Đơn đã được nhà sản xuất xác nhận, không thể tự huỷ."))
-    reason = reason.strip() or "cancelled by the shopper"
+    reason = reason.strip() or SHOPPER_REASON
     touched = _cancel(order, reason, utcnow())
     for sub in order.sub_orders:
         notify_cancelled(sub, reason)

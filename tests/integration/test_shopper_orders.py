@@ -151,3 +151,13 @@ def test_an_order_the_shop_cancelled_gives_its_reason_in_the_shoppers_language(c
     assert "Đã huỷ: hết thời gian thanh toán" in page and "payment not completed" not in page
     client.set_cookie("lang", "en")
     assert "payment not completed in time" in client.get(f"/don-hang/{order.number}").get_data(as_text=True)
+
+
+def test_an_order_cancelled_without_a_reason_says_so_in_the_shoppers_language(client, shopper, two_shops):
+    honey, _tea = two_shops
+    order = place(shopper, honey)
+    assert client.post(f"/don-hang/{order.number}/huy", data={"reason": ""}).status_code == 303
+    page = client.get(f"/don-hang/{order.number}").get_data(as_text=True)
+    assert "Đã huỷ: người mua đã huỷ đơn" in page and "cancelled by the shopper" not in page
+    client.set_cookie("lang", "en")
+    assert "cancelled by the shopper" in client.get(f"/don-hang/{order.number}").get_data(as_text=True)
