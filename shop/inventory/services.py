@@ -44,7 +44,7 @@ class BelowSold(ShopError):
 
 
 def _refusal(code: str, n: int | None = None) -> Message:
-    """A stock reason as a message translated where it is shown (the msgids are marked in shop.portal.sync)."""
+    """A stock reason as a message translated where it is shown (the msgids are marked in shop.portal.sync_views)."""
     return _l(stock.REASONS[code], n=n)
 
 

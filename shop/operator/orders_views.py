@@ -14,7 +14,7 @@ from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
 from shop.formatting import today_vn, vn_datetime, vnd
 from shop.operator import bp
-from shop.operator import orders_admin as admin
+from shop.operator import orders_services as admin
 from shop.operator.inputs import InputError, parse_dong, percent_text
 from shop.orders.models import (
     ORDER_STATUS_LABELS,
@@ -23,7 +23,7 @@ from shop.orders.models import (
     SUB_ORDER_STATUS_LABELS,
     SUB_ORDER_STATUSES,
 )
-from shop.portal.orders import EVENT_LABELS, parse_day
+from shop.portal.orders_views import EVENT_LABELS, parse_day
 
 PAYMENT_LABELS = {"cod": _l("COD"), "card": _l("Thẻ"), "vietqr": _l("Chuyển khoản")}
 MORE_EVENT_LABELS = {

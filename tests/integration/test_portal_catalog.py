@@ -12,12 +12,11 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from shop.accounts.models import ProducerMember, User
+from shop.accounts.models import ProducerInvite, ProducerMember, User
 from shop.accounts.services import create_user
 from shop.catalog.models import Product, ProductImage, Variant
 from shop.extensions import db
 from shop.formatting import today_vn
-from shop.inventory.models import ProducerInvite
 from shop.notifications.models import OutboxEmail
 from shop.places.models import Province, Ward
 from shop.producers.models import Certificate, Producer
