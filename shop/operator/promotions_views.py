@@ -4,7 +4,7 @@ week form, publishing and cancelling, and the review of producers' enrolments.
 Views read the form, call one service with plain values and render or
 redirect; a refusal is shown next to the field it is about and nothing is saved."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -93,6 +93,24 @@ def _fill_from(form: WeekForm, promotion) -> None:
     form.min_stars.data = scope.get("min_stars")
 
 
+@bp.get("/khuyen-mai/tim-san-pham")
+def promotion_product_search():
+    """The week form's product picker: JSON of the products matching `q`."""
+    found = week_queries.product_matches(request.args.get("q", ""))
+    return jsonify(items=[{"value": slug, "label": label} for slug, label in found])
+
+
+def _form_page(promotion, form, status=200, **extra):
+    return render_template(
+        "operator/promotion_form.html",
+        form=form,
+        promotion=promotion,
+        product_labels=week_queries.product_labels(form.product_refs()),
+        **extra,
+        **_labels(),
+    ), status
+
+
 @bp.get("/khuyen-mai")
 def promotions():
     return render_template(
@@ -121,19 +139,18 @@ def promotion_new():
             return redirect(url_for(".promotion_edit", promotion_id=promotion_id))
     elif form.is_submitted():
         status = 400
-    return render_template("operator/promotion_form.html", form=form, promotion=None, **_labels()), status
+    return _form_page(None, form, status)
 
 
 def _edit_page(promotion, form, status=200, cancel_form=None):
-    return render_template(
-        "operator/promotion_form.html",
-        form=form,
-        promotion=promotion,
+    return _form_page(
+        promotion,
+        form,
+        status,
         cancel_form=cancel_form or CancelWeekForm(formdata=None),
         action_form=ActionForm(formdata=None),
         scope=week_queries.scope_labels(promotion),
-        **_labels(),
-    ), status
+    )
 
 
 @bp.route("/khuyen-mai/<int:promotion_id>", methods=["GET", "POST"])

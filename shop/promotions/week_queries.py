@@ -1,11 +1,13 @@
 """The operator's reads of promotion weeks (/ops/khuyen-mai): the list, a week's
-scope as labels, the choices its form offers and its enrolments.
+scope as labels, the choices its form offers (and the products its picker finds)
+and its enrolments.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from shop.catalog.models import Category, Product, Variant
@@ -16,6 +18,7 @@ from shop.places.models import Province
 from shop.producers.models import Producer
 from shop.promotions.models import Promotion, PromotionEnrolment
 from shop.promotions.week_rules import WeekGroups, week_status
+from shop.text import fold
 
 
 def list_weeks(now: datetime | None = None) -> WeekGroups:
@@ -74,6 +77,58 @@ def scope_product_refs(promotion: Promotion) -> list[str]:
     if not ids:
         return []
     return list(db.session.scalars(select(Product.slug).where(Product.id.in_(ids)).order_by(Product.slug)))
+
+
+PICK_LIMIT = 12
+
+
+def _product_pick_rows(*where, limit: int | None = None) -> list[tuple[str, str]]:
+    stmt = (
+        select(Product.slug, Product.name, Producer.name)
+        .join(Producer, Producer.id == Product.producer_id)
+        .where(*where)
+        .order_by(Product.listed.desc(), Product.name, Product.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(slug, f"{name} — {producer}") for slug, name, producer in db.session.execute(stmt)]
+
+
+def product_matches(text: str, limit: int = PICK_LIMIT) -> list[tuple[str, str]]:
+    """(slug, "name — producer") of the products the week form's picker offers for
+    what the operator typed: the name without tone marks or the slug contains it, or
+    it is one of the product's SKUs, or (digits only) its id. Listed products first."""
+    raw = (text or "").strip()[:100]
+    folded = fold(raw).strip()
+    if not folded:
+        return []
+    matches = [exists().where(Variant.product_id == Product.id, func.upper(Variant.sku) == raw.upper())]
+    if raw.isdigit():  # an id (a number would be found in too many names and slugs)
+        if int(raw) < 2**31:
+            matches.append(Product.id == int(raw))
+    else:
+        matches.append(Product.search_name.contains(folded, autoescape=True))
+        matches.append(Product.slug.contains(folded.replace(" ", "-"), autoescape=True))
+    return _product_pick_rows(or_(*matches), limit=limit)
+
+
+def product_labels(refs: Iterable[str]) -> dict[str, str]:
+    """The picker's label of each product ref (slug or id) the form holds; refs that
+    name no product are left out (the service refuses them on saving)."""
+    refs = [r for r in refs if r][:500]
+    if not refs:
+        return {}
+    ids = [int(r) for r in refs if r.isdigit() and int(r) < 2**31]
+    rows = db.session.execute(
+        select(Product.id, Product.slug).where(or_(Product.slug.in_(refs), Product.id.in_(ids)))
+    ).all()
+    label_of = dict(_product_pick_rows(Product.id.in_([row.id for row in rows])))
+    out = {}
+    for row in rows:
+        for ref in (row.slug, str(row.id)):
+            if ref in refs:
+                out[ref] = label_of[row.slug]
+    return out
 
 
 def producer_choices() -> list[tuple[int, str]]:

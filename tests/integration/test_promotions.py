@@ -6,7 +6,10 @@ ended. Every refusal says why and changes nothing."""
 
 import dataclasses
 import functools
+import html
 import io
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +19,7 @@ from sqlalchemy import func, select
 from shop.accounts.models import ProducerMember, User
 from shop.accounts.passwords import hash_password
 from shop.audit.models import AuditEntry
-from shop.catalog.models import Variant
+from shop.catalog.models import Product, Variant
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.producers.models import Producer
@@ -733,6 +736,42 @@ def test_the_console_publishes_reviews_and_cancels(world, client):
 def test_the_console_is_not_there_for_producers_or_shoppers(world, client):
     assert client.get("/ops/khuyen-mai").status_code == 404
     assert sign_in(client, "ong@example.vn").get("/ops/khuyen-mai/moi").status_code == 404
+    assert sign_in(client, "ong@example.vn").get("/ops/khuyen-mai/tim-san-pham?q=mat").status_code == 404
+
+
+def picked(operator, typed: str) -> list[str]:
+    response = operator.get("/ops/khuyen-mai/tim-san-pham", query_string={"q": typed})
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    return [item["label"] for item in response.get_json()["items"]]
+
+
+def test_the_product_picker_finds_by_name_without_tone_marks_slug_id_or_sku(world, client):
+    operator = sign_in(client, "vanhanh@example.vn")
+    honey = db.session.get(Product, world.honey)
+    label = "Mật ong hoa rừng — HTX ong Phong Thổ"
+
+    assert picked(operator, "mat ong") == picked(operator, "MẬT ONG") == [label]
+    assert picked(operator, honey.slug) == picked(operator, str(honey.id)) == [label]
+    assert picked(operator, db.session.get(Variant, world.tea_sku).sku) == ["Trà Tân Cương — HTX chè Tân Cương"]
+    assert picked(operator, "") == picked(operator, "không có") == picked(operator, "%") == []
+    item = operator.get("/ops/khuyen-mai/tim-san-pham?q=tra").get_json()["items"][0]
+    assert item == {"value": db.session.get(Product, world.tea).slug, "label": "Trà Tân Cương — HTX chè Tân Cương"}
+
+
+def test_the_week_form_works_without_javascript_and_names_the_chosen_products_for_the_picker(world, client):
+    operator = sign_in(client, "vanhanh@example.vn")
+    honey = db.session.get(Product, world.honey)
+    promotion_id = week_services.create_week(world.operator, week(product_refs=(honey.slug,)), now=NOW)
+
+    page = operator.get(f"/ops/khuyen-mai/{promotion_id}").get_data(as_text=True)
+
+    textarea = re.search(r"<textarea[^>]*name=\"products\"[^>]*>([^<]*)</textarea>", page)
+    assert textarea and textarea.group(1).strip() == honey.slug  # the typed-lines field, as without JavaScript
+    assert 'data-picker-url="/ops/khuyen-mai/tim-san-pham"' in textarea.group(0)
+    labels = re.search(r'data-picker-labels="([^"]*)"', textarea.group(0)).group(1)
+    assert json.loads(html.unescape(labels)) == {honey.slug: "Mật ong hoa rừng — HTX ong Phong Thổ"}
+    assert re.search(r'<select[^>]*data-picker[^>]*name="producers"|<select[^>]*name="producers"[^>]*data-picker', page)
+    assert 'src="/static/js/picker.js' in page
 
 
 # --- demo data -------------------------------------------------------------------------------------
