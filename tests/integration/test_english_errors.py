@@ -11,9 +11,8 @@ from shop.accounts.services import create_user
 from shop.catalog.models import Variant
 from shop.checkout.services import place_order
 from shop.extensions import db
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import cart_with, delivery_to, make_product
-
-PASSWORD = "mat-khau-an-toan-1"
 
 
 def flashes(client) -> list[str]:
@@ -92,8 +91,7 @@ def test_a_producer_reading_english_is_refused_in_english(client, honey):
     )
     sub = order.sub_orders[0]
     line = sub.lines[0]
-    signed_in = in_english(client).post("/tai-khoan/dang-nhap", data={"email": "ong@example.vn", "password": PASSWORD})
-    assert signed_in.status_code in (302, 303)
+    sign_in(in_english(client), "ong@example.vn")
     cancel = f"/producer/don-hang/{sub.id}/huy-dong"
 
     client.post(cancel, data={f"qty-{line.id}": "1", "reason": " "})

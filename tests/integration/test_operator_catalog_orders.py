@@ -28,11 +28,10 @@ from shop.payments.models import Refund
 from shop.settings.services import get_int
 from shop.shipping.models import ShippingRate
 from shop.shipping.services import rate_table
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.cache import warm
 from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
 from tests.support.stripe import refunded_at_stripe
-
-PASSWORD = "mat-khau-an-toan-1"
 
 
 @dataclasses.dataclass
@@ -65,12 +64,6 @@ def shop(app) -> Shop:
         teas.id,
         operator.id,
     )
-
-
-def sign_in(client, email: str):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303)
-    return client
 
 
 def add_people(shop: Shop) -> None:

@@ -29,9 +29,8 @@ from shop.orders.models import Order, SubOrder
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 from shop.producers.rules import certificate_expiry
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
-
-PASSWORD = "mat-khau-an-toan-1"
 
 
 class FreshContextClient(FlaskClient):
@@ -48,12 +47,6 @@ def app(app, tmp_path):
     app.config["CERTIFICATE_DIR"] = str(tmp_path / "certificates")
     app.test_client_class = FreshContextClient
     return app
-
-
-def sign_in(client, email: str):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def text(response) -> str:

@@ -27,9 +27,9 @@ from shop.promotions import enrolment_services, pricing, storefront_queries, wee
 from shop.promotions.models import Promotion, PromotionEnrolment, Voucher
 from shop.promotions.week_rules import PromotionError
 from shop.promotions.week_services import Banner, WeekDetails
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import category, make_producer, make_product, province
 
-PASSWORD = "mat-khau-an-toan-1"
 NOW = datetime(2030, 5, 20, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -94,12 +94,6 @@ def clock(monkeypatch):
 
     set_now(NOW)
     return set_now
-
-
-def sign_in(client, email: str):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303)
-    return client
 
 
 def week(**changes) -> WeekDetails:

@@ -12,16 +12,14 @@ from shop.checkout.services import place_order
 from shop.extensions import db
 from shop.orders import services as orders
 from shop.orders.models import Order
+from tests.support.auth import PASSWORD
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
-
-PASSWORD = "mat-khau-dai-1"
 
 
 @pytest.fixture
-def shopper(app, client):
+def shopper(app, auth):
     user = create_user("lan@example.vn", "shopper", PASSWORD, name="Lan")
-    response = client.post("/tai-khoan/dang-nhap", data={"email": "lan@example.vn", "password": PASSWORD})
-    assert response.status_code in (302, 303)
+    auth.login("lan@example.vn")
     return user.id
 
 
