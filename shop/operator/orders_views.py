@@ -23,6 +23,7 @@ from shop.orders.models import (
     SUB_ORDER_STATUS_LABELS,
     SUB_ORDER_STATUSES,
 )
+from shop.paging import Page
 from shop.portal.orders_views import EVENT_LABELS, parse_day
 
 PAYMENT_LABELS = {"cod": _l("COD"), "card": _l("Thẻ"), "vietqr": _l("Chuyển khoản")}
@@ -102,7 +103,7 @@ def _filter_args() -> dict:
 @bp.get("/don-hang", endpoint="orders")
 def orders():
     query, errors = _query()
-    result = admin.search_orders(query) if not errors else admin.OrderPage([], 0, 1, 1)
+    result = admin.search_orders(query) if not errors else Page([], 1)
     return render_template(
         "operator/orders.html",
         query=query,

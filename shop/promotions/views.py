@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from shop.formatting import as_utc, utcnow
 from shop.page_cache import cached_page
+from shop.paging import page_count
 from shop.promotions import pricing, storefront_queries, week_queries, week_rules
 
 bp = Blueprint("promotions", __name__, url_prefix="/khuyen-mai")
@@ -49,7 +50,7 @@ def landing(slug: str):
         items=items,
         total=total,
         page=page,
-        pages=max(1, -(-total // per_page)),
+        pages=page_count(total, per_page),
         offers=pricing.card_offers(items, now) if status == "running" else {},
         scope=week_queries.scope_labels(week) if not week.invitation_only else {},
     )
