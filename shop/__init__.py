@@ -110,7 +110,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(orders_bp)
 
     from shop.portal import bp as portal_bp
-    from shop.portal import views as _portal_views  # noqa: F401 - registers the portal's routes
+    from shop.portal import routes as _portal_routes  # noqa: F401 - registers the portal's routes
     from shop.reviews.views import bp as reviews_bp  # also adds /ops/danh-gia and /producer/danh-gia
 
     app.register_blueprint(portal_bp)

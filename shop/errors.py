@@ -1,24 +1,41 @@
 """Domain errors, mapped to HTTP once, at the edge."""
 
 import contextlib
+from typing import TypeAlias
 
 from flask import abort, jsonify, render_template, request
+from flask_babel import LazyString
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sqlalchemy_exc
 from werkzeug.exceptions import HTTPException
 
+# What a refusal says to people: a plain string, or (better) a lazy_gettext one that is
+# translated when it is read, in the language of whoever reads it.
+Message: TypeAlias = "str | LazyString"
+
 
 class ShopError(Exception):
-    """A refusal a user can act on: `code` is stable, `message` is for people."""
+    """A refusal a user can act on: `code` is stable, `message` is for people.
+
+    Services raise with a lazy message (`lazy_gettext as _l`): it is translated
+    when it is read, at the edge, in the language of the request that shows it
+    (or the default language in a task or command)."""
 
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None):
+    def __init__(self, message: Message, *, code: str | None = None):
         super().__init__(message)
-        self.message = message
+        self._message = message
         if code:
             self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self._message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class NotFound(ShopError):

@@ -1,11 +1,11 @@
 """Imports every model module so that the metadata (and Alembic) sees all tables."""
 
-from shop.accounts.models import Address, ProducerMember, User
+from shop.accounts.models import Address, ProducerInvite, ProducerMember, User
 from shop.audit.models import AuditEntry
 from shop.bank.models import BankTransfer
 from shop.cart.models import Cart, CartLine
 from shop.catalog.models import Category, Product, ProductImage, Variant
-from shop.inventory.models import ApiToken, IdempotencyKey, ProducerFeed, ProducerInvite, StockImport
+from shop.inventory.models import ApiToken, IdempotencyKey, ProducerFeed, StockImport
 from shop.ledger.models import CommissionOverride, LedgerEntry, Payout
 from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder

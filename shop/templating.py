@@ -10,7 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from shop.formatting import compact_count, rating, to_vn, today_vn, vn_date, vn_datetime, vnd
-from shop.orders.models import CANCEL_REASON_LABELS
+from shop.orders.models import CANCEL_REASON_LABELS, ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS
 from shop.page_cache import is_shared
 from shop.portal import order_queries
 from shop.reviews.jsonld import with_reviews
@@ -26,25 +26,12 @@ OWNER_TYPE_LABELS = {
 }
 
 
-ORDER_STATUS_LABELS = {
-    "awaiting_payment": _l("Chờ thanh toán"),
-    "paid": _l("Đã thanh toán"),
-    "placed": _l("Đã đặt"),
-    "cancelled": _l("Đã huỷ"),
-}
 # The stages of a shopper's order (shop.orders.queries.STAGES), as the tabs name them.
 ORDER_STAGE_LABELS = {
     "awaiting_payment": _l("Chờ thanh toán"),
     "to_confirm": _l("Chờ xác nhận"),
     "to_ship": _l("Chờ lấy hàng"),
     "shipping": _l("Đang giao"),
-    "delivered": _l("Đã giao"),
-    "cancelled": _l("Đã huỷ"),
-}
-SUB_ORDER_STATUS_LABELS = {
-    "pending": _l("Chờ xác nhận"),
-    "confirmed": _l("Đã xác nhận"),
-    "shipped": _l("Đang giao"),
     "delivered": _l("Đã giao"),
     "cancelled": _l("Đã huỷ"),
 }

@@ -10,6 +10,7 @@ from flask_migrate import upgrade
 
 from shop import create_app
 from shop.reference import load_reference_data
+from tests.support.auth import AuthActions
 from tests.support.servers import PostgresServer, RedisServer, S3Server
 
 
@@ -120,3 +121,9 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def auth(client):
+    """`auth.login(email)` signs the test client in through the real form."""
+    return AuthActions(client)

@@ -78,6 +78,20 @@ class ProducerMember(Model):
     producer: Mapped["Producer"] = relationship()  # noqa: F821
 
 
+class ProducerInvite(Model):
+    """An owner's invitation for a staff member, accepted by following the e-mailed link."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column()
+
+    producer: Mapped["Producer"] = relationship()  # noqa: F821
+
+
 class Address(Model):
     """A delivery address: province -> commune/ward -> street, with the recipient's phone."""
 

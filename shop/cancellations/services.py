@@ -68,16 +68,16 @@ def cancel_lines(
     cancels the whole part, shipping fee included."""
     reason = (reason or "").strip()
     if not reason:
-        raise ShopError("Cho biết lý do huỷ.", code="missing_reason")
+        raise ShopError(_("Cho biết lý do huỷ."), code="missing_reason")
     try:
         wanted = {int(line_id): int(quantity) for line_id, quantity in line_quantities.items()}
     except (TypeError, ValueError):
-        raise ShopError("Số lượng huỷ không hợp lệ.", code="bad_quantity") from None
+        raise ShopError(_("Số lượng huỷ không hợp lệ."), code="bad_quantity") from None
     if any(quantity < 0 for quantity in wanted.values()):
-        raise ShopError("Số lượng huỷ không hợp lệ.", code="bad_quantity")
+        raise ShopError(_("Số lượng huỷ không hợp lệ."), code="bad_quantity")
     wanted = {line_id: quantity for line_id, quantity in wanted.items() if quantity}
     if not wanted:
-        raise ShopError("Nhập số lượng cần huỷ ở ít nhất một dòng.", code="nothing_to_cancel")
+        raise ShopError(_("Nhập số lượng cần huỷ ở ít nhất một dòng."), code="nothing_to_cancel")
     sub = orders.lock_sub_order(sub_order_id, producer_ids)
     orders.check_line_cancellation(sub, wanted)
     if all(line.quantity - line.cancelled_quantity == wanted.get(line.id, 0) for line in sub.lines):
@@ -109,7 +109,7 @@ def cancel_lines(
         )
         if changed != 1:  # another request cancelled these units first
             db.session.rollback()
-            raise orders.OrderStateError("Dòng hàng vừa được huỷ ở nơi khác. Vui lòng tải lại trang.")
+            raise orders.OrderStateError(_("Dòng hàng vừa được huỷ ở nơi khác. Vui lòng tải lại trang."))
         notes.append(f"{line.sku} ×{quantity}")
     # Stock rows in the fixed order of shop.orders.stock, as everywhere else.
     touched = stock.give_back([stock.Hold(lines[i].variant_id, wanted[i]) for i in wanted])

@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
@@ -59,17 +60,19 @@ def _sellable_variant(variant_id: int) -> Variant:
         .options(joinedload(Variant.product))
     ).first()
     if variant is None:
-        raise NotFound("Sản phẩm này không còn bán.")
+        raise NotFound(_l("Sản phẩm này không còn bán."))
     return variant
 
 
 def add_item(user_id: int | None, token: str | None, variant_id: int, quantity: int) -> tuple[str | None, AddResult]:
     """Add `quantity` of a variant; returns the visitor's cart token (None for a user) and what was added."""
     if quantity < 1:
-        raise ShopError("Số lượng phải từ 1 trở lên.", code="bad_quantity")
+        raise ShopError(_l("Số lượng phải từ 1 trở lên."), code="bad_quantity")
     variant = _sellable_variant(variant_id)
     if variant.stock <= 0:
-        raise OutOfStock(f"{variant.product.name} ({variant.label}) đã hết hàng.")
+        raise OutOfStock(
+            _l("%(product)s (%(variant)s) đã hết hàng.", product=variant.product.name, variant=variant.label)
+        )
     cart = _get_or_create(user_id, token)
     line = db.session.scalars(
         select(CartLine).where(CartLine.cart_id == cart.id, CartLine.variant_id == variant_id)
@@ -95,7 +98,7 @@ def set_quantity(user_id: int | None, token: str | None, variant_id: int, quanti
         ).first()
     )
     if line is None:
-        raise NotFound("Sản phẩm không có trong giỏ.")
+        raise NotFound(_l("Sản phẩm không có trong giỏ."))
     if quantity <= 0:
         db.session.delete(line)
         db.session.commit()

@@ -15,7 +15,7 @@ from shop.catalog.related import related_products
 from shop.formatting import utcnow, vnd
 from shop.page_cache import cached_page
 from shop.promotions import pricing
-from shop.promotions import services as promotions
+from shop.promotions import storefront_queries as promotions
 from shop.reviews import queries as review_queries
 from shop.storage import MEDIA, StorageError, StoredFileMissing, content_type_of, storage
 from shop.templating import owner_type_label

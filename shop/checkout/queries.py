@@ -1,5 +1,6 @@
 """Reads the checkout pages need (no commits here)."""
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from shop.accounts.models import Address
@@ -22,14 +23,14 @@ def saved_addresses(user_id: int) -> list[Address]:
 def saved_address(user_id: int | None, address_id: int) -> Address:
     address = db.session.get(Address, address_id)
     if address is None or user_id is None or address.user_id != user_id:
-        raise NotFound("Không tìm thấy địa chỉ.")
+        raise NotFound(_l("Không tìm thấy địa chỉ."))
     return address
 
 
 def check_ward(province_id: int, ward_id: int) -> None:
     ward = db.session.get(Ward, ward_id)
     if ward is None or ward.province_id != province_id:
-        raise CheckoutError("Phường/xã không thuộc tỉnh/thành đã chọn.", code="bad_address")
+        raise CheckoutError(_l("Phường/xã không thuộc tỉnh/thành đã chọn."), code="bad_address")
 
 
 def printed_address(delivery: Delivery) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -58,7 +59,7 @@ def new_order_number(now=None) -> str:
 def address_text(delivery: Delivery) -> tuple[Province, str]:
     ward = db.session.get(Ward, delivery.ward_id)
     if ward is None or ward.province_id != delivery.province_id:
-        raise CheckoutError("Phường/xã không thuộc tỉnh/thành đã chọn.", code="bad_address")
+        raise CheckoutError(_l("Phường/xã không thuộc tỉnh/thành đã chọn."), code="bad_address")
     province = db.session.get(Province, delivery.province_id)
     return province, f"{delivery.street}, {ward.name}, {province.name}"
 
@@ -122,7 +123,13 @@ def _take_stock(lines: list[LineView]) -> stock.Taken:
     except stock.NotEnoughStock as short:
         db.session.rollback()
         line = by_variant[short.variant_id]
-        raise OutOfStock(f"Rất tiếc, {line.product_name} ({line.variant_label}) vừa hết hàng.") from None
+        raise OutOfStock(
+            _l(
+                "Rất tiếc, %(product)s (%(variant)s) vừa hết hàng.",
+                product=line.product_name,
+                variant=line.variant_label,
+            )
+        ) from None
     except stock.QuotaSoldOut as gone:
         db.session.rollback()
         line = next(x for x in lines if _enrolment_id(x) == gone.enrolment_id)
@@ -183,14 +190,14 @@ def place_order(
     if existing is not None:
         return existing
     if payment_method not in ("card", "cod", "vietqr"):
-        raise CheckoutError("Chọn cách thanh toán.", code="bad_payment_method")
+        raise CheckoutError(_l("Chọn cách thanh toán."), code="bad_payment_method")
     if payment_method == "vietqr" and not bank.vietqr_available():
         raise CheckoutError(
             _("Chuyển khoản ngân hàng đang tạm ngừng; vui lòng chọn cách thanh toán khác."), code="vietqr_off"
         )
     cart = db.session.get(Cart, cart_id)
     if cart is None or (user_id is not None and cart.user_id not in (None, user_id)):
-        raise CheckoutError("Không tìm thấy giỏ hàng.", code="no_cart")
+        raise CheckoutError(_l("Không tìm thấy giỏ hàng."), code="no_cart")
     province, printed_address = address_text(delivery)
     now = as_utc(now) or utcnow()
     email = delivery.email.strip().lower()
@@ -202,14 +209,25 @@ def place_order(
         if winner is not None:
             return winner
     if not view.groups:
-        raise CheckoutError("Giỏ hàng đang trống.", code="empty_cart")
+        raise CheckoutError(_l("Giỏ hàng đang trống."), code="empty_cart")
     for group in view.groups:
         for line in group.lines:
             if line.problem == "sold_out":
-                raise OutOfStock(f"Rất tiếc, {line.product_name} ({line.variant_label}) đã hết hàng.")
+                raise OutOfStock(
+                    _l(
+                        "Rất tiếc, %(product)s (%(variant)s) đã hết hàng.",
+                        product=line.product_name,
+                        variant=line.variant_label,
+                    )
+                )
             if line.problem:
                 raise OutOfStock(
-                    f"{line.product_name} ({line.variant_label}) chỉ còn {line.stock} — hãy sửa số lượng trong giỏ."
+                    _l(
+                        "%(product)s (%(variant)s) chỉ còn %(n)s — hãy sửa số lượng trong giỏ.",
+                        product=line.product_name,
+                        variant=line.variant_label,
+                        n=line.stock,
+                    )
                 )
     if view.voucher_error:
         raise vouchers.InvalidVoucher(
@@ -227,7 +245,7 @@ def place_order(
         )
     if payment_method == "cod" and total > get_int("cod_max_amount"):
         raise CheckoutError(
-            "Đơn hàng vượt hạn mức thanh toán khi nhận hàng; vui lòng thanh toán bằng thẻ.", code="cod_limit"
+            _l("Đơn hàng vượt hạn mức thanh toán khi nhận hàng; vui lòng thanh toán bằng thẻ."), code="cod_limit"
         )
 
     # A cart checked out again replaces its earlier unpaid order (and frees that stock first).

@@ -22,7 +22,7 @@ from shop.demo.orders import seed_demo_orders
 from shop.extensions import db
 from shop.formatting import VN_TZ, today_vn, utcnow
 from shop.places.models import Province, Ward
-from shop.portal import services as portal
+from shop.portal import certificate_services, inputs, producer_services
 from shop.producers.models import Certificate, Producer
 from shop.producers.rules import certificate_expiry
 from shop.promotions.models import Promotion, PromotionEnrolment, Voucher
@@ -318,9 +318,9 @@ def seed_demo_application() -> int:
     ward = db.session.scalars(select(Ward).where(Ward.province_id == province.id).order_by(Ward.code)).first()
     category = db.session.scalars(select(Category).where(Category.slug == "che-bien-tu-gao-ngu-coc")).one()
     user = create_user(DEMO_APPLICANT, "shopper", DEMO_PASSWORD, name="Ứng viên Demo")
-    portal.apply_to_sell(
+    producer_services.apply_to_sell(
         user.id,
-        portal.ProducerDetails(
+        producer_services.ProducerDetails(
             name="HTX Miến dong Bình Liêu (hồ sơ minh hoạ)",
             owner_type="cooperative",
             tax_code="5701234567",
@@ -331,16 +331,16 @@ def seed_demo_application() -> int:
             email=DEMO_APPLICANT,
             story="Hồ sơ minh hoạ để thử duyệt: miến dong làm từ củ dong riềng trồng tại địa phương.",
         ),
-        portal.BankDetails("970436", "HTX MIEN DONG BINH LIEU", "0011000000001"),  # Vietcombank
+        producer_services.BankDetails("970436", "HTX MIEN DONG BINH LIEU", "0011000000001"),  # Vietcombank
         "Miến dong Bình Liêu",
         category.id,
-        portal.CertificateDetails(
+        certificate_services.CertificateDetails(
             stars=3,
             decision_number="123/QĐ-UBND (minh hoạ)",
             decision_date=today_vn() - timedelta(days=40),
             issuing_level="province",
         ),
-        portal.Upload("quyet-dinh-ocop.pdf", _decision_pdf()),
+        inputs.Upload("quyet-dinh-ocop.pdf", _decision_pdf()),
     )
     return 1
 

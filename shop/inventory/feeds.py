@@ -15,20 +15,30 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+from flask_babel import lazy_gettext as _l
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from shop.errors import Message
+
 MAX_REDIRECTS = 3
+PRIVATE_HOST = _l("Địa chỉ nguồn phải là máy chủ công khai trên Internet.")
 
 
 class FeedError(Exception):
-    """A feed that could not be used; `message` is for the producer."""
+    """A feed that could not be used; `message` is for the producer (translated
+    when read: the refusals of `check_url` reach the portal's form; a failed
+    fetch is stored by the worker in the default language)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: Message):
         super().__init__(message)
         self.code = code
-        self.message = message
+        self._message = message
+
+    @property
+    def message(self) -> str:
+        return str(self._message)
 
 
 @dataclass(frozen=True)
@@ -43,9 +53,9 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FeedError("bad_url", "Địa chỉ nguồn phải bắt đầu bằng http:// hoặc https://.")
+        raise FeedError("bad_url", _l("Địa chỉ nguồn phải bắt đầu bằng http:// hoặc https://."))
     if len(url) > 500:
-        raise FeedError("bad_url", "Địa chỉ nguồn tối đa 500 ký tự.")
+        raise FeedError("bad_url", _l("Địa chỉ nguồn tối đa 500 ký tự."))
     if not allow_private:
         _check_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     return url
@@ -55,11 +65,11 @@ def _check_public(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise FeedError("dns", f"Không tìm thấy máy chủ “{host}”.") from None
+        raise FeedError("dns", _l("Không tìm thấy máy chủ “%(host)s”.", host=host)) from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
-            raise FeedError("private_host", "Địa chỉ nguồn phải là máy chủ công khai trên Internet.")
+            raise FeedError("private_host", PRIVATE_HOST)
 
 
 def _peer_is_public(response: requests.Response) -> bool:
@@ -223,7 +233,7 @@ def _fetch(
             raise FeedError("connection", f"Không kết nối được tới nguồn ({type(exc).__name__}).") from None
         with response:
             if not allow_private and not _peer_is_public(response):
-                raise FeedError("private_host", "Địa chỉ nguồn phải là máy chủ công khai trên Internet.")
+                raise FeedError("private_host", PRIVATE_HOST)
             if response.is_redirect:
                 url = urljoin(url, response.headers.get("Location", ""))
                 continue

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from shop.database import rowcount
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
+MAX_ROWS_TEXT = f"{MAX_ROWS:,}".replace(",", ".")
 CHUNK = 1000
 DUPLICATE_WINDOW = timedelta(minutes=15)
 EXPECTED_HEADER = "sku,quantity,price"
@@ -84,15 +86,21 @@ def _decode(body: bytes) -> str:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportRefused(
-            "Tệp không phải văn bản UTF-8. Trong Excel hãy chọn Lưu thành “CSV UTF-8 (Comma delimited)”."
+            _l("Tệp không phải văn bản UTF-8. Trong Excel hãy chọn Lưu thành “CSV UTF-8 (Comma delimited)”.")
         ) from None
     if "\x00" in text:
-        raise ImportRefused("Tệp không phải CSV (có ký tự nhị phân).")
+        raise ImportRefused(_l("Tệp không phải CSV (có ký tự nhị phân)."))
     return text
 
 
 def _header_refused(found: str) -> ImportRefused:
-    return ImportRefused(f"Tiêu đề cột phải là “{EXPECTED_HEADER}” (cột price không bắt buộc); tệp có “{found[:120]}”.")
+    return ImportRefused(
+        _l(
+            "Tiêu đề cột phải là “%(expected)s” (cột price không bắt buộc); tệp có “%(found)s”.",
+            expected=EXPECTED_HEADER,
+            found=found[:120],
+        )
+    )
 
 
 def _parse_csv(text: str) -> ParsedFile:
@@ -102,7 +110,7 @@ def _parse_csv(text: str) -> ParsedFile:
         reader = csv.reader(io.StringIO(text.lstrip("\r\n")), delimiter=delimiter)
         header = next(reader, None)
         if header is None:
-            raise ImportRefused("Tệp trống.")
+            raise ImportRefused(_l("Tệp trống."))
         names = [cell.strip().lower() for cell in header]
         while names and not names[-1]:
             names.pop()
@@ -114,7 +122,7 @@ def _parse_csv(text: str) -> ParsedFile:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise ImportRefused(f"Tệp có hơn {MAX_ROWS:,} dòng; hãy chia nhỏ.".replace(",", "."))
+                raise ImportRefused(_l("Tệp có hơn %(n)s dòng; hãy chia nhỏ.", n=MAX_ROWS_TEXT))
             ref = reader.line_num
             used = list(cells)
             while len(used) > len(names) and not used[-1].strip():
@@ -129,21 +137,21 @@ def _parse_csv(text: str) -> ParsedFile:
 
             rows.append(Row(ref, cell("sku"), cell("quantity"), cell("price")))
     except csv.Error:
-        raise ImportRefused("Không đọc được tệp CSV (dòng hỏng hoặc ô quá dài).") from None
+        raise ImportRefused(_l("Không đọc được tệp CSV (dòng hỏng hoặc ô quá dài).")) from None
     return ParsedFile("csv", rows)
 
 
 def _parse_json(text: str) -> ParsedFile:
-    shape = 'JSON phải có dạng {"items": [{"sku": …, "quantity": …, "price": …}]}.'
+    shape = '{"items": [{"sku": …, "quantity": …, "price": …}]}'
     try:
         data = json.loads(text)
     except ValueError:
-        raise ImportRefused("JSON không hợp lệ. " + shape) from None
+        raise ImportRefused(_l("JSON không hợp lệ. JSON phải có dạng %(shape)s.", shape=shape)) from None
     items = data.get("items") if isinstance(data, dict) else None
     if not isinstance(items, list):
-        raise ImportRefused(shape)
+        raise ImportRefused(_l("JSON phải có dạng %(shape)s.", shape=shape))
     if len(items) > MAX_ROWS:
-        raise ImportRefused(f"Nguồn có hơn {MAX_ROWS:,} mục; hãy chia nhỏ.".replace(",", "."))
+        raise ImportRefused(_l("Nguồn có hơn %(n)s mục; hãy chia nhỏ.", n=MAX_ROWS_TEXT))
     rows = []
     for i, item in enumerate(items, start=1):
         if isinstance(item, dict):
@@ -157,13 +165,13 @@ def parse_file(body: bytes, content_type: str = "") -> ParsedFile:
     """Rows of a CSV (header sku,quantity[,price]; comma, semicolon or tab) or a JSON
     {"items": [...]}; ImportRefused when the file as a whole cannot be used."""
     if "html" in content_type:
-        raise ImportRefused("Nguồn trả về một trang HTML, không phải tệp CSV/JSON.")
+        raise ImportRefused(_l("Nguồn trả về một trang HTML, không phải tệp CSV/JSON."))
     text = _decode(body)
     start = text.lstrip()[:1]
     if start == "<":
-        raise ImportRefused("Nguồn trả về một trang HTML, không phải tệp CSV/JSON.")
+        raise ImportRefused(_l("Nguồn trả về một trang HTML, không phải tệp CSV/JSON."))
     if not start:
-        raise ImportRefused("Tệp trống.")
+        raise ImportRefused(_l("Tệp trống."))
     if start in "{[" or content_type == "application/json":
         return _parse_json(text)
     return _parse_csv(text)
@@ -172,7 +180,7 @@ def parse_file(body: bytes, content_type: str = "") -> ParsedFile:
 # --- storage ----------------------------------------------------------------------------
 
 
-STORE_DOWN = "Không lưu được tệp lúc này: kho lưu trữ tệp không phản hồi. Hãy thử lại sau ít phút."
+STORE_DOWN = _l("Không lưu được tệp lúc này: kho lưu trữ tệp không phản hồi. Hãy thử lại sau ít phút.")
 
 
 def _collect(body_chunks) -> tuple[bytes, str]:
@@ -181,7 +189,7 @@ def _collect(body_chunks) -> tuple[bytes, str]:
     for chunk in body_chunks:
         size += len(chunk)
         if size > MAX_BYTES:
-            raise ImportRefused("Tệp lớn hơn 5 MB; hãy chia nhỏ.")
+            raise ImportRefused(_l("Tệp lớn hơn 5 MB; hãy chia nhỏ."))
         digest.update(chunk)
         body.extend(chunk)
     return bytes(body), digest.hexdigest()
@@ -226,10 +234,10 @@ def create_upload(producer_id: int, user_id: int | None, filename: str, stream) 
     chunks; more than MAX_BYTES is refused without reading on."""
     body, content_hash = _collect(iter(lambda: stream.read(64 * 1024), b""))
     if not body:
-        raise ImportRefused("Tệp trống.")
+        raise ImportRefused(_l("Tệp trống."))
     parsed = parse_file(body)
     if parsed.fmt != "csv":
-        raise ImportRefused(f"Hãy tải lên tệp CSV có tiêu đề “{EXPECTED_HEADER}”.")
+        raise ImportRefused(_l("Hãy tải lên tệp CSV có tiêu đề “%(expected)s”.", expected=EXPECTED_HEADER))
     earlier = db.session.scalars(
         select(StockImport)
         .where(
@@ -416,7 +424,7 @@ def import_of(producer_id: int, import_id: int) -> StockImport:
         select(StockImport).where(StockImport.id == import_id, StockImport.producer_id == producer_id)
     ).first()
     if imp is None:
-        raise NotFound("Không tìm thấy lần nhập kho này.")
+        raise NotFound(_l("Không tìm thấy lần nhập kho này."))
     return imp
 
 
@@ -481,7 +489,7 @@ def save_feed(producer_id: int, url: str, interval_minutes: int, active: bool) -
     except feeds.FeedError as err:
         raise ShopError(err.message, code=err.code) from None
     if interval_minutes not in FEED_INTERVALS:
-        raise ShopError("Chọn một chu kỳ lấy dữ liệu trong danh sách.", code="bad_interval")
+        raise ShopError(_l("Chọn một chu kỳ lấy dữ liệu trong danh sách."), code="bad_interval")
     feed = feed_of(producer_id)
     if feed is None:
         feed = ProducerFeed(producer_id=producer_id, format="csv")
@@ -505,7 +513,7 @@ def request_feed_pull(producer_id: int) -> None:
     """Fetch the feed as soon as the worker can, whatever its interval (commits)."""
     feed = feed_of(producer_id)
     if feed is None:
-        raise NotFound("Chưa đăng ký nguồn dữ liệu.")
+        raise NotFound(_l("Chưa đăng ký nguồn dữ liệu."))
     feed.last_fetched_at = None
     db.session.commit()
     enqueue("inventory.pull_feed", feed.id)

@@ -2,13 +2,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import Model
 from shop.formatting import utcnow
 
 if TYPE_CHECKING:
-    from shop.producers.models import Producer
+    pass
 
 
 class ApiToken(Model):
@@ -81,17 +81,3 @@ class ProducerFeed(Model):
     last_fetched_at: Mapped[datetime | None] = mapped_column()
     last_status: Mapped[str] = mapped_column(String(16), default="")
     last_error: Mapped[str] = mapped_column(Text, default="")
-
-
-class ProducerInvite(Model):
-    """An owner's invitation for a staff member, accepted by following the e-mailed link."""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
-    email: Mapped[str] = mapped_column(String(254))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    accepted_at: Mapped[datetime | None] = mapped_column()
-
-    producer: Mapped["Producer"] = relationship()  # noqa: F821

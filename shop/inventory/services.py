@@ -10,13 +10,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from shop.catalog.models import Product, Variant
 from shop.catalog.services import commit_catalog_change
-from shop.errors import NotFound, ShopError
+from shop.errors import Message, NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import as_utc, utcnow
 from shop.inventory import stock
@@ -40,6 +41,11 @@ class BelowSold(ShopError):
 
     status = 409
     code = "sold_not_shipped"
+
+
+def _refusal(code: str, n: int | None = None) -> Message:
+    """A stock reason as a message translated where it is shown (the msgids are marked in shop.portal.sync_views)."""
+    return _l(stock.REASONS[code], n=n)
 
 
 @dataclass(frozen=True)
@@ -241,10 +247,10 @@ def set_stock(producer_id: int, sku: str, quantity, price=None) -> LineResult:
     """The API's single-SKU update. Unknown (or another producer's) SKU: NotFound;
     a bad value: ShopError 400; below what is sold: ShopError 409."""
     if quantity is None or (isinstance(quantity, str) and not quantity.strip()):
-        raise ShopError(stock.reason_text("bad_quantity"), code="bad_quantity")
+        raise ShopError(_refusal("bad_quantity"), code="bad_quantity")
     checked = stock.check_line(0, sku, quantity, price)
     if isinstance(checked, stock.LineRefused):
-        raise ShopError(stock.reason_text(checked.code, checked.n), code=checked.code)
+        raise ShopError(_refusal(checked.code, checked.n), code=checked.code)
     applied = apply_lines(producer_id, [checked])
     result = applied.results[0]
     if result.status == stock.UNKNOWN:
@@ -252,7 +258,7 @@ def set_stock(producer_id: int, sku: str, quantity, price=None) -> LineResult:
         raise NotFound(f"No SKU '{stock.safe_echo(sku)}' in your catalog.")
     if result.status == stock.REJECTED:
         db.session.rollback()
-        raise BelowSold(result.reason)
+        raise BelowSold(_refusal(result.code or "sold_not_shipped", result.n))
     commit_changes(applied.product_ids)
     return result
 
@@ -266,7 +272,7 @@ def set_variant_on_hand(producer_id: int, variant_id: int, quantity, price=None)
         .where(Variant.id == variant_id, Product.producer_id == producer_id)
     )
     if sku is None:
-        raise NotFound("Không tìm thấy phân loại.")
+        raise NotFound(_l("Không tìm thấy phân loại."))
     return set_stock(producer_id, sku, quantity, price)
 
 

@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from shop.errors import NotFound, ShopError
@@ -52,13 +53,13 @@ def create_token(
     is not stored and cannot be shown again."""
     name = (name or "").strip()
     if not name:
-        raise ShopError("Đặt tên cho token (ví dụ: “Phần mềm kho”).", code="missing_name")
+        raise ShopError(_l("Đặt tên cho token (ví dụ: “Phần mềm kho”)."), code="missing_name")
     if len(name) > 80:
-        raise ShopError("Tên token tối đa 80 ký tự.", code="name_too_long")
+        raise ShopError(_l("Tên token tối đa 80 ký tự."), code="name_too_long")
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
-        raise ShopError("Thời hạn không hợp lệ.", code="bad_expiry")
+        raise ShopError(_l("Thời hạn không hợp lệ."), code="bad_expiry")
     if db.session.get(Producer, producer_id) is None:
-        raise NotFound("Không tìm thấy nhà sản xuất.")
+        raise NotFound(_l("Không tìm thấy nhà sản xuất."))
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(
@@ -81,7 +82,7 @@ def revoke_token(producer_id: int, token_id: int) -> ApiToken:
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.producer_id == producer_id)
     ).first()
     if token is None:
-        raise NotFound("Không tìm thấy token.")
+        raise NotFound(_l("Không tìm thấy token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.commit()

@@ -16,6 +16,7 @@ from shop.errors import NotFound
 from shop.extensions import db
 from shop.ledger.models import CommissionOverride, LedgerEntry, Payout
 from shop.orders.models import OrderLine, SubOrder
+from shop.paging import Page, peek
 from shop.producers.models import Producer
 from shop.settings.services import get_int
 
@@ -68,13 +69,6 @@ def balance_of(producer_id: int) -> ProducerBalance:
     return ProducerBalance(producer, 0, 0, 0)
 
 
-@dataclass(frozen=True)
-class PayoutPage:
-    items: list[Payout]
-    page: int
-    has_next: bool
-
-
 def payouts(
     *,
     status: str | None = None,
@@ -82,7 +76,7 @@ def payouts(
     period_start: date | None = None,
     page: int = 1,
     per_page: int = PER_PAGE,
-) -> PayoutPage:
+) -> Page[Payout]:
     """Payouts, newest period first; filter by state, producer or week."""
     stmt = select(Payout).options(selectinload(Payout.producer)).order_by(Payout.period_start.desc(), Payout.id.desc())
     if status:
@@ -91,8 +85,7 @@ def payouts(
         stmt = stmt.where(Payout.producer_id == producer_id)
     if period_start is not None:
         stmt = stmt.where(Payout.period_start == period_start)
-    rows = list(db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page + 1)))
-    return PayoutPage(rows[:per_page], page, len(rows) > per_page)
+    return peek(stmt, page, per_page)
 
 
 @dataclass(frozen=True)

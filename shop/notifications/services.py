@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from shop.accounts.models import ProducerMember, User
+from shop.accounts.models import ProducerInvite, ProducerMember, User
 from shop.audit.services import record
 from shop.catalog.models import Variant
 from shop.database import rowcount
@@ -214,8 +214,6 @@ def notify_application_decided(producer_id: int) -> None:
 
 
 def notify_invite(invite_id: int, token: str) -> None:
-    from shop.inventory.models import ProducerInvite
-
     invite = db.session.get(ProducerInvite, invite_id)
     if invite is None:  # revoked (deleted) before the e-mail went out
         return

@@ -10,7 +10,7 @@ from flask_login import current_user
 from shop.catalog.models import PRODUCT_STATUSES
 from shop.errors import NotFound, ShopError
 from shop.operator import bp
-from shop.operator import catalog_admin as admin
+from shop.operator import catalog_services as admin
 
 STATUS_LABELS = {"draft": _l("Bản nháp"), "published": _l("Đang bán"), "archived": _l("Ngừng bán")}
 LEVEL_LABELS = {1: _l("Nhóm"), 2: _l("Phân nhóm"), 3: _l("Bộ sản phẩm")}

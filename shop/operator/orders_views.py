@@ -14,11 +14,17 @@ from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
 from shop.formatting import today_vn, vn_datetime, vnd
 from shop.operator import bp
-from shop.operator import orders_admin as admin
+from shop.operator import orders_services as admin
 from shop.operator.inputs import InputError, parse_dong, percent_text
-from shop.orders.models import ORDER_STATUSES, PAYMENT_METHODS, SUB_ORDER_STATUSES
-from shop.portal.orders import EVENT_LABELS, parse_day
-from shop.templating import ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS
+from shop.orders.models import (
+    ORDER_STATUS_LABELS,
+    ORDER_STATUSES,
+    PAYMENT_METHODS,
+    SUB_ORDER_STATUS_LABELS,
+    SUB_ORDER_STATUSES,
+)
+from shop.paging import Page
+from shop.portal.orders_views import EVENT_LABELS, parse_day
 
 PAYMENT_LABELS = {"cod": _l("COD"), "card": _l("Thẻ"), "vietqr": _l("Chuyển khoản")}
 MORE_EVENT_LABELS = {
@@ -97,7 +103,7 @@ def _filter_args() -> dict:
 @bp.get("/don-hang", endpoint="orders")
 def orders():
     query, errors = _query()
-    result = admin.search_orders(query) if not errors else admin.OrderPage([], 0, 1, 1)
+    result = admin.search_orders(query) if not errors else Page([], 1)
     return render_template(
         "operator/orders.html",
         query=query,

@@ -19,9 +19,25 @@ SUB_ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled
 # language (people's own reasons are stored and shown as they typed them).
 LAPSED_REASON = "payment not completed in time"  # an unpaid order whose hold ran out
 REPLACED_REASON = "replaced by a new checkout of the same cart"
+SHOPPER_REASON = "cancelled by the shopper"  # a shopper who cancelled without saying why
 CANCEL_REASON_LABELS = {
     LAPSED_REASON: _l("hết thời gian thanh toán"),
     REPLACED_REASON: _l("đã đặt lại từ cùng giỏ hàng"),
+    SHOPPER_REASON: _l("người mua đã huỷ đơn"),
+}
+# The statuses as people read them.
+ORDER_STATUS_LABELS = {
+    "awaiting_payment": _l("Chờ thanh toán"),
+    "paid": _l("Đã thanh toán"),
+    "placed": _l("Đã đặt"),
+    "cancelled": _l("Đã huỷ"),
+}
+SUB_ORDER_STATUS_LABELS = {
+    "pending": _l("Chờ xác nhận"),
+    "confirmed": _l("Đã xác nhận"),
+    "shipped": _l("Đang giao"),
+    "delivered": _l("Đã giao"),
+    "cancelled": _l("Đã huỷ"),
 }
 PAYMENT_METHODS = ("card", "cod", "vietqr")
 # Order numbers: "OC" + yymmdd + "-" + five of these (no 0/O, 1/I, so people can read them out).

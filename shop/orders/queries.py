@@ -3,6 +3,7 @@
 import hmac
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
@@ -24,12 +25,12 @@ def order_for_viewer(number: str, *, user_id: int | None, token: str | None) -> 
         )
     ).first()
     if order is None:
-        raise NotFound("Không tìm thấy đơn hàng.")
+        raise NotFound(_l("Không tìm thấy đơn hàng."))
     if user_id is not None and order.user_id == user_id:
         return order
     if token and hmac.compare_digest(token, order.access_token):
         return order
-    raise NotFound("Không tìm thấy đơn hàng.")
+    raise NotFound(_l("Không tìm thấy đơn hàng."))
 
 
 # Where a shopper's order stands, as the tabs of "Đơn hàng của tôi" group them.

@@ -7,6 +7,7 @@ Sub-order: pending -> confirmed -> shipped -> delivered, or cancelled before shi
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from shop.cart.services import clear_lines
@@ -20,7 +21,15 @@ from shop.formatting import utcnow
 from shop.ledger import services as ledger
 from shop.notifications.services import notify_cancelled, notify_order_placed, notify_shipped
 from shop.orders import stock
-from shop.orders.models import LAPSED_REASON, Order, OrderEvent, OrderLine, SubOrder
+from shop.orders.models import (
+    LAPSED_REASON,
+    SHOPPER_REASON,
+    SUB_ORDER_STATUS_LABELS,
+    Order,
+    OrderEvent,
+    OrderLine,
+    SubOrder,
+)
 from shop.partners.services import record_variant_changes
 from shop.promotions import vouchers
 
@@ -41,7 +50,7 @@ class OrderStateError(ShopError):
 def get_order(order_id: int) -> Order:
     order = db.session.get(Order, order_id)
     if order is None:
-        raise NotFound("Không tìm thấy đơn hàng.")
+        raise NotFound(_l("Không tìm thấy đơn hàng."))
     return order
 
 
@@ -121,7 +130,7 @@ def mark_paid(order_id: int, amount: int, currency: str) -> str:
     "cancelled" (the reservation had already been released: the caller refunds)."""
     order = db.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
     if order is None:
-        raise NotFound("Không tìm thấy đơn hàng.")
+        raise NotFound(_l("Không tìm thấy đơn hàng."))
     if currency.lower() != "vnd" or amount != order.total:
         order.events.append(OrderEvent(kind="payment_mismatch", note=f"{amount} {currency}"))
         db.session.commit()
@@ -158,17 +167,23 @@ def lock_sub_order(sub_order_id: int, producer_ids: list[int] | None) -> SubOrde
         stmt = stmt.where(SubOrder.producer_id.in_(producer_ids))
     sub = db.session.scalars(stmt.with_for_update()).first()
     if sub is None:
-        raise NotFound("Không tìm thấy đơn hàng.")
+        raise NotFound(_l("Không tìm thấy đơn hàng."))
     return sub
 
 
 def _move(sub: SubOrder, to: str) -> None:
     if to not in NEXT_STATES[sub.status]:
-        raise OrderStateError(f"Không thể chuyển đơn từ “{sub.status}” sang “{to}”.")
+        raise OrderStateError(
+            _l(
+                "Không thể chuyển đơn từ “%(current)s” sang “%(wanted)s”.",
+                current=SUB_ORDER_STATUS_LABELS.get(sub.status, sub.status),
+                wanted=SUB_ORDER_STATUS_LABELS.get(to, to),
+            )
+        )
     if sub.order.status == "awaiting_payment":
-        raise OrderStateError("Đơn hàng chưa được thanh toán.")
+        raise OrderStateError(_l("Đơn hàng chưa được thanh toán."))
     if sub.order.status == "cancelled":
-        raise OrderStateError("Đơn hàng đã bị huỷ.")
+        raise OrderStateError(_l("Đơn hàng đã bị huỷ."))
 
 
 def confirm_sub_order(sub_order_id: int, producer_ids: list[int] | None = None) -> SubOrder:
@@ -186,7 +201,7 @@ def ship_sub_order(
 ) -> SubOrder:
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not carrier or not tracking_number:
-        raise ShopError("Nhập đơn vị vận chuyển và mã vận đơn.", code="missing_tracking")
+        raise ShopError(_l("Nhập đơn vị vận chuyển và mã vận đơn."), code="missing_tracking")
     sub = lock_sub_order(sub_order_id, producer_ids)
     _move(sub, "shipped")
     sub.status, sub.shipped_at = "shipped", utcnow()
@@ -212,13 +227,13 @@ def cancel_sub_order(sub_order_id: int, reason: str, producer_ids: list[int] | N
     """Cancel one producer's part before it ships; its stock returns. A paid
     sub-order must also be refunded: shop.cancellations does both."""
     if not reason.strip():
-        raise ShopError("Cho biết lý do huỷ.", code="missing_reason")
+        raise ShopError(_l("Cho biết lý do huỷ."), code="missing_reason")
     sub = lock_sub_order(sub_order_id, producer_ids)
     if sub.status not in ("pending", "confirmed"):
-        raise OrderStateError("Chỉ huỷ được phần đơn chưa giao cho vận chuyển.")
+        raise OrderStateError(_l("Chỉ huỷ được phần đơn chưa giao cho vận chuyển."))
     if sub.order.status == "awaiting_payment":
         # A later payment would cover the whole order, this part included.
-        raise OrderStateError("Đơn hàng đang chờ thanh toán thẻ; chưa thể huỷ từng phần.")
+        raise OrderStateError(_l("Đơn hàng đang chờ thanh toán thẻ; chưa thể huỷ từng phần."))
     touched = release_stock(sub)
     sub.status, sub.cancelled_at, sub.cancel_reason = "cancelled", utcnow(), reason.strip()
     sub.order.events.append(OrderEvent(sub_order_id=sub.id, kind="cancelled", note=reason.strip()))
@@ -234,12 +249,12 @@ def cancel_by_shopper(order_id: int, user_id: int | None, reason: str) -> Order:
     paid by card (paid orders go through a refund)."""
     order = db.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
     if order is None or (user_id is not None and order.user_id != user_id):
-        raise NotFound("Không tìm thấy đơn hàng.")
+        raise NotFound(_l("Không tìm thấy đơn hàng."))
     if order.status not in ("placed", "awaiting_payment"):
-        raise OrderStateError("Đơn hàng này không thể tự huỷ; hãy liên hệ để được hoàn tiền.")
+        raise OrderStateError(_l("Đơn hàng này không thể tự huỷ; hãy liên hệ để được hoàn tiền."))
     if any(s.status != "pending" for s in order.sub_orders):
-        raise OrderStateError("Đơn đã được nhà sản xuất xác nhận, không thể tự huỷ.")
-    reason = reason.strip() or "cancelled by the shopper"
+        raise OrderStateError(_l("Đơn đã được nhà sản xuất xác nhận, không thể tự huỷ."))
+    reason = reason.strip() or SHOPPER_REASON
     touched = _cancel(order, reason, utcnow())
     for sub in order.sub_orders:
         notify_cancelled(sub, reason)
@@ -260,20 +275,26 @@ def cancelled_amount(line: OrderLine, cancelled_quantity: int | None = None) -> 
 
 def check_line_cancellation(sub: SubOrder, wanted: dict[int, int]) -> None:
     if sub.status not in ("pending", "confirmed"):
-        raise OrderStateError("Chỉ huỷ được phần đơn chưa giao cho vận chuyển.")
+        raise OrderStateError(_l("Chỉ huỷ được phần đơn chưa giao cho vận chuyển."))
     if sub.order.status == "awaiting_payment":
-        raise OrderStateError("Đơn hàng chưa được thanh toán.")
+        raise OrderStateError(_l("Đơn hàng chưa được thanh toán."))
     if sub.order.status == "cancelled":
-        raise OrderStateError("Đơn hàng đã bị huỷ.")
+        raise OrderStateError(_l("Đơn hàng đã bị huỷ."))
     lines = {line.id: line for line in sub.lines}
     for line_id, quantity in wanted.items():
         line = lines.get(line_id)
         if line is None:
-            raise NotFound("Dòng hàng không thuộc phần đơn này.")
+            raise NotFound(_l("Dòng hàng không thuộc phần đơn này."))
         left = line.quantity - line.cancelled_quantity
         if quantity > left:
             raise ShopError(
-                f"{line.product_name} ({line.variant_label}): chỉ còn {left} để huỷ.", code="too_many_to_cancel"
+                _l(
+                    "%(product)s (%(variant)s): chỉ còn %(n)s để huỷ.",
+                    product=line.product_name,
+                    variant=line.variant_label,
+                    n=left,
+                ),
+                code="too_many_to_cancel",
             )
 
 

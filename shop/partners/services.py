@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -49,9 +50,9 @@ def add_webhook(name: str, url: str) -> PartnerWebhook:
     """Register a partner endpoint; its secret is generated here (shown once by the CLI)."""
     name, url = (name or "").strip(), (url or "").strip()
     if not name or len(name) > 120:
-        raise ShopError("Tên đối tác từ 1 đến 120 ký tự.", code="bad_name")
+        raise ShopError(_l("Tên đối tác từ 1 đến 120 ký tự."), code="bad_name")
     if not url.startswith(("https://", "http://")) or len(url) > 500:
-        raise ShopError("Địa chỉ phải bắt đầu bằng https:// (tối đa 500 ký tự).", code="bad_url")
+        raise ShopError(_l("Địa chỉ phải bắt đầu bằng https:// (tối đa 500 ký tự)."), code="bad_url")
     hook = PartnerWebhook(name=name, url=url, secret="whsec_" + secrets.token_urlsafe(32))
     db.session.add(hook)
     db.session.commit()

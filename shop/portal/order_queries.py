@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -15,6 +16,7 @@ from shop.extensions import db
 from shop.formatting import VN_TZ, today_vn
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancelled_amount
+from shop.paging import Page, peek
 
 # The tabs of the order list, in the order a sub-order moves through them.
 TABS = ("pending", "confirmed", "shipped", "delivered", "cancelled")
@@ -83,14 +85,7 @@ def new_order_count(producer_ids: list[int]) -> int:
     )
 
 
-@dataclass(frozen=True)
-class SubOrderPage:
-    items: list[SubOrder]
-    page: int
-    has_next: bool
-
-
-def sub_orders(producer_ids: list[int], status: str | None, page: int = 1, per_page: int = PER_PAGE) -> SubOrderPage:
+def sub_orders(producer_ids: list[int], status: str | None, page: int = 1, per_page: int = PER_PAGE) -> Page[SubOrder]:
     """One page of the producer's sub-orders, newest first; in the "pending" tab the
     ones still awaiting a card payment come after those that can be confirmed."""
     stmt = (
@@ -102,8 +97,7 @@ def sub_orders(producer_ids: list[int], status: str | None, page: int = 1, per_p
     if status:
         stmt = stmt.where(SubOrder.status == status)
     stmt = stmt.order_by(case((_UNPAID, 1), else_=0), Order.created_at.desc(), SubOrder.id.desc())
-    rows = list(db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)))
-    return SubOrderPage(rows[:per_page], page, len(rows) > per_page)
+    return peek(stmt, page, per_page)
 
 
 def sub_order(sub_order_id: int, producer_ids: list[int]) -> SubOrder:
@@ -114,7 +108,7 @@ def sub_order(sub_order_id: int, producer_ids: list[int]) -> SubOrder:
         .options(selectinload(SubOrder.lines), selectinload(SubOrder.order).selectinload(Order.province))
     ).first()
     if sub is None:
-        raise NotFound("Không tìm thấy đơn hàng.")
+        raise NotFound(_l("Không tìm thấy đơn hàng."))
     return sub
 
 

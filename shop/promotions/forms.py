@@ -1,6 +1,6 @@
 """Forms for promotion weeks (operator) and enrolments (producer). They check
-the shape of what was typed, in Vietnamese; shop.promotions.services applies
-the rules and has the last word."""
+the shape of what was typed, in Vietnamese; shop.promotions.week_services and
+shop.promotions.enrolment_services apply the rules and have the last word."""
 
 from datetime import datetime
 

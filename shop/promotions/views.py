@@ -12,7 +12,8 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from shop.formatting import as_utc, utcnow
 from shop.page_cache import cached_page
-from shop.promotions import pricing, services
+from shop.paging import page_count
+from shop.promotions import pricing, storefront_queries, week_queries, week_rules
 
 bp = Blueprint("promotions", __name__, url_prefix="/khuyen-mai")
 
@@ -27,21 +28,21 @@ def iso_utc(moment) -> str:
 @cached_page
 def index():
     now = utcnow()
-    return render_template("promotions/index.html", weeks=services.public_weeks(now), now=now)
+    return render_template("promotions/index.html", weeks=storefront_queries.public_weeks(now), now=now)
 
 
 @bp.get("/<slug>")
 @cached_page
 def landing(slug: str):
-    week = services.public_week(slug)
+    week = storefront_queries.public_week(slug)
     if week is None:
         abort(404)
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
     per_page = current_app.config["CATALOG_PER_PAGE"]
     now = utcnow()
-    status = services.week_status(week, now)
-    items, total = services.week_products(week, page, per_page)
+    status = week_rules.week_status(week, now)
+    items, total = storefront_queries.week_products(week, page, per_page)
     return render_template(
         "promotions/landing.html",
         week=week,
@@ -49,7 +50,7 @@ def landing(slug: str):
         items=items,
         total=total,
         page=page,
-        pages=max(1, -(-total // per_page)),
+        pages=page_count(total, per_page),
         offers=pricing.card_offers(items, now) if status == "running" else {},
-        scope=services.scope_labels(week) if not week.invitation_only else {},
+        scope=week_queries.scope_labels(week) if not week.invitation_only else {},
     )

@@ -33,9 +33,8 @@ from shop.orders.models import Order, OrderLine, SubOrder
 from shop.payments import services as payments
 from shop.producers.models import Producer
 from shop.settings.services import set_int
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
-
-PASSWORD = "mat-khau-an-toan-1"
 
 
 @dataclasses.dataclass
@@ -61,12 +60,6 @@ def shop(app) -> Shop:
     create_user("che@example.vn", "producer", PASSWORD, producer_slug=other.slug, name="Anh Chè")
     operator = create_user("vanhanh@example.vn", "operator", PASSWORD, name="Vận hành")
     return Shop(honey.variants[0].id, pollen.variants[0].id, tea.variants[0].id, mine.id, other.id, operator.id)
-
-
-def sign_in(client, email):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303)
-    return client
 
 
 def place(items: list[tuple[int, int]], method: str = "cod") -> Order:

@@ -20,7 +20,7 @@ from shop.checkout.services import place_order
 from shop.extensions import db
 from shop.ledger.models import CommissionOverride
 from shop.notifications.models import OutboxEmail
-from shop.operator import catalog_admin, orders_admin
+from shop.operator import catalog_services, orders_services
 from shop.orders import services as orders
 from shop.orders.models import Order, SubOrder
 from shop.payments import services as payments
@@ -28,11 +28,10 @@ from shop.payments.models import Refund
 from shop.settings.services import get_int
 from shop.shipping.models import ShippingRate
 from shop.shipping.services import rate_table
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.cache import warm
 from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
 from tests.support.stripe import refunded_at_stripe
-
-PASSWORD = "mat-khau-an-toan-1"
 
 
 @dataclasses.dataclass
@@ -65,12 +64,6 @@ def shop(app) -> Shop:
         teas.id,
         operator.id,
     )
-
-
-def sign_in(client, email: str):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303)
-    return client
 
 
 def add_people(shop: Shop) -> None:
@@ -179,7 +172,7 @@ def test_console_pages_are_never_stored_by_a_cache(ops):
 
 def test_the_product_table_filters_by_name_sku_producer_status_listing_and_moderation(ops, shop):
     draft = make_product("Mật ong bạc hà nháp", producer=fresh(Product, shop.honey_product).producer, status="draft")
-    catalog_admin.unpublish_product(shop.operator, shop.tea_product, "nhãn sai")
+    catalog_services.unpublish_product(shop.operator, shop.tea_product, "nhãn sai")
 
     def names(query: str) -> set[str]:
         page = text_of(ops.get("/ops/san-pham" + query))
@@ -199,8 +192,8 @@ def test_the_product_table_filters_by_name_sku_producer_status_listing_and_moder
 def test_the_product_table_is_paginated_newest_first(app, shop):
     for n in range(3):
         make_product(f"Bánh đa số {n}", created_days_ago=0)
-    first = catalog_admin.search_products(catalog_admin.ProductQuery(q="banh da"), per_page=2)
-    second = catalog_admin.search_products(catalog_admin.ProductQuery(q="banh da", page=2), per_page=2)
+    first = catalog_services.search_products(catalog_services.ProductQuery(q="banh da"), per_page=2)
+    second = catalog_services.search_products(catalog_services.ProductQuery(q="banh da", page=2), per_page=2)
     assert (first.total, first.pages) == (3, 2)
     assert [p.name for p in first.items] == ["Bánh đa số 2", "Bánh đa số 1"]
     assert [p.name for p in second.items] == ["Bánh đa số 0"]
@@ -260,7 +253,7 @@ def test_a_product_taken_down_twice_or_allowed_when_not_down_is_refused(ops, sho
 
 def test_the_producer_cannot_publish_a_taken_down_product_until_an_operator_allows_it(app, client, shop):
     add_people(shop)
-    catalog_admin.unpublish_product(shop.operator, shop.honey_product, "Thiếu giấy kiểm nghiệm")
+    catalog_services.unpublish_product(shop.operator, shop.honey_product, "Thiếu giấy kiểm nghiệm")
     producer = sign_in(client, "ong@example.vn")
     url = f"/producer/san-pham/{shop.honey_product}/trang-thai"
 
@@ -270,7 +263,7 @@ def test_the_producer_cannot_publish_a_taken_down_product_until_an_operator_allo
     assert fresh(Product, shop.honey_product).status == "draft"
     assert any("Sàn đã gỡ sản phẩm này nên chưa thể đăng bán lại" in m for m in flashes(producer))
 
-    catalog_admin.allow_product(shop.operator, shop.honey_product)
+    catalog_services.allow_product(shop.operator, shop.honey_product)
     assert fresh(Product, shop.honey_product).listed is False  # still the producer's draft
     producer.post(url, data={"status": "published"})
     product = fresh(Product, shop.honey_product)
@@ -280,18 +273,18 @@ def test_the_producer_cannot_publish_a_taken_down_product_until_an_operator_allo
 
 
 def test_allowing_a_product_that_stayed_published_lists_it_again(ops, shop):
-    catalog_admin.unpublish_product(shop.operator, shop.tea_product, "sai nhãn")
+    catalog_services.unpublish_product(shop.operator, shop.tea_product, "sai nhãn")
     assert ops.post(f"/ops/san-pham/{shop.tea_product}/cho-phep").status_code == 303
     assert fresh(Product, shop.tea_product).listed is True
     assert audit("product.allow")[0].after == {"status": "published", "listed": True, "moderation_reason": ""}
 
 
 def test_a_suspended_producers_product_stays_hidden_when_allowed(app, shop):
-    catalog_admin.unpublish_product(shop.operator, shop.tea_product, "sai nhãn")
+    catalog_services.unpublish_product(shop.operator, shop.tea_product, "sai nhãn")
     producer = fresh(Product, shop.tea_product).producer
     producer.status = "suspended"
     db.session.commit()
-    catalog_admin.allow_product(shop.operator, shop.tea_product)
+    catalog_services.allow_product(shop.operator, shop.tea_product)
     assert fresh(Product, shop.tea_product).listed is False
 
 
@@ -478,8 +471,8 @@ def test_orders_are_filtered_by_status_payment_producer_vietnam_dates_and_amount
 
 def test_the_order_list_is_paginated_newest_first(app, shop):
     placed = [place([(shop.honey, 1)]) for _ in range(3)]
-    first = orders_admin.search_orders(orders_admin.OrderQuery(), per_page=2)
-    second = orders_admin.search_orders(orders_admin.OrderQuery(page=2), per_page=2)
+    first = orders_services.search_orders(orders_services.OrderQuery(), per_page=2)
+    second = orders_services.search_orders(orders_services.OrderQuery(page=2), per_page=2)
     assert first.total == 3 and first.pages == 2
     assert [o.id for o in first.items + second.items] == [o.id for o in reversed(placed)]
 

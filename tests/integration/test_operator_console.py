@@ -23,15 +23,14 @@ from shop.extensions import db
 from shop.formatting import today_vn, utcnow, vnd
 from shop.ledger.models import LedgerEntry
 from shop.notifications.models import OutboxEmail
-from shop.operator import queries
+from shop.operator import audit_queries, queries
 from shop.orders import services as orders
 from shop.orders.models import Order, SubOrder
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 from shop.producers.rules import certificate_expiry
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
-
-PASSWORD = "mat-khau-an-toan-1"
 
 
 class FreshContextClient(FlaskClient):
@@ -48,12 +47,6 @@ def app(app, tmp_path):
     app.config["CERTIFICATE_DIR"] = str(tmp_path / "certificates")
     app.test_client_class = FreshContextClient
     return app
-
-
-def sign_in(client, email: str):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def text(response) -> str:
@@ -609,46 +602,48 @@ def test_the_audit_log_pages_fifty_entries_at_a_time(ops, operator_id):
 
 
 def test_changes_lists_only_the_fields_that_differ():
-    changed = queries.changes({"status": "approved", "name": "A", "x": 1}, {"status": "suspended", "name": "A", "y": 2})
+    changed = audit_queries.changes(
+        {"status": "approved", "name": "A", "x": 1}, {"status": "suspended", "name": "A", "y": 2}
+    )
     assert [(c.field, c.before, c.after) for c in changed] == [
         ("status", "approved", "suspended"),
         ("x", 1, None),
         ("y", None, 2),
     ]
-    assert queries.changes(None, None) == []
-    assert queries.display_value("status", "suspended") == "Tạm ngưng"
-    assert queries.display_value("verified_at", "2026-01-31T17:30:00+00:00") == "01/02/2026 00:30"
-    assert queries.display_value("expires_on", "2026-02-01") == "01/02/2026"
-    assert queries.display_value("note", None) == "—"
+    assert audit_queries.changes(None, None) == []
+    assert audit_queries.display_value("status", "suspended") == "Tạm ngưng"
+    assert audit_queries.display_value("verified_at", "2026-01-31T17:30:00+00:00") == "01/02/2026 00:30"
+    assert audit_queries.display_value("expires_on", "2026-02-01") == "01/02/2026"
+    assert audit_queries.display_value("note", None) == "—"
 
 
 def test_the_audit_log_reads_money_rates_states_and_shipping_bands_as_people_do(app):
-    assert queries.display_value("default_commission_bp", 850) == "8,5%"
-    assert queries.display_value("cod_max_amount", 3_000_000) == "3.000.000\xa0₫"
-    assert queries.display_value("status", "placed", target_type="order") == "Đã đặt"
-    assert queries.display_value("sub_orders", {"77": "pending"}, target_type="order") == "#77: Chờ xác nhận"
-    (band,) = queries.changes({"same_province:500": 25_000}, {"same_province:500": 30_000})
+    assert audit_queries.display_value("default_commission_bp", 850) == "8,5%"
+    assert audit_queries.display_value("cod_max_amount", 3_000_000) == "3.000.000\xa0₫"
+    assert audit_queries.display_value("status", "placed", target_type="order") == "Đã đặt"
+    assert audit_queries.display_value("sub_orders", {"77": "pending"}, target_type="order") == "#77: Chờ xác nhận"
+    (band,) = audit_queries.changes({"same_province:500": 25_000}, {"same_province:500": 30_000})
     assert band.label == "Nội tỉnh ≤ 500 g"
-    assert queries.display_value(band.field, band.after) == "30.000\xa0₫"
+    assert audit_queries.display_value(band.field, band.after) == "30.000\xa0₫"
 
 
 def test_the_audit_log_reads_promotion_scopes_kinds_and_settings_by_name(app, shop):
     hue = db.session.scalars(select(Province).where(Province.name == "Huế")).one()
     producer = db.session.get(Producer, shop.mine)
     scope = {"provinces": [hue.id], "producers": [producer.id], "products": []}
-    assert queries.display_value("scope", scope) == f"Tỉnh, thành: Huế · Nhà sản xuất: {producer.name}"
-    assert queries.display_value("scope", {"provinces": [999999]}) == "Tỉnh, thành: #999999"
-    assert queries.display_value("scope", {}) == "Mọi sản phẩm"
-    assert queries.display_value("scope", {"products": []}) == "Mọi sản phẩm"
-    assert queries.display_value("kind", "percent") == "Theo phần trăm"
-    assert queries.display_value("payouts", [1, 2, 3]) == "#1, #2, #3"
-    assert queries.display_value("vietqr_bank_bin", "970436") == "Vietcombank (970436)"
-    assert queries.display_value("starts_at", "2026-11-30T17:00:00+00:00") == "01/12/2026 00:00"
+    assert audit_queries.display_value("scope", scope) == f"Tỉnh, thành: Huế · Nhà sản xuất: {producer.name}"
+    assert audit_queries.display_value("scope", {"provinces": [999999]}) == "Tỉnh, thành: #999999"
+    assert audit_queries.display_value("scope", {}) == "Mọi sản phẩm"
+    assert audit_queries.display_value("scope", {"products": []}) == "Mọi sản phẩm"
+    assert audit_queries.display_value("kind", "percent") == "Theo phần trăm"
+    assert audit_queries.display_value("payouts", [1, 2, 3]) == "#1, #2, #3"
+    assert audit_queries.display_value("vietqr_bank_bin", "970436") == "Vietcombank (970436)"
+    assert audit_queries.display_value("starts_at", "2026-11-30T17:00:00+00:00") == "01/12/2026 00:00"
     for key in ("starts_at", "scope", "legal_name", "vietqr_account_number", "payouts", "max_discount"):
-        (change,) = queries.changes({key: 1}, {key: 2})
+        (change,) = audit_queries.changes({key: 1}, {key: 2})
         assert change.label != key, key
     for action in ("settings.legal", "settings.vietqr", "bank_transfer.match", "email.resend", "promotion.update"):
-        assert action in queries.ACTION_LABELS
+        assert action in audit_queries.ACTION_LABELS
 
 
 def test_category_groups_fold_into_their_level_one_group(app):
@@ -664,6 +659,6 @@ def test_category_groups_fold_into_their_level_one_group(app):
 
 
 def test_a_payout_marked_paid_reads_as_due_to_paid(app):
-    assert queries.display_value("status", "paid", target_type="payout") == "Đã chuyển"
-    (paid_at,) = queries.changes({"paid_at": None}, {"paid_at": "2026-11-23T06:27:00+00:00"})
+    assert audit_queries.display_value("status", "paid", target_type="payout") == "Đã chuyển"
+    (paid_at,) = audit_queries.changes({"paid_at": None}, {"paid_at": "2026-11-23T06:27:00+00:00"})
     assert paid_at.label == "Chuyển lúc"

@@ -12,18 +12,17 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from shop.accounts.models import ProducerMember, User
+from shop.accounts.models import ProducerInvite, ProducerMember, User
 from shop.accounts.services import create_user
 from shop.catalog.models import Product, ProductImage, Variant
 from shop.extensions import db
 from shop.formatting import today_vn
-from shop.inventory.models import ProducerInvite
 from shop.notifications.models import OutboxEmail
 from shop.places.models import Province, Ward
 from shop.producers.models import Certificate, Producer
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import category, make_producer, make_product
 
-PASSWORD = "mat-khau-an-toan-1"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -40,12 +39,6 @@ def jpeg(size=(1200, 900), color=(180, 120, 40)) -> bytes:
 def size_of(path: Path) -> tuple[int, int]:
     with Image.open(path) as image:
         return image.size
-
-
-def sign_in(client, email: str):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, text(response)
-    return client
 
 
 def fresh(model, id_):

@@ -24,11 +24,10 @@ from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.payments import services as payments
 from shop.payments.models import Refund
 from shop.portal import order_queries
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
 from tests.support.servers import free_port
 from tests.support.stripe import refunded_at_stripe
-
-PASSWORD = "mat-khau-an-toan-1"
 
 
 @dataclasses.dataclass
@@ -52,16 +51,10 @@ def shop(app) -> Shop:
     return Shop(honey.variants[0].id, pollen.variants[0].id, tea.variants[0].id, mine.id, other.id)
 
 
-def sign_in(client, email="ong@example.vn"):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303)
-    return client
-
-
 @pytest.fixture
 def producer(client, shop):
     """A test client signed in as the owner of the producer "mine"."""
-    return sign_in(client)
+    return sign_in(client, "ong@example.vn")
 
 
 def place(items: list[tuple[int, int]], method: str = "cod", **delivery) -> Order:

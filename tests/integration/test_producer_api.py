@@ -24,10 +24,9 @@ from shop.inventory.models import ApiToken, IdempotencyKey
 from shop.orders import services as orders
 from shop.orders.models import Order, SubOrder
 from shop.producers.models import Producer
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.cache import from_cache, warm
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
-
-PASSWORD = "mat-khau-an-toan-1"
 
 
 @dataclasses.dataclass
@@ -473,11 +472,6 @@ def test_the_producer_token_command_prints_a_token_that_works(runner, client, sh
     raw = result.output.strip().splitlines()[-1]
     assert client.get("/api/v1/producer/products", headers=auth(raw)).status_code == 200
     assert runner.invoke(args=["producer-token", "khong-co"]).exit_code != 0
-
-
-def sign_in(client, email):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303)
 
 
 def test_an_owner_makes_a_token_in_the_portal_sees_it_once_and_revokes_it(client, shop):

@@ -6,7 +6,10 @@ ended. Every refusal says why and changes nothing."""
 
 import dataclasses
 import functools
+import html
 import io
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,17 +19,17 @@ from sqlalchemy import func, select
 from shop.accounts.models import ProducerMember, User
 from shop.accounts.passwords import hash_password
 from shop.audit.models import AuditEntry
-from shop.catalog.models import Variant
+from shop.catalog.models import Product, Variant
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.producers.models import Producer
-from shop.promotions import pricing
-from shop.promotions import services as promos
+from shop.promotions import enrolment_services, pricing, storefront_queries, week_services
 from shop.promotions.models import Promotion, PromotionEnrolment, Voucher
-from shop.promotions.services import Banner, PromotionError, WeekDetails
+from shop.promotions.week_rules import PromotionError
+from shop.promotions.week_services import Banner, WeekDetails
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import category, make_producer, make_product, province
 
-PASSWORD = "mat-khau-an-toan-1"
 NOW = datetime(2030, 5, 20, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -93,12 +96,6 @@ def clock(monkeypatch):
     return set_now
 
 
-def sign_in(client, email: str):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303)
-    return client
-
-
 def week(**changes) -> WeekDetails:
     base = WeekDetails(
         name="Tuần lễ OCOP Tuyên Quang",
@@ -113,8 +110,8 @@ def week(**changes) -> WeekDetails:
 
 
 def published(world: World, now: datetime = NOW, **changes) -> int:
-    promotion_id = promos.create_week(world.operator, week(**changes), now=now)
-    promos.publish_week(world.operator, promotion_id, now=now)
+    promotion_id = week_services.create_week(world.operator, week(**changes), now=now)
+    week_services.publish_week(world.operator, promotion_id, now=now)
     return promotion_id
 
 
@@ -138,8 +135,8 @@ def png_bytes() -> bytes:
 
 
 def test_a_new_week_is_a_draft_stored_in_utc_with_a_unique_slug_and_an_audit_entry(world):
-    first = promos.create_week(world.operator, week(), now=NOW)
-    second = promos.create_week(world.operator, week(starts_at=NOW + 20 * DAY, ends_at=NOW + 27 * DAY), now=NOW)
+    first = week_services.create_week(world.operator, week(), now=NOW)
+    second = week_services.create_week(world.operator, week(starts_at=NOW + 20 * DAY, ends_at=NOW + 27 * DAY), now=NOW)
 
     a, b = db.session.get(Promotion, first), db.session.get(Promotion, second)
     assert a.state == "draft"
@@ -157,7 +154,7 @@ def pricing_time(moment: datetime) -> datetime:
 def test_a_week_keeps_a_banner_reencoded_under_the_media_folder(world, app):
     from pathlib import Path
 
-    promotion_id = promos.create_week(world.operator, week(), Banner("banner.png", png_bytes()), now=NOW)
+    promotion_id = week_services.create_week(world.operator, week(), Banner("banner.png", png_bytes()), now=NOW)
 
     path = db.session.get(Promotion, promotion_id).banner_path
     assert path.startswith("promotions/") and path.endswith(".jpg")
@@ -201,7 +198,7 @@ REFUSALS = [
 @pytest.mark.parametrize(("case", "changes", "message"), REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_a_week_with_bad_input_is_refused_with_a_clear_message_and_nothing_saved(world, case, changes, message):
     with pytest.raises(PromotionError) as refused:
-        promos.create_week(world.operator, week(**changes), now=NOW)
+        week_services.create_week(world.operator, week(**changes), now=NOW)
 
     assert message in refused.value.message
     db.session.rollback()
@@ -209,17 +206,17 @@ def test_a_week_with_bad_input_is_refused_with_a_clear_message_and_nothing_saved
 
 
 def test_a_taken_slug_is_refused(world):
-    promos.create_week(world.operator, week(slug="tuan-le-vang"), now=NOW)
+    week_services.create_week(world.operator, week(slug="tuan-le-vang"), now=NOW)
     with pytest.raises(PromotionError, match="Đường dẫn này đã được dùng"):
-        promos.create_week(world.operator, week(slug="tuan-le-vang", name="Khác"), now=NOW)
+        week_services.create_week(world.operator, week(slug="tuan-le-vang", name="Khác"), now=NOW)
 
 
 def test_the_same_product_cannot_be_chosen_for_two_weeks_that_overlap(world, app):
     tea_slug = db.session.get(Variant, world.tea_sku).product.slug
-    promos.create_week(world.operator, week(product_refs=(tea_slug,)), now=NOW)
+    week_services.create_week(world.operator, week(product_refs=(tea_slug,)), now=NOW)
 
     with pytest.raises(PromotionError) as refused:
-        promos.create_week(
+        week_services.create_week(
             world.operator,
             week(name="Tuần lễ chè", product_refs=(str(world.tea),), starts_at=NOW + 7 * DAY, ends_at=NOW + 9 * DAY),
             now=NOW,
@@ -229,21 +226,21 @@ def test_the_same_product_cannot_be_chosen_for_two_weeks_that_overlap(world, app
     assert count(Promotion) == 1
     # Back to back (the first ends the instant the second begins) is fine, and so
     # are open weeks whose rules overlap: each line gets the best single one.
-    promos.create_week(
+    week_services.create_week(
         world.operator,
         week(name="Tuần sau", product_refs=(tea_slug,), starts_at=NOW + 8 * DAY, ends_at=NOW + 9 * DAY),
         now=NOW,
     )
-    promos.create_week(world.operator, week(name="Cả nước"), now=NOW)
+    week_services.create_week(world.operator, week(name="Cả nước"), now=NOW)
     assert count(Promotion) == 3
 
 
 def test_a_product_enrolled_in_one_week_cannot_be_chosen_for_another_at_the_same_time(world):
     invitation = published(world, invitation_only=True)
-    promos.enrol(world.mine, invitation, world.honey_sku, 80_000, 5, now=NOW)
+    enrolment_services.enrol(world.mine, invitation, world.honey_sku, 80_000, 5, now=NOW)
 
     with pytest.raises(PromotionError, match="Mật ong hoa rừng"):
-        promos.create_week(world.operator, week(name="Mật ong", product_refs=(str(world.honey),)), now=NOW)
+        week_services.create_week(world.operator, week(name="Mật ong", product_refs=(str(world.honey),)), now=NOW)
 
 
 def test_an_ended_week_keeps_its_timing_and_discount_but_may_be_renamed(world):
@@ -251,12 +248,12 @@ def test_an_ended_week_keeps_its_timing_and_discount_but_may_be_renamed(world):
     after = NOW + 9 * DAY
 
     with pytest.raises(PromotionError, match="đã kết thúc"):
-        promos.update_week(world.operator, promotion_id, week(value=30), now=after)
+        week_services.update_week(world.operator, promotion_id, week(value=30), now=after)
     with pytest.raises(PromotionError, match="đã kết thúc"):
-        promos.update_week(world.operator, promotion_id, week(ends_at=NOW + 20 * DAY), now=after)
+        week_services.update_week(world.operator, promotion_id, week(ends_at=NOW + 20 * DAY), now=after)
     assert fresh(Promotion, promotion_id).value == 20
 
-    promos.update_week(world.operator, promotion_id, week(name="Tuần lễ OCOP Tuyên Quang 2030"), now=after)
+    week_services.update_week(world.operator, promotion_id, week(name="Tuần lễ OCOP Tuyên Quang 2030"), now=after)
     promotion = fresh(Promotion, promotion_id)
     assert promotion.name == "Tuần lễ OCOP Tuyên Quang 2030" and promotion.value == 20
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "promotion.update")).one()
@@ -266,12 +263,12 @@ def test_an_ended_week_keeps_its_timing_and_discount_but_may_be_renamed(world):
 def test_only_a_draft_is_published_and_cancelling_ends_a_running_week_at_once(world):
     promotion_id = published(world)
     with pytest.raises(PromotionError, match="nháp"):
-        promos.publish_week(world.operator, promotion_id, now=NOW)
+        week_services.publish_week(world.operator, promotion_id, now=NOW)
     with pytest.raises(PromotionError, match="lý do"):
-        promos.cancel_week(world.operator, promotion_id, "  ", now=NOW + 2 * DAY)
+        week_services.cancel_week(world.operator, promotion_id, "  ", now=NOW + 2 * DAY)
     assert promotion_id in pricing.active_ids(NOW + 2 * DAY)
 
-    promos.cancel_week(world.operator, promotion_id, "Sai mức giảm", now=NOW + 2 * DAY)
+    week_services.cancel_week(world.operator, promotion_id, "Sai mức giảm", now=NOW + 2 * DAY)
 
     promotion = fresh(Promotion, promotion_id)
     assert promotion.state == "cancelled" and pricing_time(promotion.ends_at) == NOW + 2 * DAY
@@ -285,7 +282,7 @@ def test_only_a_draft_is_published_and_cancelling_ends_a_running_week_at_once(wo
 
 def test_an_unknown_week_is_not_found(world):
     with pytest.raises(NotFound):
-        promos.publish_week(world.operator, 4242)
+        week_services.publish_week(world.operator, 4242)
 
 
 # --- exact timing -------------------------------------------------------------------------------
@@ -329,7 +326,7 @@ def test_the_landing_page_before_during_and_after_the_week(world, client, clock)
 
 
 def test_a_draft_week_has_no_landing_page(world, client):
-    promos.create_week(world.operator, week(), now=NOW)
+    week_services.create_week(world.operator, week(), now=NOW)
     assert client.get("/khuyen-mai/tuan-le-ocop-tuyen-quang").status_code == 404
     assert client.get("/khuyen-mai/khong-co").status_code == 404
 
@@ -354,14 +351,14 @@ def test_a_rule_week_lists_only_the_listed_products_in_its_scope_page_by_page(wo
 
 def test_a_star_and_group_scope_is_built_into_the_landing_query(world):
     promotion_id = published(world, min_stars=5)
-    items, total = promos.week_products(db.session.get(Promotion, promotion_id), 1, 10)
+    items, total = storefront_queries.week_products(db.session.get(Promotion, promotion_id), 1, 10)
     assert [p.id for p in items] == [world.tea] and total == 1
 
     other_group = category("thu-cong-my-nghe-gia-dung-trang-tri").parent_id
     promotion_id = published(
         world, name="Thủ công", categories=(other_group,), starts_at=NOW + 30 * DAY, ends_at=NOW + 31 * DAY
     )
-    assert promos.week_products(db.session.get(Promotion, promotion_id), 1, 10) == ([], 0)
+    assert storefront_queries.week_products(db.session.get(Promotion, promotion_id), 1, 10) == ([], 0)
 
 
 def test_the_home_page_shows_running_weeks_and_counts_down_to_the_next(world, client, clock):
@@ -473,7 +470,7 @@ def test_a_producer_enrols_a_sku_and_the_operator_approves_it(world, client, clo
     products = [db.session.get(Variant, world.honey_sku).product]
     assert pricing.card_offers(products, NOW + DAY) == {}  # nothing until approved
 
-    promos.decide_enrolment(world.operator, enrolment.id, True, now=NOW)
+    week_services.decide_enrolment(world.operator, enrolment.id, True, now=NOW)
 
     offer = pricing.card_offers(products, NOW + DAY)[world.honey]
     assert offer.promo_price == 75_000 and offer.offer.units_left == 6 and offer.offer.operator_share == 100
@@ -488,8 +485,8 @@ def test_a_producer_enrols_a_sku_and_the_operator_approves_it(world, client, clo
 
 def test_when_the_quota_is_sold_the_sku_is_back_at_its_normal_price(world):
     promotion_id = published(world, invitation_only=True)
-    enrolment_id = promos.enrol(world.mine, promotion_id, world.honey_sku, 75_000, 3, now=NOW)
-    promos.decide_enrolment(world.operator, enrolment_id, True, now=NOW)
+    enrolment_id = enrolment_services.enrol(world.mine, promotion_id, world.honey_sku, 75_000, 3, now=NOW)
+    week_services.decide_enrolment(world.operator, enrolment_id, True, now=NOW)
     db.session.get(PromotionEnrolment, enrolment_id).sold = 3
     db.session.commit()
 
@@ -514,7 +511,9 @@ def test_an_enrolment_with_bad_input_is_refused_and_nothing_saved(world, case, c
     values = {"variant_id": world.honey_sku, "promo_price": 80_000, "quota": 5, **changes}
 
     with pytest.raises(PromotionError) as refused:
-        promos.enrol(world.mine, promotion_id, values["variant_id"], values["promo_price"], values["quota"], now=NOW)
+        enrolment_services.enrol(
+            world.mine, promotion_id, values["variant_id"], values["promo_price"], values["quota"], now=NOW
+        )
 
     assert message in refused.value.message
     db.session.rollback()
@@ -544,7 +543,7 @@ def test_the_portal_form_shows_a_refusal_next_to_its_field(world, client):
 
 def test_another_producers_sku_or_enrolment_is_not_found(world, client):
     promotion_id = published(world, invitation_only=True)
-    theirs = promos.enrol(world.other, promotion_id, world.tea_sku, 150_000, 5, now=NOW)
+    theirs = enrolment_services.enrol(world.other, promotion_id, world.tea_sku, 150_000, 5, now=NOW)
     producer = sign_in(client, "ong@example.vn")
     p = f"w{promotion_id}-"
 
@@ -557,23 +556,25 @@ def test_another_producers_sku_or_enrolment_is_not_found(world, client):
     assert enrol.status_code == 404 and withdraw.status_code == 404
     assert fresh(PromotionEnrolment, theirs).state == "pending" and count(PromotionEnrolment) == 1
     with pytest.raises(NotFound):
-        promos.enrol(world.mine, promotion_id, world.tea_sku, 150_000, 5, now=NOW)
+        enrolment_services.enrol(world.mine, promotion_id, world.tea_sku, 150_000, 5, now=NOW)
 
 
 def test_a_producer_outside_the_invitation_or_a_sku_outside_its_rules_is_refused(world):
     far = published(world, invitation_only=True, provinces=(province("Thái Nguyên").id,))
     with pytest.raises(PromotionError, match="không mời gian hàng của bạn"):
-        promos.enrol(world.mine, far, world.honey_sku, 80_000, 5, now=NOW)
+        enrolment_services.enrol(world.mine, far, world.honey_sku, 80_000, 5, now=NOW)
 
     five_stars = published(
         world, name="5 sao", invitation_only=True, min_stars=5, starts_at=NOW + 30 * DAY, ends_at=NOW + 31 * DAY
     )
     with pytest.raises(PromotionError, match="không thuộc phạm vi"):
-        promos.enrol(world.mine, five_stars, world.honey_sku, 80_000, 5, now=NOW)
-    assert [v.id for v in promos.enrolable_variants(world.mine, db.session.get(Promotion, five_stars))] == []
+        enrolment_services.enrol(world.mine, five_stars, world.honey_sku, 80_000, 5, now=NOW)
+    assert [
+        v.id for v in enrolment_services.enrolable_variants(world.mine, db.session.get(Promotion, five_stars))
+    ] == []
 
     with pytest.raises(PromotionError, match="đã kết thúc"):
-        promos.enrol(world.other, five_stars, world.tea_sku, 150_000, 5, now=NOW + 40 * DAY)
+        enrolment_services.enrol(world.other, five_stars, world.tea_sku, 150_000, 5, now=NOW + 40 * DAY)
 
 
 def test_one_sku_cannot_be_enrolled_twice_or_in_two_overlapping_weeks(world):
@@ -581,37 +582,37 @@ def test_one_sku_cannot_be_enrolled_twice_or_in_two_overlapping_weeks(world):
     second = published(
         world, name="Tuần chồng lấn", invitation_only=True, starts_at=NOW + 5 * DAY, ends_at=NOW + 12 * DAY
     )
-    promos.enrol(world.mine, first, world.honey_sku, 80_000, 5, now=NOW)
+    enrolment_services.enrol(world.mine, first, world.honey_sku, 80_000, 5, now=NOW)
     week = db.session.get(Promotion, first)
-    assert world.honey_sku not in [v.id for v in promos.enrolable_variants(world.mine, week, now=NOW)]
+    assert world.honey_sku not in [v.id for v in enrolment_services.enrolable_variants(world.mine, week, now=NOW)]
 
     with pytest.raises(PromotionError, match="đã được đăng ký cho tuần lễ này"):
-        promos.enrol(world.mine, first, world.honey_sku, 70_000, 5, now=NOW)
+        enrolment_services.enrol(world.mine, first, world.honey_sku, 70_000, 5, now=NOW)
     with pytest.raises(PromotionError, match="trùng thời gian"):
-        promos.enrol(world.mine, second, world.honey_sku, 80_000, 5, now=NOW)
+        enrolment_services.enrol(world.mine, second, world.honey_sku, 80_000, 5, now=NOW)
     # Another SKU of the same product is a different offer.
-    promos.enrol(world.mine, second, world.honey_big, 250_000, 2, now=NOW)
+    enrolment_services.enrol(world.mine, second, world.honey_big, 250_000, 2, now=NOW)
     assert count(PromotionEnrolment) == 2
 
 
 def test_a_pending_offer_may_be_withdrawn_and_offered_again(world, client):
     promotion_id = published(world, invitation_only=True)
-    enrolment_id = promos.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=NOW)
+    enrolment_id = enrolment_services.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=NOW)
 
     response = sign_in(client, "ong@example.vn").post(f"/producer/khuyen-mai/dang-ky/{enrolment_id}/rut")
 
     assert response.status_code == 302 and fresh(PromotionEnrolment, enrolment_id).state == "withdrawn"
     with pytest.raises(PromotionError, match="Chỉ rút được"):
-        promos.withdraw_enrolment(world.mine, enrolment_id)
+        enrolment_services.withdraw_enrolment(world.mine, enrolment_id)
     week = db.session.get(Promotion, promotion_id)
-    assert world.honey_sku in [v.id for v in promos.enrolable_variants(world.mine, week, now=NOW)]
-    assert promos.enrol(world.mine, promotion_id, world.honey_sku, 85_000, 4, now=NOW) == enrolment_id
+    assert world.honey_sku in [v.id for v in enrolment_services.enrolable_variants(world.mine, week, now=NOW)]
+    assert enrolment_services.enrol(world.mine, promotion_id, world.honey_sku, 85_000, 4, now=NOW) == enrolment_id
     assert fresh(PromotionEnrolment, enrolment_id).state == "pending"
 
 
 def test_a_rejection_needs_a_reason_the_producer_then_reads(world, client, app):
     promotion_id = published(world, invitation_only=True)
-    enrolment_id = promos.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=NOW)
+    enrolment_id = enrolment_services.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=NOW)
     operator = sign_in(client, "vanhanh@example.vn")
 
     blank = operator.post(f"/ops/khuyen-mai/dang-ky/{enrolment_id}/tu-choi", data={"reason": " "})
@@ -624,7 +625,7 @@ def test_a_rejection_needs_a_reason_the_producer_then_reads(world, client, app):
         page = sign_in(app.test_client(), "ong@example.vn").get("/producer/khuyen-mai").get_data(as_text=True)
     assert "Bị từ chối" in page and "Lý do: Giá chưa đủ hấp dẫn" in page
     with pytest.raises(PromotionError, match="đã được xử lý"):
-        promos.decide_enrolment(world.operator, enrolment_id, True, now=NOW)
+        week_services.decide_enrolment(world.operator, enrolment_id, True, now=NOW)
 
 
 def test_a_producer_still_sees_its_offers_in_weeks_that_have_ended(world, client):
@@ -632,7 +633,7 @@ def test_a_producer_still_sees_its_offers_in_weeks_that_have_ended(world, client
     promotion_id = published(
         world, now=long_ago, name="Tết 2020", invitation_only=True, starts_at=long_ago + DAY, ends_at=long_ago + 8 * DAY
     )
-    promos.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=long_ago)
+    enrolment_services.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=long_ago)
 
     page = sign_in(client, "ong@example.vn").get("/producer/khuyen-mai").get_data(as_text=True)
 
@@ -642,12 +643,12 @@ def test_a_producer_still_sees_its_offers_in_weeks_that_have_ended(world, client
 
 def test_an_offer_from_a_producer_no_longer_selling_cannot_be_approved(world):
     promotion_id = published(world, invitation_only=True)
-    enrolment_id = promos.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=NOW)
+    enrolment_id = enrolment_services.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=NOW)
     db.session.get(Producer, world.mine).status = "suspended"
     db.session.commit()
 
     with pytest.raises(PromotionError, match="không còn hoạt động"):
-        promos.decide_enrolment(world.operator, enrolment_id, True, now=NOW)
+        week_services.decide_enrolment(world.operator, enrolment_id, True, now=NOW)
     assert fresh(PromotionEnrolment, enrolment_id).state == "pending"
 
 
@@ -709,12 +710,12 @@ def test_the_console_form_shows_what_is_wrong_and_saves_nothing(world, client, f
 
 
 def test_the_console_publishes_reviews_and_cancels(world, client):
-    promotion_id = promos.create_week(world.operator, week(invitation_only=True), now=NOW)
+    promotion_id = week_services.create_week(world.operator, week(invitation_only=True), now=NOW)
     operator = sign_in(client, "vanhanh@example.vn")
 
     operator.post(f"/ops/khuyen-mai/{promotion_id}/cong-bo")
     assert fresh(Promotion, promotion_id).state == "published"
-    promos.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=NOW)
+    enrolment_services.enrol(world.mine, promotion_id, world.honey_sku, 80_000, 5, now=NOW)
     review = operator.get(f"/ops/khuyen-mai/{promotion_id}/dang-ky").get_data(as_text=True)
     assert "Mật ong hoa rừng" in review and "80.000" in review and "HTX ong Phong Thổ" in review
     no_reason = operator.post(f"/ops/khuyen-mai/{promotion_id}/huy", data={"reason": ""})
@@ -729,6 +730,42 @@ def test_the_console_publishes_reviews_and_cancels(world, client):
 def test_the_console_is_not_there_for_producers_or_shoppers(world, client):
     assert client.get("/ops/khuyen-mai").status_code == 404
     assert sign_in(client, "ong@example.vn").get("/ops/khuyen-mai/moi").status_code == 404
+    assert sign_in(client, "ong@example.vn").get("/ops/khuyen-mai/tim-san-pham?q=mat").status_code == 404
+
+
+def picked(operator, typed: str) -> list[str]:
+    response = operator.get("/ops/khuyen-mai/tim-san-pham", query_string={"q": typed})
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    return [item["label"] for item in response.get_json()["items"]]
+
+
+def test_the_product_picker_finds_by_name_without_tone_marks_slug_id_or_sku(world, client):
+    operator = sign_in(client, "vanhanh@example.vn")
+    honey = db.session.get(Product, world.honey)
+    label = "Mật ong hoa rừng — HTX ong Phong Thổ"
+
+    assert picked(operator, "mat ong") == picked(operator, "MẬT ONG") == [label]
+    assert picked(operator, honey.slug) == picked(operator, str(honey.id)) == [label]
+    assert picked(operator, db.session.get(Variant, world.tea_sku).sku) == ["Trà Tân Cương — HTX chè Tân Cương"]
+    assert picked(operator, "") == picked(operator, "không có") == picked(operator, "%") == []
+    item = operator.get("/ops/khuyen-mai/tim-san-pham?q=tra").get_json()["items"][0]
+    assert item == {"value": db.session.get(Product, world.tea).slug, "label": "Trà Tân Cương — HTX chè Tân Cương"}
+
+
+def test_the_week_form_works_without_javascript_and_names_the_chosen_products_for_the_picker(world, client):
+    operator = sign_in(client, "vanhanh@example.vn")
+    honey = db.session.get(Product, world.honey)
+    promotion_id = week_services.create_week(world.operator, week(product_refs=(honey.slug,)), now=NOW)
+
+    page = operator.get(f"/ops/khuyen-mai/{promotion_id}").get_data(as_text=True)
+
+    textarea = re.search(r"<textarea[^>]*name=\"products\"[^>]*>([^<]*)</textarea>", page)
+    assert textarea and textarea.group(1).strip() == honey.slug  # the typed-lines field, as without JavaScript
+    assert 'data-picker-url="/ops/khuyen-mai/tim-san-pham"' in textarea.group(0)
+    labels = re.search(r'data-picker-labels="([^"]*)"', textarea.group(0)).group(1)
+    assert json.loads(html.unescape(labels)) == {honey.slug: "Mật ong hoa rừng — HTX ong Phong Thổ"}
+    assert re.search(r'<select[^>]*data-picker[^>]*name="producers"|<select[^>]*name="producers"[^>]*data-picker', page)
+    assert 'src="/static/js/picker.js' in page
 
 
 # --- demo data -------------------------------------------------------------------------------------

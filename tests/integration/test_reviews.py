@@ -22,15 +22,8 @@ from shop.orders.models import SubOrder
 from shop.reviews import queries, services
 from shop.reviews.models import Review
 from shop.storage import MEDIA, storage
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
-
-PASSWORD = "mat-khau-dai-1"
-
-
-def sign_in(client, email: str):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303)
-    return client
 
 
 @dataclasses.dataclass

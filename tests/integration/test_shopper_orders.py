@@ -12,16 +12,14 @@ from shop.checkout.services import place_order
 from shop.extensions import db
 from shop.orders import services as orders
 from shop.orders.models import Order
+from tests.support.auth import PASSWORD
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
-
-PASSWORD = "mat-khau-dai-1"
 
 
 @pytest.fixture
-def shopper(app, client):
+def shopper(app, auth):
     user = create_user("lan@example.vn", "shopper", PASSWORD, name="Lan")
-    response = client.post("/tai-khoan/dang-nhap", data={"email": "lan@example.vn", "password": PASSWORD})
-    assert response.status_code in (302, 303)
+    auth.login("lan@example.vn")
     return user.id
 
 
@@ -151,3 +149,13 @@ def test_an_order_the_shop_cancelled_gives_its_reason_in_the_shoppers_language(c
     assert "Đã huỷ: hết thời gian thanh toán" in page and "payment not completed" not in page
     client.set_cookie("lang", "en")
     assert "payment not completed in time" in client.get(f"/don-hang/{order.number}").get_data(as_text=True)
+
+
+def test_an_order_cancelled_without_a_reason_says_so_in_the_shoppers_language(client, shopper, two_shops):
+    honey, _tea = two_shops
+    order = place(shopper, honey)
+    assert client.post(f"/don-hang/{order.number}/huy", data={"reason": ""}).status_code == 303
+    page = client.get(f"/don-hang/{order.number}").get_data(as_text=True)
+    assert "Đã huỷ: người mua đã huỷ đơn" in page and "cancelled by the shopper" not in page
+    client.set_cookie("lang", "en")
+    assert "cancelled by the shopper" in client.get(f"/don-hang/{order.number}").get_data(as_text=True)

@@ -23,10 +23,9 @@ from shop.inventory.models import ProducerFeed, StockImport
 from shop.partners import services as partners
 from shop.partners.models import WebhookDelivery
 from shop.storage import IMPORTS, storage
+from tests.support.auth import PASSWORD, sign_in
 from tests.support.factories import cart_with, delivery_to, make_producer, make_product
 from tests.support.servers import free_port
-
-PASSWORD = "mat-khau-an-toan-1"
 
 
 @pytest.fixture
@@ -55,12 +54,6 @@ def stock_of(sku: str) -> tuple[int, int]:
 
 def upload(producer_id: int, text: str, name: str = "ton-kho.csv") -> imports.Upload:
     return imports.create_upload(producer_id, None, name, io.BytesIO(text.encode("utf-8")))
-
-
-def sign_in(client, email="ong@example.vn"):
-    response = client.post("/tai-khoan/dang-nhap", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303)
-    return client
 
 
 def post_file(client, content: bytes, name: str = "ton-kho.csv"):
@@ -220,7 +213,7 @@ def test_a_file_that_cannot_be_used_is_refused_whole_and_nothing_is_queued(app, 
 
 
 def test_the_portal_upload_shows_progress_then_the_report(client, shop):
-    sign_in(client)
+    sign_in(client, "ong@example.vn")
     page = client.get("/producer/nhap-kho")
     assert page.status_code == 200 and "sku,quantity,price" in page.get_data(as_text=True)
     response = post_file(client, f"\ufeffsku,quantity\n{shop['small']},2\nKHONG-CO,1\n".encode())
@@ -254,7 +247,7 @@ def test_the_portal_upload_shows_progress_then_the_report(client, shop):
 
 
 def test_the_portal_says_already_imported_and_links_the_report(client, shop):
-    sign_in(client)
+    sign_in(client, "ong@example.vn")
     content = f"sku,quantity\n{shop['small']},2\n".encode()
     first = post_file(client, content)
     again = post_file(client, content)
@@ -264,14 +257,14 @@ def test_the_portal_says_already_imported_and_links_the_report(client, shop):
 
 
 def test_a_file_with_wrong_columns_is_refused_with_the_expected_header_shown(client, shop):
-    sign_in(client)
+    sign_in(client, "ong@example.vn")
     response = post_file(client, b"ma,sl\nA,1\n")
     assert response.status_code == 400
     assert "“sku,quantity,price”" in response.get_data(as_text=True)
 
 
 def test_a_file_over_5_mb_is_refused(client, shop):
-    sign_in(client)
+    sign_in(client, "ong@example.vn")
     content = b"sku,quantity\n" + b"A,1\n" * (6 * 1024 * 1024 // 4)
     # Encoded here, in memory: the test client would spool it to a temporary file that
     # nobody closes when the server refuses without reading.
@@ -288,7 +281,7 @@ def test_a_file_over_5_mb_is_refused(client, shop):
 
 
 def test_a_100_mb_upload_is_refused_from_its_length_without_being_read(client, shop):
-    sign_in(client)
+    sign_in(client, "ong@example.vn")
 
     class Untouchable(io.RawIOBase):
         """100 MB as far as anyone measuring it can tell; reading any of it fails the test."""
@@ -329,7 +322,7 @@ def test_a_file_between_the_declared_limit_and_5_mb_is_stopped_while_streaming(a
 
 def test_another_producers_import_is_not_found(client, shop):
     theirs = upload(shop["other"], f"sku,quantity\n{shop['tea']},1\n").stock_import
-    sign_in(client)
+    sign_in(client, "ong@example.vn")
     assert client.get(f"/producer/nhap-kho/{theirs.id}").status_code == 404
     assert client.get(f"/producer/nhap-kho/{theirs.id}/trang-thai").status_code == 404
     assert client.get(f"/producer/nhap-kho/{theirs.id}/bao-cao.csv").status_code == 404
@@ -558,7 +551,7 @@ def test_feed_urls_must_be_http_and_public(app, shop):
 
 
 def test_the_portal_registers_a_feed_and_the_log_shows_its_errors(client, shop, feed_server):
-    sign_in(client)
+    sign_in(client, "ong@example.vn")
     response = client.post(
         "/producer/nhap-kho/nguon", data={"url": feed_server.url("/page.html"), "interval": "15", "active": "y"}
     )

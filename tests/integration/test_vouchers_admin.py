@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 from shop.accounts.services import create_user
 from shop.audit.models import AuditEntry
 from shop.extensions import db
-from shop.promotions import voucher_admin
+from shop.promotions import voucher_services
 from shop.promotions.models import Voucher
-from shop.promotions.voucher_admin import VoucherDraft, VoucherInvalid
+from shop.promotions.voucher_services import VoucherDraft, VoucherInvalid
 from tests.support.factories import category, make_producer, province
 
 PASSWORD = "mat-khau-an-toan-1"
@@ -103,7 +103,7 @@ BAD_INPUT = [
 def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(app, operator_id):
     for changes, field, message in BAD_INPUT:
         with pytest.raises(VoucherInvalid) as refused:
-            voucher_admin.create_voucher(draft(**changes), operator_id)
+            voucher_services.create_voucher(draft(**changes), operator_id)
         assert message in refused.value.errors.get(field, ""), (changes, refused.value.errors)
     assert count() == 0 and db.session.scalar(select(func.count(AuditEntry.id))) == 0
 
@@ -118,26 +118,26 @@ def test_the_form_is_shown_again_with_the_message_and_what_was_typed(console):
 
 
 def test_a_code_already_taken_is_refused(app, operator_id):
-    voucher_admin.create_voucher(draft(), operator_id)
+    voucher_services.create_voucher(draft(), operator_id)
     with pytest.raises(VoucherInvalid) as refused:
-        voucher_admin.create_voucher(draft(code="OCOP-TET2026"), operator_id)
+        voucher_services.create_voucher(draft(code="OCOP-TET2026"), operator_id)
     assert "đã có" in refused.value.errors["code"]
     assert count() == 1
 
 
 def test_editing_keeps_the_limit_at_or_above_the_uses_and_the_code_of_a_used_voucher(app, operator_id):
-    voucher = voucher_admin.create_voucher(draft(), operator_id)
+    voucher = voucher_services.create_voucher(draft(), operator_id)
     db.session.execute(update(Voucher).where(Voucher.id == voucher.id).values(used_count=7))
     db.session.commit()
 
     with pytest.raises(VoucherInvalid) as too_low:
-        voucher_admin.update_voucher(voucher.id, draft(usage_limit="5"), operator_id)
+        voucher_services.update_voucher(voucher.id, draft(usage_limit="5"), operator_id)
     assert "7" in too_low.value.errors["usage_limit"]
     with pytest.raises(VoucherInvalid) as renamed:
-        voucher_admin.update_voucher(voucher.id, draft(code="KHAC"), operator_id)
+        voucher_services.update_voucher(voucher.id, draft(code="KHAC"), operator_id)
     assert "không đổi được" in renamed.value.errors["code"]
 
-    voucher_admin.update_voucher(voucher.id, draft(usage_limit="7", value="15"), operator_id)
+    voucher_services.update_voucher(voucher.id, draft(usage_limit="7", value="15"), operator_id)
     db.session.expire_all()
     voucher = db.session.get(Voucher, voucher.id)
     assert (voucher.usage_limit, voucher.value, voucher.used_count) == (7, 15, 7)
@@ -147,7 +147,7 @@ def test_editing_keeps_the_limit_at_or_above_the_uses_and_the_code_of_a_used_vou
 
 
 def test_an_operator_edits_and_switches_a_voucher_off_and_on_in_the_console(console, operator_id):
-    voucher = voucher_admin.create_voucher(draft(), operator_id)
+    voucher = voucher_services.create_voucher(draft(), operator_id)
     page = console.get(f"/ops/ma-giam-gia/{voucher.id}").get_data(as_text=True)
     assert 'value="2026-02-01T00:00"' in page  # shown back in Vietnam time
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shop.formatting import parse_vn_datetime, utc_to_vn_local, vn_local_to_utc
-from shop.promotions.services import invites_producer, overlaps, scope_matches
+from shop.promotions.week_rules import invites_producer, overlaps, scope_matches
 
 HONEY = {"product_id": 1, "producer_id": 10, "province_id": 100, "category_ids": [7, 3], "stars": 4}
 

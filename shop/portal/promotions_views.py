@@ -13,9 +13,9 @@ from shop.accounts.forms import ActionForm
 from shop.formatting import vnd
 from shop.portal import bp
 from shop.portal.access import producer_ids, producer_required
-from shop.promotions import rules, services
+from shop.promotions import enrolment_services, rules
 from shop.promotions.forms import ENROLMENT_STATE_LABELS, WEEK_STATUS_LABELS, EnrolForm
-from shop.promotions.services import PromotionError
+from shop.promotions.week_rules import PromotionError, week_status
 
 
 def _pid() -> int:
@@ -29,8 +29,8 @@ def suggested_price(variant, promotion) -> int:
 
 def _page(failed: tuple[int, EnrolForm] | None = None, status: int = 200):
     producer_id = _pid()
-    invitations = services.open_invitations(producer_id)
-    enrolments = services.producer_enrolments(producer_id)
+    invitations = enrolment_services.open_invitations(producer_id)
+    enrolments = enrolment_services.producer_enrolments(producer_id)
     by_week: dict[int, list] = {}
     for e in enrolments:
         by_week.setdefault(e.promotion_id, []).append(e)
@@ -41,7 +41,7 @@ def _page(failed: tuple[int, EnrolForm] | None = None, status: int = 200):
             form = failed[1]
         else:
             form = EnrolForm(formdata=None, prefix=f"w{week.id}")
-        variants = services.enrolable_variants(producer_id, week)
+        variants = enrolment_services.enrolable_variants(producer_id, week)
         form.variant_id.choices = [SelectChoice("", _("— Chọn sản phẩm —"))] + [
             SelectChoice(
                 v.id,
@@ -63,7 +63,7 @@ def _page(failed: tuple[int, EnrolForm] | None = None, status: int = 200):
         weeks=weeks,
         past=past,
         action_form=ActionForm(formdata=None),
-        week_status=services.week_status,
+        week_status=week_status,
         week_status_label=lambda s: str(WEEK_STATUS_LABELS.get(s, s)),
         enrolment_state_label=lambda s: str(ENROLMENT_STATE_LABELS.get(s, s)),
         producer=g.producer,
@@ -82,7 +82,7 @@ def promotion_enrol(promotion_id: int):
     form = EnrolForm(prefix=f"w{promotion_id}")
     if form.validate_on_submit():
         try:
-            services.enrol(_pid(), promotion_id, form.variant_id.data, form.promo_price.data, form.quota.data)
+            enrolment_services.enrol(_pid(), promotion_id, form.variant_id.data, form.promo_price.data, form.quota.data)
         except PromotionError as err:
             field = getattr(form, err.field, None) if err.field else None
             if field is not None:
@@ -103,7 +103,7 @@ def enrolment_withdraw(enrolment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        services.withdraw_enrolment(_pid(), enrolment_id)
+        enrolment_services.withdraw_enrolment(_pid(), enrolment_id)
     except PromotionError as err:
         flash(err.message, "error")
     else:

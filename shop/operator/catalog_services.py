@@ -21,6 +21,7 @@ from shop.formatting import utcnow
 from shop.ledger.models import CommissionOverride
 from shop.notifications.services import _producer_recipients, queue_email
 from shop.operator.inputs import InputError
+from shop.paging import Page, counted, page_count
 from shop.producers.models import Producer
 from shop.text import fold, slugify
 from shop.urls import absolute_url
@@ -51,15 +52,7 @@ class ProductQuery:
     page: int = 1
 
 
-@dataclass(frozen=True)
-class ProductPage:
-    items: list[Product]
-    total: int
-    page: int
-    pages: int
-
-
-def search_products(query: ProductQuery, per_page: int = PER_PAGE) -> ProductPage:
+def search_products(query: ProductQuery, per_page: int = PER_PAGE) -> Page[Product]:
     """Products matching the operator's filters, newest first. The text matches the
     name without tone marks, or a SKU exactly."""
     conds = []
@@ -83,8 +76,7 @@ def search_products(query: ProductQuery, per_page: int = PER_PAGE) -> ProductPag
     elif query.moderated is False:
         conds.append(Product.moderation_reason == "")
     total = db.session.scalar(select(func.count(Product.id)).where(*conds)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(query.page, 1), pages)
+    page = min(max(query.page, 1), page_count(total, per_page))
     items = list(
         db.session.scalars(
             select(Product)
@@ -95,7 +87,7 @@ def search_products(query: ProductQuery, per_page: int = PER_PAGE) -> ProductPag
             .offset((page - 1) * per_page)
         )
     )
-    return ProductPage(items, total, page, pages)
+    return counted(items, page, total, per_page)
 
 
 def producer_choices() -> list[tuple[int, str]]:

@@ -3,7 +3,6 @@ actions (confirm, ship, delivered, cancel lines or all), the packing slip and
 the CSV export. Every read and every action is scoped by `producer_ids()`:
 another producer's sub-order is a 404."""
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import segno
@@ -24,9 +23,10 @@ from markupsafe import Markup
 from werkzeug.routing import BuildError
 
 from shop.cancellations import services as cancellations
+from shop.charts import sales_chart
 from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
-from shop.formatting import today_vn, vn_date, vn_datetime, vnd
+from shop.formatting import today_vn, vn_datetime, vnd
 from shop.inputs import parse_int
 from shop.orders import services as orders
 from shop.portal import bp
@@ -88,60 +88,6 @@ def _helpers() -> dict:
 
 
 # --- dashboard ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    label: str  # "dd/mm: 120.000 ₫ · 2 đơn", for the tooltip and screen readers
-    is_today: bool
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    baseline: float
-    bars: list[Bar]
-    ticks: list[tuple[float, str, str]]  # (x, text-anchor, "dd/mm") under a bar a week
-    summary: str
-
-
-def sales_chart(series: queries.SalesSeries, today: date, locale: str = "vi") -> Chart:
-    """Lay out one bar per day, 10 units apart; the tallest bar is 100 units high."""
-    step, plot_top, plot_height = 10, 6, 100
-    baseline = plot_top + plot_height
-    peak = max((d.amount for d in series.days), default=0) or 1
-    bars, ticks = [], []
-    for i, day in enumerate(series.days):
-        height = round(plot_height * day.amount / peak, 2) if day.amount else 0
-        label = _(
-            "%(day)s: %(amount)s · %(count)s đơn",
-            day=day.day.strftime("%d/%m"),
-            amount=vnd(day.amount, locale),
-            count=day.orders,
-        )
-        bars.append(Bar(i * step + 1, baseline - height, step - 2, height, label, day.day == today))
-        if i == len(series.days) - 1:  # today, flush with the right edge
-            ticks.append((len(series.days) * step, "end", day.day.strftime("%d/%m")))
-        elif (len(series.days) - 1 - i) % 7 == 0:
-            ticks.append((i * step + step / 2, "middle", day.day.strftime("%d/%m")))
-    if series.total:
-        best = series.best
-        summary = _(
-            "%(days)s ngày qua: %(total)s từ %(count)s đơn. Ngày bán nhiều nhất: %(day)s (%(best)s).",
-            days=len(series.days),
-            total=vnd(series.total, locale),
-            count=series.orders,
-            day=vn_date(best.day, locale),
-            best=vnd(best.amount, locale),
-        )
-    else:
-        summary = _("Chưa có doanh số trong %(days)s ngày qua.", days=len(series.days))
-    return Chart(len(series.days) * step, baseline + 18, baseline, bars, ticks, summary)
 
 
 def _restock_url(item: queries.LowStock) -> str | None:

@@ -28,6 +28,7 @@ from shop.notifications.services import notify_cancelled
 from shop.operator.inputs import InputError
 from shop.orders import services as orders
 from shop.orders.models import ORDER_STATUSES, PAYMENT_METHODS, SUB_ORDER_STATUSES, Order, OrderLine, SubOrder
+from shop.paging import Page, counted, page_count
 from shop.payments import services as payments
 from shop.payments.models import Payment, Refund
 from shop.portal.order_queries import vn_day_bounds
@@ -60,14 +61,6 @@ class OrderQuery:
     min_total: int | None = None
     max_total: int | None = None
     page: int = 1
-
-
-@dataclass(frozen=True)
-class OrderPage:
-    items: list[Order]
-    total: int
-    page: int
-    pages: int
 
 
 def check_query(query: OrderQuery) -> None:
@@ -119,13 +112,12 @@ def _conditions(query: OrderQuery) -> list:
     return conds
 
 
-def search_orders(query: OrderQuery, per_page: int = PER_PAGE) -> OrderPage:
+def search_orders(query: OrderQuery, per_page: int = PER_PAGE) -> Page[Order]:
     """One page of the orders matching the filters, newest first."""
     check_query(query)
     conds = _conditions(query)
     total = db.session.scalar(select(func.count(Order.id)).where(*conds)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(query.page, 1), pages)
+    page = min(max(query.page, 1), page_count(total, per_page))
     items = list(
         db.session.scalars(
             select(Order)
@@ -136,7 +128,7 @@ def search_orders(query: OrderQuery, per_page: int = PER_PAGE) -> OrderPage:
             .offset((page - 1) * per_page)
         )
     )
-    return OrderPage(items, total, page, pages)
+    return counted(items, page, total, per_page)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ week form, publishing and cancelling, and the review of producers' enrolments.
 Views read the form, call one service with plain values and render or
 redirect; a refusal is shown next to the field it is about and nothing is saved."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -12,19 +12,20 @@ from wtforms import SelectChoice
 from shop.accounts.forms import ActionForm
 from shop.operator import bp
 from shop.portal.forms import ReasonForm
-from shop.promotions import services
+from shop.promotions import week_queries, week_rules, week_services
 from shop.promotions.forms import (
     ENROLMENT_STATE_LABELS,
     WEEK_STATUS_LABELS,
     CancelWeekForm,
     WeekForm,
 )
-from shop.promotions.services import Banner, PromotionError, WeekDetails
+from shop.promotions.week_rules import PromotionError
+from shop.promotions.week_services import Banner, WeekDetails
 
 
 def _labels() -> dict:
     return {
-        "week_status": services.week_status,
+        "week_status": week_rules.week_status,
         "week_status_label": lambda s: str(WEEK_STATUS_LABELS.get(s, s)),
         "enrolment_state_label": lambda s: str(ENROLMENT_STATE_LABELS.get(s, s)),
     }
@@ -39,10 +40,10 @@ def _show_error(form, err: PromotionError) -> None:
 
 
 def _fill_choices(form: WeekForm) -> None:
-    form.producers.choices = [SelectChoice(str(i), name) for i, name in services.producer_choices()]
-    form.provinces.choices = [SelectChoice(str(i), name) for i, name in services.province_choices()]
+    form.producers.choices = [SelectChoice(str(i), name) for i, name in week_queries.producer_choices()]
+    form.provinces.choices = [SelectChoice(str(i), name) for i, name in week_queries.province_choices()]
     form.categories.choices = [
-        SelectChoice(str(i), name if level == 1 else f"— {name}") for i, name, level in services.category_choices()
+        SelectChoice(str(i), name if level == 1 else f"— {name}") for i, name, level in week_queries.category_choices()
     ]
 
 
@@ -85,17 +86,35 @@ def _fill_from(form: WeekForm, promotion) -> None:
     form.max_discount.data = promotion.max_discount
     form.operator_share.data = promotion.operator_share
     form.invitation_only.data = promotion.invitation_only
-    form.products.data = "\n".join(services.scope_product_refs(promotion))
+    form.products.data = "\n".join(week_queries.scope_product_refs(promotion))
     form.producers.data = [str(i) for i in scope.get("producers") or ()]
     form.provinces.data = [str(i) for i in scope.get("provinces") or ()]
     form.categories.data = [str(i) for i in scope.get("categories") or ()]
     form.min_stars.data = scope.get("min_stars")
 
 
+@bp.get("/khuyen-mai/tim-san-pham")
+def promotion_product_search():
+    """The week form's product picker: JSON of the products matching `q`."""
+    found = week_queries.product_matches(request.args.get("q", ""))
+    return jsonify(items=[{"value": slug, "label": label} for slug, label in found])
+
+
+def _form_page(promotion, form, status=200, **extra):
+    return render_template(
+        "operator/promotion_form.html",
+        form=form,
+        promotion=promotion,
+        product_labels=week_queries.product_labels(form.product_refs()),
+        **extra,
+        **_labels(),
+    ), status
+
+
 @bp.get("/khuyen-mai")
 def promotions():
     return render_template(
-        "operator/promotions.html", weeks=services.list_weeks(), action_form=ActionForm(formdata=None), **_labels()
+        "operator/promotions.html", weeks=week_queries.list_weeks(), action_form=ActionForm(formdata=None), **_labels()
     )
 
 
@@ -111,7 +130,7 @@ def promotion_new():
         form.operator_share.data = 100
     if form.validate_on_submit():
         try:
-            promotion_id = services.create_week(current_user.id, _details(form), _banner(form))
+            promotion_id = week_services.create_week(current_user.id, _details(form), _banner(form))
         except PromotionError as err:
             _show_error(form, err)
             status = 400
@@ -120,24 +139,23 @@ def promotion_new():
             return redirect(url_for(".promotion_edit", promotion_id=promotion_id))
     elif form.is_submitted():
         status = 400
-    return render_template("operator/promotion_form.html", form=form, promotion=None, **_labels()), status
+    return _form_page(None, form, status)
 
 
 def _edit_page(promotion, form, status=200, cancel_form=None):
-    return render_template(
-        "operator/promotion_form.html",
-        form=form,
-        promotion=promotion,
+    return _form_page(
+        promotion,
+        form,
+        status,
         cancel_form=cancel_form or CancelWeekForm(formdata=None),
         action_form=ActionForm(formdata=None),
-        scope=services.scope_labels(promotion),
-        **_labels(),
-    ), status
+        scope=week_queries.scope_labels(promotion),
+    )
 
 
 @bp.route("/khuyen-mai/<int:promotion_id>", methods=["GET", "POST"])
 def promotion_edit(promotion_id: int):
-    promotion = services.get_week(promotion_id)
+    promotion = week_rules.get_week(promotion_id)
     form = WeekForm()
     _fill_choices(form)
     if not form.is_submitted():
@@ -145,13 +163,13 @@ def promotion_edit(promotion_id: int):
         return _edit_page(promotion, form)
     if form.validate_on_submit():
         try:
-            services.update_week(current_user.id, promotion.id, _details(form), _banner(form))
+            week_services.update_week(current_user.id, promotion.id, _details(form), _banner(form))
         except PromotionError as err:
             _show_error(form, err)
         else:
             flash(_("Đã lưu tuần lễ khuyến mãi."), "success")
             return redirect(url_for(".promotion_edit", promotion_id=promotion.id))
-    return _edit_page(services.get_week(promotion_id), form, 400)
+    return _edit_page(week_rules.get_week(promotion_id), form, 400)
 
 
 @bp.post("/khuyen-mai/<int:promotion_id>/cong-bo")
@@ -159,7 +177,7 @@ def promotion_publish(promotion_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        services.publish_week(current_user.id, promotion_id)
+        week_services.publish_week(current_user.id, promotion_id)
     except PromotionError as err:
         flash(err.message, "error")
     else:
@@ -169,12 +187,12 @@ def promotion_publish(promotion_id: int):
 
 @bp.post("/khuyen-mai/<int:promotion_id>/huy")
 def promotion_cancel(promotion_id: int):
-    promotion = services.get_week(promotion_id)
+    promotion = week_rules.get_week(promotion_id)
     form = CancelWeekForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.cancel_week(current_user.id, promotion.id, form.reason.data or "")
+        week_services.cancel_week(current_user.id, promotion.id, form.reason.data or "")
     except PromotionError as err:
         week_form = WeekForm(formdata=None)
         _fill_choices(week_form)
@@ -193,7 +211,7 @@ def _enrolments_page(promotion, errors=None, status=200):
     return render_template(
         "operator/promotion_enrolments.html",
         promotion=promotion,
-        enrolments=services.week_enrolments(promotion.id),
+        enrolments=week_queries.week_enrolments(promotion.id),
         form=ReasonForm(formdata=None),
         errors=errors or {},
         **_labels(),
@@ -202,7 +220,7 @@ def _enrolments_page(promotion, errors=None, status=200):
 
 @bp.get("/khuyen-mai/<int:promotion_id>/dang-ky")
 def promotion_enrolments(promotion_id: int):
-    return _enrolments_page(services.get_week(promotion_id))
+    return _enrolments_page(week_rules.get_week(promotion_id))
 
 
 def _decide(enrolment_id: int, approve: bool):
@@ -210,12 +228,12 @@ def _decide(enrolment_id: int, approve: bool):
     if not form.validate_on_submit():
         abort(400)
     try:
-        enrolment = services.decide_enrolment(current_user.id, enrolment_id, approve, form.reason.data or "")
+        enrolment = week_services.decide_enrolment(current_user.id, enrolment_id, approve, form.reason.data or "")
     except PromotionError as err:
-        promotion_id = services.enrolment_promotion_id(enrolment_id)
+        promotion_id = week_queries.enrolment_promotion_id(enrolment_id)
         # Shown at the top too: a decided enrolment no longer has a form to show it beside.
         flash(err.message, "error")
-        return _enrolments_page(services.get_week(promotion_id), {enrolment_id: err.message}, 400)
+        return _enrolments_page(week_rules.get_week(promotion_id), {enrolment_id: err.message}, 400)
     flash(_("Đã duyệt đăng ký.") if approve else _("Đã từ chối đăng ký."), "success")
     return redirect(url_for(".promotion_enrolments", promotion_id=enrolment.promotion_id))
 

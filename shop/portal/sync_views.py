@@ -15,6 +15,7 @@ from wtforms.validators import InputRequired, Length
 from shop.errors import ShopError
 from shop.forms import Form as FlaskForm
 from shop.inventory import imports, stock, tokens
+from shop.paging import page_count
 from shop.portal import bp
 from shop.portal.access import producer_ids, producer_required
 
@@ -322,7 +323,7 @@ def sync_log():
         "portal/sync/log.html",
         rows=rows,
         page=page,
-        pages=max(1, -(-total // per_page)),
+        pages=page_count(total, per_page),
         feed=imports.feed_of(_pid()),
         producer=g.producer,
     )

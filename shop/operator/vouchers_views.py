@@ -9,8 +9,8 @@ from flask_login import current_user
 from shop.catalog.reference import reference
 from shop.ledger.queries import categories_for_rates, commission_rows
 from shop.operator import bp
-from shop.promotions import voucher_admin
-from shop.promotions.voucher_admin import VoucherDraft, VoucherInvalid
+from shop.promotions import voucher_services
+from shop.promotions.voucher_services import VoucherDraft, VoucherInvalid
 
 
 def _draft() -> VoucherDraft:
@@ -37,15 +37,15 @@ def _draft() -> VoucherDraft:
 @bp.get("/ma-giam-gia")
 def vouchers():
     show = request.args.get("show") or None
-    if show not in voucher_admin.LIST_FILTERS:
+    if show not in voucher_services.LIST_FILTERS:
         show = None
     search = request.args.get("q", "")
     return render_template(
         "operator/vouchers.html",
-        vouchers=voucher_admin.vouchers(show, search),
+        vouchers=voucher_services.vouchers(show, search),
         show=show,
         search=search,
-        state_of=voucher_admin.state_of,
+        state_of=voucher_services.state_of,
     )
 
 
@@ -59,7 +59,7 @@ def _form_page(draft: VoucherDraft, voucher=None, errors: dict | None = None, st
         producers=[row.producer for row in commission_rows()],
         provinces=ref.provinces,
         categories=categories_for_rates(),
-        state_of=voucher_admin.state_of,
+        state_of=voucher_services.state_of,
     ), status
 
 
@@ -72,7 +72,7 @@ def voucher_new():
 def voucher_create():
     draft = _draft()
     try:
-        voucher = voucher_admin.create_voucher(draft, current_user.id)
+        voucher = voucher_services.create_voucher(draft, current_user.id)
     except VoucherInvalid as err:
         return _form_page(draft, errors=err.errors, status=400)
     flash(_("Đã tạo mã %(code)s.", code=voucher.code), "success")
@@ -81,16 +81,16 @@ def voucher_create():
 
 @bp.get("/ma-giam-gia/<int:voucher_id>")
 def voucher(voucher_id: int):
-    found = voucher_admin.get_voucher(voucher_id)
-    return _form_page(voucher_admin.draft_of(found), found)
+    found = voucher_services.get_voucher(voucher_id)
+    return _form_page(voucher_services.draft_of(found), found)
 
 
 @bp.post("/ma-giam-gia/<int:voucher_id>")
 def voucher_update(voucher_id: int):
-    found = voucher_admin.get_voucher(voucher_id)
+    found = voucher_services.get_voucher(voucher_id)
     draft = _draft()
     try:
-        voucher_admin.update_voucher(voucher_id, draft, current_user.id)
+        voucher_services.update_voucher(voucher_id, draft, current_user.id)
     except VoucherInvalid as err:
         return _form_page(draft, found, err.errors, 400)
     flash(_("Đã lưu mã %(code)s.", code=found.code), "success")
@@ -100,7 +100,7 @@ def voucher_update(voucher_id: int):
 @bp.post("/ma-giam-gia/<int:voucher_id>/bat-tat")
 def voucher_toggle(voucher_id: int):
     active = request.form.get("active") == "1"
-    found = voucher_admin.set_active(voucher_id, active, current_user.id)
+    found = voucher_services.set_active(voucher_id, active, current_user.id)
     flash(
         _("Đã bật lại mã %(code)s.", code=found.code) if active else _("Đã tắt mã %(code)s.", code=found.code),
         "success",
