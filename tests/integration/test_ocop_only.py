@@ -16,8 +16,8 @@ from shop.catalog.models import Product
 from shop.catalog.queries import get_product, list_products
 from shop.extensions import db
 from shop.formatting import today_vn, utcnow
-from shop.operator import services as operator
-from shop.operator.services import ReviewError
+from shop.operator import producers_services as operator
+from shop.operator.producers_services import ReviewError
 from shop.producers.models import Certificate
 from shop.producers.rules import certificate_expiry
 from shop.settings import services as settings
