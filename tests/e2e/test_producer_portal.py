@@ -3,6 +3,7 @@ shopper has bought it, confirms and ships the order from the portal."""
 
 import re
 import secrets
+from datetime import date, timedelta
 
 import pytest
 from PIL import Image
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 PRODUCER_EMAIL, PRODUCER_PASSWORD = "nongdan@demo.ocop.vn", "demo12345"  # HTX chăn nuôi ong Phong Thổ
+OPERATOR_EMAIL = "vanhanh@demo.ocop.vn"  # same demo password
 
 
 def fits_the_phone(page) -> bool:
@@ -23,8 +25,9 @@ def a_photo(tmp_path):
     return path
 
 
-def add_a_product_with_an_image_and_stock(page, live_server, tmp_path) -> tuple[str, str]:
-    """Through the portal's catalog pages; returns (product name, its shop URL)."""
+def add_a_product_with_an_image_and_stock(page, live_server, tmp_path) -> tuple[str, str, str]:
+    """Through the portal's catalog pages, then its certificate sent for checking;
+    returns (product name, the certificate's decision number, the product's portal page)."""
     name = f"Mật ong bạc hà {secrets.token_hex(3)}"
     page.goto(live_server.url + "/producer/san-pham/them")
     page.get_by_label("Tên sản phẩm").fill(name)
@@ -53,9 +56,41 @@ def add_a_product_with_an_image_and_stock(page, live_server, tmp_path) -> tuple[
     expect(page.locator(".pp-image img")).to_have_count(1)
 
     page.get_by_role("button", name="Đăng bán").click()
+    # OCOP only: published, but not on sale until an operator verifies its certificate.
+    expect(page.get_by_role("note").filter(has_text="Chưa được bán trên chợ")).to_be_visible()
+    expect(page.get_by_role("link", name="Xem trên chợ")).to_have_count(0)
+    product_page = page.url
+    page.get_by_role("link", name="Thêm giấy chứng nhận OCOP cho sản phẩm này").click()
+    expect(page.get_by_label("Sản phẩm", exact=True)).to_have_value(re.compile(r"\d+"))
+    page.get_by_label("Hạng sao OCOP").select_option(label="4 sao")
+    decision = f"{secrets.randbelow(9000) + 1000}/QĐ-UBND"
+    page.get_by_label("Số quyết định").fill(decision)
+    page.get_by_label("Ngày quyết định").fill((date.today() - timedelta(days=40)).isoformat())
+    page.get_by_label("Cấp công nhận").select_option(label="Cấp tỉnh (UBND tỉnh)")
+    page.get_by_label("Tệp quyết định (PDF hoặc ảnh)").set_input_files(str(a_photo(tmp_path)))
+    page.get_by_role("button", name="Gửi để xác minh").click()
+    expect(page.get_by_text(decision).first).to_be_visible()
+    return name, decision, product_page
+
+
+def verify_the_certificate(page, live_server, decision: str) -> None:
+    """An operator checks the decision against its document and verifies it."""
+    page.goto(live_server.url + "/tai-khoan/dang-nhap?next=/ops/giay-chung-nhan")
+    page.get_by_label("Email").fill(OPERATOR_EMAIL)
+    page.get_by_label("Mật khẩu").fill(PRODUCER_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    card = page.locator("li").filter(has_text=decision)
+    expect(card.get_by_role("img")).to_be_visible()  # the document beside the data
+    card.get_by_role("button", name="Xác minh").click()
+    expect(page.locator("li").filter(has_text=decision)).to_have_count(0)
+    page.context.clear_cookies()  # signed out: what follows is a guest
+
+
+def the_product_goes_on_sale(page, live_server) -> str:
+    """Back on the producer's product page: on sale now; returns its shop URL."""
     shop_link = page.get_by_role("link", name="Xem trên chợ")
     expect(shop_link).to_be_visible()
-    return name, live_server.url + shop_link.get_attribute("href")
+    return live_server.url + shop_link.get_attribute("href")
 
 
 def buy_as_a_guest(page, product_url: str) -> str:
@@ -92,9 +127,12 @@ def test_a_producer_adds_a_product_then_confirms_and_ships_its_first_order(
     assert menu.bounding_box()["height"] < 60
     assert menu.evaluate("m => m.scrollWidth > m.clientWidth")
 
-    name, product_url = add_a_product_with_an_image_and_stock(producer, live_server, tmp_path)
-
+    name, decision, product_page = add_a_product_with_an_image_and_stock(producer, live_server, tmp_path)
     shopper = page
+    verify_the_certificate(shopper, live_server, decision)
+    producer.goto(product_page)
+    product_url = the_product_goes_on_sale(producer, live_server)
+
     number = buy_as_a_guest(shopper, product_url)
     order_page = shopper.url
 
