@@ -30,6 +30,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from heapq import nsmallest
 
 from flask import current_app, g
 from pyroaring import BitMap
@@ -67,6 +68,7 @@ _COLUMNS = (
     Product.in_stock,
     Product.search_name,
     Product.search_body,
+    Product.rating_count,
 )
 _OWNER_CODES = {name: i for i, name in enumerate(OWNER_TYPES)}
 
@@ -117,6 +119,8 @@ class CatalogIndex:
         self.stars = array("b")
         self.valid_until = array("i")  # date ordinal, 0 when no certificate
         self.price = array("q")
+        self.rating = array("I")  # visible reviews (related products: the most reviewed first)
+        self.rated = BitMap()
         self.texts: list[tuple[str, str]] = []
         self.listed = BitMap()
         self.in_stock = BitMap()
@@ -178,6 +182,7 @@ class CatalogIndex:
             lists["stars"].setdefault(stars, []).append(rank)
             self.valid_until.append(row.cert_valid_until.toordinal() if row.cert_valid_until else 0)
             self.price.append(row.min_price)
+            self.rating.append(row.rating_count)
             lists["bucket"].setdefault(bucket, []).append(rank)
             if row.listed:
                 listed.append(rank)
@@ -196,6 +201,7 @@ class CatalogIndex:
             for w in set(folded_words(text[1])):
                 postings["body"].setdefault(w, []).append(rank)
         self.listed, self.in_stock = BitMap(listed), BitMap(stocked)
+        self.rated = BitMap(r for r, n in enumerate(self.rating) if n)
         self.by_producer = {k: BitMap(v) for k, v in lists["producer"].items()}
         self.by_category = {k: BitMap(v) for k, v in lists["category"].items()}
         self.by_province = {k: BitMap(v) for k, v in lists["province"].items()}
@@ -227,6 +233,7 @@ class CatalogIndex:
         self.stars.append(0)
         self.valid_until.append(0)
         self.price.append(-1)
+        self.rating.append(0)
         self.texts.append(("", ""))
         self._set(rank, row)
         return rank
@@ -257,6 +264,8 @@ class CatalogIndex:
         self.by_bucket[self._bucket(row.min_price)].add(rank)
         (self.listed.add if row.listed else self.listed.discard)(rank)
         (self.in_stock.add if row.in_stock else self.in_stock.discard)(rank)
+        self.rating[rank] = row.rating_count
+        (self.rated.add if row.rating_count else self.rated.discard)(rank)
         text = (row.search_name or "", row.search_body or "")
         if text != self.texts[rank]:
             if self.texts[rank] != ("", ""):
@@ -635,6 +644,34 @@ class CatalogIndex:
         with self.lock:
             base = self.listed if within is None else self.listed & BitMap(self.rank_of[i] for i in within)
             return {key: n for key, bm in table.items() if (n := base.intersection_cardinality(bm))}
+
+    def related(
+        self, product_id: int, producer_id: int, categories: Iterable[int], province_id: int, limit: int
+    ) -> list[int]:
+        """Up to `limit` other listed products: the producer's, then those filed
+        under `categories`, then the province's; in each, the ones in stock first,
+        then the most reviewed, then the oldest. (In SQL this was one OR query that
+        sorted the producer's, group's and province's rows: 80 ms at 100,000.)"""
+        with self.lock:
+            own = self.rank_of.get(product_id)
+            seen = BitMap() if own is None else BitMap([own])
+            tiers = (
+                self.by_producer.get(producer_id, BitMap()),
+                BitMap.union(BitMap(), *(self.by_category.get(c, BitMap()) for c in categories)),
+                self.by_province.get(province_id, BitMap()),
+            )
+            out: list[int] = []
+            for tier in tiers:
+                tier = (tier & self.listed) - seen
+                seen |= tier
+                for part in (tier & self.in_stock, tier - self.in_stock):
+                    need = limit - len(out)
+                    rated = part & self.rated
+                    out += nsmallest(need, rated, key=lambda r: (-self.rating[r], r))
+                    out += (part - rated)[: limit - len(out)]
+                    if len(out) >= limit:
+                        return [self.ids[r] for r in out]
+            return [self.ids[r] for r in out]
 
 
 def _newest(bm: BitMap, offset: int, limit: int) -> list[int]:
