@@ -55,6 +55,7 @@ PAGES = {
     "product": "/san-pham/{slug}",
     "api-list": "/api/v1/products?per_page=100",
 }
+MODES = ("anonymous", "with a cart", "first view", "during stock sync")
 FIRST_VIEWS = {"listing": "listing", "filtered": "filtered", "search": "search", "product": "product"}
 
 
@@ -140,15 +141,19 @@ def measure(backend: str, products: int, env: dict, args) -> list[dict]:
         for url in urls.values():
             warm(app.url(url))
         for mode, headers in (("anonymous", ()), ("with a cart", (f"Cookie: {cookie}",))):
+            if mode not in args.modes:
+                continue
             for name, url in urls.items():
                 baseline = wrk(hello.url("/"), args.seconds, args.connections)
                 result = wrk(app.url(url), args.seconds, args.connections, headers=headers)
                 record(mode, name, result, baseline)
-        for name, kind in FIRST_VIEWS.items():
+        for name, kind in FIRST_VIEWS.items() if "first view" in args.modes else ():
             baseline = wrk(hello.url("/"), args.seconds, args.connections)
             extra = (",".join(facts["slugs"][:400]),) if kind == "product" else ()
             result = wrk(app.url(), args.seconds, args.connections, script="first_view.lua", args=(kind, *extra))
             record("first view", name, result, baseline)
+        if "during stock sync" not in args.modes:
+            return rows
         ticker = stock_sync(app.url(), token, facts["skus"])
         ticker.start()
         try:
@@ -174,9 +179,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument(
+        "--modes",
+        default=",".join(MODES),
+        help=f"comma-separated, of: {', '.join(MODES)}",
+    )
+    parser.add_argument(
         "--workdir", default=str(ROOT / "bench" / "results"), help="kept between runs so each catalog is seeded once"
     )
     args = parser.parse_args()
+    args.modes = [m.strip() for m in args.modes.split(",")]
+    if unknown := set(args.modes) - set(MODES):
+        parser.error(f"unknown modes: {', '.join(sorted(unknown))}")
     if not need_wrk():
         return 2
     redis = RedisServer().start()

@@ -32,6 +32,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from heapq import nsmallest
 
 from flask import current_app, g
 from pyroaring import BitMap
@@ -70,6 +71,7 @@ _COLUMNS = (
     Product.search_name,
     Product.search_body,
     Product.sold_count,
+    Product.rating_count,
 )
 _OWNER_CODES = {name: i for i, name in enumerate(OWNER_TYPES)}
 
@@ -127,6 +129,8 @@ class CatalogIndex:
         self.price = array("q")
         self.sold = array("q")  # units delivered ("Bán chạy"); `selling` holds the ranks above 0
         self.selling = BitMap()
+        self.rating = array("I")  # visible reviews (related products: the most reviewed first)
+        self.rated = BitMap()
         self.texts: list[tuple[str, str]] = []
         self.listed = BitMap()
         self.in_stock = BitMap()
@@ -191,6 +195,7 @@ class CatalogIndex:
             self.sold.append(row.sold_count)
             if row.sold_count > 0:
                 selling.append(rank)
+            self.rating.append(row.rating_count)
             lists["bucket"].setdefault(bucket, []).append(rank)
             if row.listed:
                 listed.append(rank)
@@ -209,6 +214,7 @@ class CatalogIndex:
             for w in set(folded_words(text[1])):
                 postings["body"].setdefault(w, []).append(rank)
         self.listed, self.in_stock, self.selling = BitMap(listed), BitMap(stocked), BitMap(selling)
+        self.rated = BitMap(r for r, n in enumerate(self.rating) if n)
         self.by_producer = {k: BitMap(v) for k, v in lists["producer"].items()}
         self.by_category = {k: BitMap(v) for k, v in lists["category"].items()}
         self.by_province = {k: BitMap(v) for k, v in lists["province"].items()}
@@ -241,6 +247,7 @@ class CatalogIndex:
         self.valid_until.append(0)
         self.price.append(-1)
         self.sold.append(0)
+        self.rating.append(0)
         self.texts.append(("", ""))
         self._set(rank, row)
         return rank
@@ -273,6 +280,8 @@ class CatalogIndex:
         (self.in_stock.add if row.in_stock else self.in_stock.discard)(rank)
         self.sold[rank] = row.sold_count
         (self.selling.add if row.sold_count > 0 else self.selling.discard)(rank)
+        self.rating[rank] = row.rating_count
+        (self.rated.add if row.rating_count else self.rated.discard)(rank)
         text = (row.search_name or "", row.search_body or "")
         if text != self.texts[rank]:
             if self.texts[rank] != ("", ""):
@@ -670,6 +679,35 @@ class CatalogIndex:
             listed = self.listed & self._valid_on(today)
             base = listed if within is None else listed & BitMap(self.rank_of[i] for i in within)
             return {key: n for key, bm in table.items() if (n := base.intersection_cardinality(bm))}
+
+    def related(
+        self, product_id: int, producer_id: int, categories: Iterable[int], province_id: int, limit: int, today: date
+    ) -> list[int]:
+        """Up to `limit` other listed products: the producer's, then those filed
+        under `categories`, then the province's; in each, the ones in stock first,
+        then the most reviewed, then the oldest. (In SQL this was one OR query that
+        sorted the producer's, group's and province's rows: 80 ms at 100,000.)"""
+        with self.lock:
+            own = self.rank_of.get(product_id)
+            seen = BitMap() if own is None else BitMap([own])
+            tiers = (
+                self.by_producer.get(producer_id, BitMap()),
+                BitMap.union(BitMap(), *(self.by_category.get(c, BitMap()) for c in categories)),
+                self.by_province.get(province_id, BitMap()),
+            )
+            out: list[int] = []
+            on_sale = self.listed & self._valid_on(today)  # OCOP only, even beside an unstarred product
+            for tier in tiers:
+                tier = (tier & on_sale) - seen
+                seen |= tier
+                for part in (tier & self.in_stock, tier - self.in_stock):
+                    need = limit - len(out)
+                    rated = part & self.rated
+                    out += nsmallest(need, rated, key=lambda r: (-self.rating[r], r))
+                    out += (part - rated)[: limit - len(out)]
+                    if len(out) >= limit:
+                        return [self.ids[r] for r in out]
+            return [self.ids[r] for r in out]
 
 
 def _newest(bm: BitMap, offset: int, limit: int) -> list[int]:
