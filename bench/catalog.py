@@ -63,12 +63,12 @@ def sample(env: dict) -> dict:
     """A listed product's slug, a variant of it, a producer with its SKUs."""
     code = APP_PRELUDE + (
         "import json\n"
-        "p = db.session.scalars(select(Product).where(Product.listed.is_(True)).order_by(Product.id.desc())"
+        "p = db.session.scalars(select(Product).where(*ON_SALE).order_by(Product.id.desc())"
         ".offset(500).limit(1)).one()\n"
         "producer = db.session.get(Producer, p.producer_id)\n"
         "skus = list(db.session.scalars(select(Variant.sku).join(Product).where(Product.producer_id == producer.id)"
         ".limit(500)))\n"
-        "slugs = list(db.session.scalars(select(Product.slug).where(Product.listed.is_(True)).limit(2000)))\n"
+        "slugs = list(db.session.scalars(select(Product.slug).where(*ON_SALE).limit(2000)))\n"
         "print(json.dumps({'slug': p.slug, 'variant': p.variants[0].id, 'producer': producer.slug, 'skus': skus,"
         " 'slugs': slugs}))"
     )

@@ -39,8 +39,11 @@ def python(code: str, env: dict) -> str:
 
 APP_PRELUDE = (
     "from sqlalchemy import func, select\nfrom shop import create_app\nfrom shop.extensions import db\n"
+    "from shop.formatting import today_vn\n"
     "from shop.catalog.models import Product, Variant\nfrom shop.producers.models import Producer\n"
     "app = create_app()\nctx = app.app_context(); ctx.push()\n"
+    # On sale: listed, with a certificate valid today (OCOP only).
+    "ON_SALE = (Product.listed.is_(True), Product.cert_valid_until >= today_vn())\n"
 )
 
 

@@ -77,10 +77,12 @@ def main() -> int:
     from shop import create_app
     from shop.catalog.models import Product
     from shop.extensions import db
+    from shop.formatting import today_vn
 
     app = create_app()
     with app.app_context():
-        slugs = list(db.session.scalars(select(Product.slug).where(Product.listed.is_(True)).limit(400)))
+        on_sale = (Product.listed.is_(True), Product.cert_valid_until >= today_vn())
+        slugs = list(db.session.scalars(select(Product.slug).where(*on_sale).limit(400)))
     client = app.test_client()
     client.set_cookie("lang", args.language)
     headers = {"Accept-Encoding": "gzip"}
