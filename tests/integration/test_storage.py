@@ -175,7 +175,7 @@ def test_a_certificate_document_is_in_the_bucket_and_shown_only_to_operators(app
         content_type="multipart/form-data",
     )
     assert sent.status_code == 302
-    cert = db.session.scalars(select(Certificate)).one()
+    cert = db.session.scalars(select(Certificate).where(Certificate.decision_number == "77/QĐ-UBND")).one()
     assert storage().get(CERTIFICATES, cert.document_path) == pdf
     assert not any((tmp_path / "node1").rglob("*.pdf"))
 
