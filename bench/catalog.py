@@ -80,9 +80,13 @@ def sample(env: dict) -> dict:
 def cart_cookie(base: str, variant_id: int) -> str:
     """The cookies of a shopper with one thing in the cart (the add-to-cart form, then the cart page)."""
     s = requests.Session()
-    s.post(base + "/gio-hang/them", data={"variant_id": variant_id, "quantity": 1}, headers={"Origin": base})
-    s.get(base + "/gio-hang")  # reads the "added" message
-    assert "session" in s.cookies and s.cookies.get("ocop_p") == "1", s.cookies
+    added = s.post(base + "/gio-hang/them", data={"variant_id": variant_id, "quantity": 1}, headers={"Origin": base})
+    cart = s.get(base + "/gio-hang")  # reads the "added" message
+    assert "session" in s.cookies and s.cookies.get("ocop_p") == "1", (
+        added.status_code,
+        added.url,
+        cart.text[cart.text.find("<main") :][:600],
+    )
     return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
 
 
