@@ -60,16 +60,18 @@ FIRST_VIEWS = {"listing": "listing", "filtered": "filtered", "search": "search",
 
 
 def sample(env: dict) -> dict:
-    """A listed product's slug, a variant of it, a producer with its SKUs."""
+    """A product on sale and in stock, a variant of it with stock (the cart-holder's),
+    a producer with its SKUs."""
     code = APP_PRELUDE + (
         "import json\n"
-        "p = db.session.scalars(select(Product).where(*ON_SALE).order_by(Product.id.desc())"
-        ".offset(500).limit(1)).one()\n"
+        "p = db.session.scalars(select(Product).where(*ON_SALE, Product.in_stock.is_(True))"
+        ".order_by(Product.id.desc()).offset(500).limit(1)).one()\n"
         "producer = db.session.get(Producer, p.producer_id)\n"
         "skus = list(db.session.scalars(select(Variant.sku).join(Product).where(Product.producer_id == producer.id)"
         ".limit(500)))\n"
         "slugs = list(db.session.scalars(select(Product.slug).where(*ON_SALE).limit(2000)))\n"
-        "print(json.dumps({'slug': p.slug, 'variant': p.variants[0].id, 'producer': producer.slug, 'skus': skus,"
+        "variant = next(v for v in p.variants if v.stock > 0)\n"
+        "print(json.dumps({'slug': p.slug, 'variant': variant.id, 'producer': producer.slug, 'skus': skus,"
         " 'slugs': slugs}))"
     )
     import json
