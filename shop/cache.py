@@ -204,10 +204,8 @@ class NearCache:
 
     def _live(self) -> bool:
         """Apply the purges waiting; whether copies can be trusted now (lock held)."""
-        if self.pid != os.getpid():  # forked: the parent's subscription is not ours
-            self.pubsub = None
-            self.poller = None
-            self._reset(0)
+        if self.pid != os.getpid():  # forked: the parent's subscription is not ours (_drop leaves it open)
+            self._drop(retry_after=0)
             self.pid = os.getpid()
         if self.pubsub is None and not self._connect():
             return False
@@ -232,11 +230,16 @@ class NearCache:
         if head == b"reset":  # the store was emptied: its counter starts again
             self._drop(retry_after=0)
             return False
-        self.heard(int(head), [t.decode() for t in tags])
+        self._stamp(int(head), [t.decode() for t in tags])
         return True
 
-    def heard(self, seq: int, tags: Iterable[str]) -> None:
-        """A purge: copies naming these tags taken before `seq` are no longer good."""
+    def purged(self, seq: int, tags: Iterable[str]) -> None:
+        """A purge made by this process: applied before it returns, not when its message comes back."""
+        with self.lock:
+            self._stamp(seq, tags)
+
+    def _stamp(self, seq: int, tags: Iterable[str]) -> None:
+        """A purge: copies naming these tags taken before `seq` are no longer good (lock held)."""
         tags = list(tags)
         if len(self.stamps) + len(tags) > self.max_tags:
             self._reset(max(self.floor, seq))
@@ -367,8 +370,7 @@ class RedisStore:
                 self.near.forget()
             return -1
         if self.near is not None:
-            with self.near.lock:
-                self.near.heard(seq, tags)
+            self.near.purged(seq, tags)
         return seq
 
     def clear(self) -> None:
