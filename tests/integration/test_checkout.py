@@ -15,7 +15,7 @@ from shop.orders import services as orders
 from shop.orders.models import Order
 from shop.places.models import Province, Ward
 from shop.settings.services import set_int
-from tests.support.factories import cart_with, delivery_to, make_producer, make_product
+from tests.support.factories import HUE_DUONG, TEAS, cart_with, delivery_to, two_producer_shop
 
 
 def checkout(cart_id, method="cod", key=None, **kw):
@@ -30,19 +30,9 @@ def checkout(cart_id, method="cod", key=None, **kw):
 
 @pytest.fixture
 def two_shops(app):
-    tea = make_product(
-        "Trà Tân Cương",
-        producer=make_producer("HTX chè Tân Cương", province_name="Thái Nguyên"),
-        prices=(120_000,),
-        stock=5,
-    )
-    fish = make_product(
-        "Chả cá thát lát",
-        producer=make_producer("Cơ sở Huệ Dương", province_name="Hà Nội", owner_type="household"),
-        prices=(180_000,),
-        stock=3,
-    )
-    return tea.variants[0], fish.variants[0]
+    """The tea (5 in stock) and the fish cake (3) of two producers, tea's first."""
+    shop = two_producer_shop(TEAS.stocked(5), HUE_DUONG, owners=False)
+    return db.session.get(Variant, shop.mine_variants[0]), db.session.get(Variant, shop.other_variants[0])
 
 
 def stock(variant_id):

@@ -6,7 +6,6 @@ with statements in HTML and CSV in the console and the owner's portal. A
 balance is always the sum of its entries. Orders are placed by the real checkout."""
 
 import csv
-import dataclasses
 import io
 import re
 import secrets
@@ -34,32 +33,19 @@ from shop.payments import services as payments
 from shop.producers.models import Producer
 from shop.settings.services import set_int
 from tests.support.auth import PASSWORD, sign_in
-from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
-
-
-@dataclasses.dataclass
-class Shop:
-    honey: int  # variant ids
-    pollen: int
-    tea: int  # the other producer's
-    mine: int  # producer ids
-    other: int
-    operator: int  # user id
+from tests.support.factories import BEES, TEAS, TwoProducerShop, cart_with, category, delivery_to, two_producer_shop
 
 
 @pytest.fixture
-def shop(app) -> Shop:
-    mine = make_producer("HTX ong Phong Thổ", province_name="Tuyên Quang")
+def shop(app) -> TwoProducerShop:
+    """HTX ong Phong Thổ ("mine": honey, pollen; with bank details) and HTX chè Tân Cương
+    ("other": tea), with owners and an operator; plenty in stock."""
+    shop = two_producer_shop(BEES.stocked(50), TEAS.stocked(50), operator=True)
+    mine = db.session.get(Producer, shop.mine)
     mine.bank_name, mine.bank_account_name, mine.bank_account_number = "Agribank", "HTX ONG PHONG THO", "0123456789"
     mine.bank_bin = "970405"
-    other = make_producer("HTX chè Tân Cương", province_name="Thái Nguyên")
-    honey = make_product("Mật ong hoa rừng", producer=mine, prices=(95_000,), stock=50)
-    pollen = make_product("Phấn hoa", producer=mine, prices=(150_000,), stock=50)
-    tea = make_product("Trà Tân Cương", producer=other, prices=(120_000,), stock=50)
-    create_user("ong@example.vn", "producer", PASSWORD, producer_slug=mine.slug, name="Chị Hoa")
-    create_user("che@example.vn", "producer", PASSWORD, producer_slug=other.slug, name="Anh Chè")
-    operator = create_user("vanhanh@example.vn", "operator", PASSWORD, name="Vận hành")
-    return Shop(honey.variants[0].id, pollen.variants[0].id, tea.variants[0].id, mine.id, other.id, operator.id)
+    db.session.commit()
+    return shop
 
 
 def place(items: list[tuple[int, int]], method: str = "cod") -> Order:

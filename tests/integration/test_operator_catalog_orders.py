@@ -30,43 +30,28 @@ from shop.shipping.models import ShippingRate
 from shop.shipping.services import rate_table
 from tests.support.auth import PASSWORD, sign_in
 from tests.support.cache import warm
-from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
+from tests.support.factories import (
+    BEES,
+    TEAS,
+    TwoProducerShop,
+    cart_with,
+    category,
+    delivery_to,
+    make_product,
+    two_producer_shop,
+)
 from tests.support.stripe import refunded_at_stripe
 
 
-@dataclasses.dataclass
-class Shop:
-    honey: int  # variant ids
-    pollen: int
-    tea: int
-    honey_product: int  # product ids
-    tea_product: int
-    bees: int  # producer ids
-    teas: int
-    operator: int  # user id
-
-
 @pytest.fixture
-def shop(app) -> Shop:
-    bees = make_producer("HTX ong Phong Thổ", province_name="Tuyên Quang")
-    teas = make_producer("HTX chè Tân Cương", province_name="Thái Nguyên")
-    honey = make_product("Mật ong hoa rừng", producer=bees, prices=(95_000,), stock=10)
-    pollen = make_product("Phấn hoa", producer=bees, prices=(150_000,), stock=4)
-    tea = make_product("Trà Tân Cương", producer=teas, prices=(120_000,), stock=10, category_slug="che")
-    operator = create_user("vanhanh@example.vn", "operator", PASSWORD, name="Chị Vận Hành")
-    return Shop(
-        honey.variants[0].id,
-        pollen.variants[0].id,
-        tea.variants[0].id,
-        honey.id,
-        tea.id,
-        bees.id,
-        teas.id,
-        operator.id,
-    )
+def shop(app) -> TwoProducerShop:
+    """HTX ong Phong Thổ ("mine": honey, pollen) and HTX chè Tân Cương ("other": tea, in the
+    tea category), no owners yet (see `add_people`), and an operator."""
+    teas = dataclasses.replace(TEAS, goods=(dataclasses.replace(TEAS.goods[0], category_slug="che"),))
+    return two_producer_shop(BEES, teas, owners=False, operator=True)
 
 
-def add_people(shop: Shop) -> None:
+def add_people(shop: TwoProducerShop) -> None:
     """A shopper and an owner of the producer "bees", for the tests that sign them in."""
     create_user("ong@example.vn", "producer", PASSWORD, producer_slug=fresh(Product, shop.honey_product).producer.slug)
     create_user("khach@example.vn", "shopper", PASSWORD)
@@ -128,7 +113,7 @@ def flashes(client) -> list[str]:
 def test_anyone_but_an_operator_gets_a_404_on_every_page_and_action(client, shop):
     add_people(shop)
     order = place([(shop.honey, 1)])
-    sub = part_of(order, shop.bees)
+    sub = part_of(order, shop.mine)
     group = category("thuc-pham")
     gets = [
         "/ops/san-pham",
@@ -180,7 +165,7 @@ def test_the_product_table_filters_by_name_sku_producer_status_listing_and_moder
 
     assert names("?q=mat ong") == {"Mật ong hoa rừng", "Mật ong bạc hà nháp"}  # without tone marks
     assert names(f"?q={draft.variants[0].sku.lower()}") == {"Mật ong bạc hà nháp"}
-    assert names(f"?producer={shop.teas}") == {"Trà Tân Cương"}
+    assert names(f"?producer={shop.other}") == {"Trà Tân Cương"}
     assert names("?status=draft") == {"Mật ong bạc hà nháp"}
     assert names("?listed=1") == {"Mật ong hoa rừng", "Phấn hoa"}
     assert names("?moderated=1") == {"Trà Tân Cương"}
@@ -410,7 +395,7 @@ def test_a_category_is_deleted_only_when_nothing_uses_it(ops, shop):
     assert response.status_code == 400 and "danh mục con" in text_of(response)
 
     empty = category("do-an-nhanh")
-    db.session.add(CommissionOverride(producer_id=shop.bees, category_id=empty.id, rate_bp=500))
+    db.session.add(CommissionOverride(producer_id=shop.mine, category_id=empty.id, rate_bp=500))
     db.session.commit()
     response = ops.post(f"/ops/danh-muc/{empty.id}/xoa")
     assert response.status_code == 400 and "mức hoa hồng riêng" in text_of(response)
@@ -448,7 +433,7 @@ def test_orders_are_filtered_by_status_payment_producer_vietnam_dates_and_amount
     cheap = place([(shop.honey, 1)])
     dear = place([(shop.tea, 3)], method="card")
     both = place([(shop.honey, 1), (shop.tea, 1)])
-    orders.confirm_sub_order(part_of(both, shop.teas).id)
+    orders.confirm_sub_order(part_of(both, shop.other).id)
     # 00:30 on 1 March in Vietnam, still 28 February in UTC.
     fresh(Order, cheap.id).created_at = datetime(2026, 2, 28, 17, 30, tzinfo=UTC)
     db.session.commit()
@@ -460,7 +445,7 @@ def test_orders_are_filtered_by_status_payment_producer_vietnam_dates_and_amount
 
     assert numbers("?status=awaiting_payment") == {dear.number}
     assert numbers("?payment=cod") == {cheap.number, both.number}
-    assert numbers(f"?producer={shop.teas}") == {dear.number, both.number}
+    assert numbers(f"?producer={shop.other}") == {dear.number, both.number}
     assert numbers("?part=confirmed") == {both.number}
     assert numbers("?from=01/03/2026&to=01/03/2026") == {cheap.number}
     assert numbers("?to=2026-02-28") == set()
@@ -521,13 +506,13 @@ def test_the_csv_has_a_bom_a_row_per_line_neutralised_formulas_and_the_filters(o
     assert first[5].startswith("'=HYPERLINK") and first[7].startswith("'@SUM")
     assert {first[8], second[8]} == {"HTX ong Phong Thổ", "HTX chè Tân Cương"}
     assert first[22] == str(fresh(Order, mixed.id).total) and second[22] == ""  # the order total once
-    only = read_csv(ops.get(f"/ops/don-hang.csv?producer={shop.teas}"))[1:]
+    only = read_csv(ops.get(f"/ops/don-hang.csv?producer={shop.other}"))[1:]
     assert [row[0] for row in only] == [mixed.number] and only[0][11] == "Trà Tân Cương"
 
 
 def test_an_order_page_shows_every_part_line_discount_and_its_history(ops, shop):
     order = place([(shop.honey, 2), (shop.tea, 1)])
-    line = next(line for line in part_of(order, shop.bees).lines)
+    line = next(line for line in part_of(order, shop.mine).lines)
     line.discount_reason = "Tuần lễ OCOP Tuyên Quang (−10.000 ₫ × 2)"
     db.session.commit()
 
@@ -542,7 +527,7 @@ def test_an_order_page_shows_every_part_line_discount_and_its_history(ops, shop)
 
 def test_cancelling_a_cod_part_returns_its_stock_tells_the_buyer_and_is_audited(ops, shop):
     order = place([(shop.honey, 2), (shop.tea, 1)])
-    sub = part_of(order, shop.bees)
+    sub = part_of(order, shop.mine)
     assert stock(shop.honey) == 8
 
     response = ops.post(f"/ops/don-hang/{order.id}/phan/{sub.id}/huy", data={"reason": "Nhà sản xuất báo hết hàng"})
@@ -550,7 +535,7 @@ def test_cancelling_a_cod_part_returns_its_stock_tells_the_buyer_and_is_audited(
     assert response.status_code == 303
     sub = fresh(SubOrder, sub.id)
     assert (sub.status, sub.cancel_reason) == ("cancelled", "Nhà sản xuất báo hết hàng")
-    assert stock(shop.honey) == 10 and part_of(order, shop.teas).status == "pending"
+    assert stock(shop.honey) == 10 and part_of(order, shop.other).status == "pending"
     (entry,) = audit("sub_order.cancel")
     assert entry.reason == "Nhà sản xuất báo hết hàng" and entry.actor_id == shop.operator
     assert entry.before["status"] == "pending" and entry.after["status"] == "cancelled"
@@ -560,7 +545,7 @@ def test_cancelling_a_cod_part_returns_its_stock_tells_the_buyer_and_is_audited(
 
 def test_cancelling_a_part_needs_a_reason_and_a_part_not_yet_shipped(ops, shop):
     order = place([(shop.honey, 1), (shop.tea, 1)])
-    honey, tea = part_of(order, shop.bees), part_of(order, shop.teas)
+    honey, tea = part_of(order, shop.mine), part_of(order, shop.other)
     response = ops.post(f"/ops/don-hang/{order.id}/phan/{honey.id}/huy", data={"reason": "  "})
     assert response.status_code == 400 and "Nhập lý do" in text_of(response)
     orders.confirm_sub_order(tea.id)
@@ -569,7 +554,7 @@ def test_cancelling_a_part_needs_a_reason_and_a_part_not_yet_shipped(ops, shop):
     assert response.status_code == 409 and "Chỉ huỷ được phần đơn chưa giao cho vận chuyển." in text_of(response)
     # A part of another order is not this order's.
     other = place([(shop.pollen, 1)])
-    url = f"/ops/don-hang/{order.id}/phan/{part_of(other, shop.bees).id}/huy"
+    url = f"/ops/don-hang/{order.id}/phan/{part_of(other, shop.mine).id}/huy"
     assert ops.post(url, data={"reason": "x"}).status_code == 404
     assert (fresh(SubOrder, honey.id).status, fresh(SubOrder, tea.id).status) == ("pending", "shipped")
     assert audit("sub_order.cancel") == []
@@ -577,7 +562,7 @@ def test_cancelling_a_part_needs_a_reason_and_a_part_not_yet_shipped(ops, shop):
 
 def test_a_cod_order_cannot_be_refunded_by_card(ops, shop):
     order = place([(shop.honey, 1)])
-    sub = part_of(order, shop.bees)
+    sub = part_of(order, shop.mine)
     response = ops.post(
         f"/ops/don-hang/{order.id}/phan/{sub.id}/hoan-tien", data={"mode": "all", "reason": "hàng hỏng"}
     )
@@ -587,7 +572,7 @@ def test_a_cod_order_cannot_be_refunded_by_card(ops, shop):
 
 def test_a_whole_unpaid_cod_order_is_cancelled_with_its_stock_released(ops, shop):
     order = place([(shop.honey, 2), (shop.tea, 1)])
-    orders.confirm_sub_order(part_of(order, shop.teas).id)
+    orders.confirm_sub_order(part_of(order, shop.other).id)
 
     response = ops.post(f"/ops/don-hang/{order.id}/huy", data={"reason": "Khách gọi huỷ"})
 
@@ -605,7 +590,7 @@ def test_a_whole_unpaid_cod_order_is_cancelled_with_its_stock_released(ops, shop
 
 def test_an_order_awaiting_card_payment_is_cancelled_whole_not_part_by_part(ops, shop):
     order = place([(shop.honey, 1)], method="card")
-    sub = part_of(order, shop.bees)
+    sub = part_of(order, shop.mine)
     response = ops.post(f"/ops/don-hang/{order.id}/phan/{sub.id}/huy", data={"reason": "nghi gian lận"})
     assert response.status_code == 409 and "hãy huỷ cả đơn" in text_of(response)
     assert fresh(SubOrder, sub.id).status == "pending"
@@ -617,7 +602,7 @@ def test_a_whole_order_is_not_cancelled_without_a_reason_or_once_a_part_shipped(
     order = place([(shop.honey, 1), (shop.tea, 1)])
     response = ops.post(f"/ops/don-hang/{order.id}/huy", data={"reason": ""})
     assert response.status_code == 400 and "Nhập lý do" in text_of(response)
-    tea = part_of(order, shop.teas)
+    tea = part_of(order, shop.other)
     orders.confirm_sub_order(tea.id)
     orders.ship_sub_order(tea.id, "GHN", "GHN2")
     response = ops.post(f"/ops/don-hang/{order.id}/huy", data={"reason": "khách đổi ý"})
@@ -637,7 +622,7 @@ def paid_order(card_payments, shop) -> Order:
 
 
 def test_an_operator_refunds_an_amount_then_the_rest_of_a_paid_part(ops, shop, paid_order, card_payments):
-    sub = part_of(paid_order, shop.bees)
+    sub = part_of(paid_order, shop.mine)
     url = f"/ops/don-hang/{paid_order.id}/phan/{sub.id}/hoan-tien"
     assert "Hoàn tiền" in text_of(ops.get(f"/ops/don-hang/{paid_order.id}"))
 
@@ -671,7 +656,7 @@ BAD_REFUNDS = [
 
 
 def test_a_refund_with_a_bad_amount_or_no_reason_is_refused_and_nothing_moves(ops, shop, paid_order, card_payments):
-    sub = part_of(paid_order, shop.bees)
+    sub = part_of(paid_order, shop.mine)
     for amount, reason, message in BAD_REFUNDS:
         response = ops.post(
             f"/ops/don-hang/{paid_order.id}/phan/{sub.id}/hoan-tien",
@@ -684,7 +669,7 @@ def test_a_refund_with_a_bad_amount_or_no_reason_is_refused_and_nothing_moves(op
 
 
 def test_cancelling_a_paid_part_refunds_it_first(ops, shop, paid_order, card_payments):
-    sub = part_of(paid_order, shop.teas)
+    sub = part_of(paid_order, shop.other)
     response = ops.post(f"/ops/don-hang/{paid_order.id}/phan/{sub.id}/huy", data={"reason": "Lũ, không giao được"})
     assert response.status_code == 303
     sub = fresh(SubOrder, sub.id)
@@ -700,7 +685,7 @@ def test_cancelling_a_paid_part_refunds_it_first(ops, shop, paid_order, card_pay
 def test_when_stripe_refuses_nothing_is_cancelled_or_audited(app, ops, shop, paid_order):
     from tests.support.servers import free_port
 
-    sub = part_of(paid_order, shop.bees)
+    sub = part_of(paid_order, shop.mine)
     app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     response = ops.post(f"/ops/don-hang/{paid_order.id}/phan/{sub.id}/huy", data={"reason": "hết hàng"})
     assert response.status_code == 503

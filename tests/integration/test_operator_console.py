@@ -30,7 +30,18 @@ from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 from shop.producers.rules import certificate_expiry
 from tests.support.auth import PASSWORD, sign_in
-from tests.support.factories import cart_with, category, delivery_to, make_producer, make_product
+from tests.support.factories import (
+    BEES,
+    TEAS,
+    Goods,
+    TwoProducerShop,
+    cart_with,
+    category,
+    delivery_to,
+    make_producer,
+    make_product,
+    two_producer_shop,
+)
 
 
 class FreshContextClient(FlaskClient):
@@ -90,27 +101,17 @@ def ops(app, operator_id):
     return sign_in(app.test_client(), "vanhanh@example.vn")
 
 
-@dataclasses.dataclass
-class Shop:
-    honey: int  # product ids
-    tea: int
-    mine: int  # producer ids
-    other: int
-
-
 @pytest.fixture
-def shop(app) -> Shop:
+def shop(app) -> TwoProducerShop:
     """Two approved producers with an owner each; a 4-star honey (a food) and a
     3-star tea (a drink)."""
-    mine = make_producer("HTX ong Phong Thổ", province_name="Tuyên Quang")
-    mine.email = "htx@phongtho.vn"
+    shop = two_producer_shop(
+        dataclasses.replace(BEES, goods=(Goods("Mật ong hoa rừng", 100_000, 50, stars=4),)),
+        dataclasses.replace(TEAS, goods=(Goods("Trà Tân Cương", 50_000, 50, category_slug="do-uong-khong-con"),)),
+    )
+    db.session.get(Producer, shop.mine).email = "htx@phongtho.vn"
     db.session.commit()
-    other = make_producer("HTX chè Tân Cương", province_name="Thái Nguyên")
-    honey = make_product("Mật ong hoa rừng", producer=mine, prices=(100_000,), stock=50, stars=4)
-    tea = make_product("Trà Tân Cương", producer=other, prices=(50_000,), stock=50, category_slug="do-uong-khong-con")
-    create_user("ong@example.vn", "producer", PASSWORD, producer_slug=mine.slug, name="Chị Hoa")
-    create_user("che@example.vn", "producer", PASSWORD, producer_slug=other.slug, name="Anh Chè")
-    return Shop(honey.id, tea.id, mine.id, other.id)
+    return shop
 
 
 def variant(product_id: int) -> Variant:
@@ -189,11 +190,11 @@ def test_every_console_page_answers_an_operator_without_data(ops):
 
 
 def test_the_dashboard_adds_up_sales_by_day_province_stars_group_and_producer(ops, shop):
-    hanoi = place([(shop.honey, 2)], "Hà Nội")  # 200.000 of 4-star food
-    both = place([(shop.honey, 1), (shop.tea, 2)], "Huế", days_ago=3)  # 100.000 food + 100.000 drink
-    cancelled = place([(shop.tea, 1)], "Hà Nội", days_ago=1)
+    hanoi = place([(shop.honey_product, 2)], "Hà Nội")  # 200.000 of 4-star food
+    both = place([(shop.honey_product, 1), (shop.tea_product, 2)], "Huế", days_ago=3)  # 100.000 food + 100.000 drink
+    cancelled = place([(shop.tea_product, 1)], "Hà Nội", days_ago=1)
     orders.cancel_sub_order(part(cancelled, shop.other).id, "Khách đổi ý")
-    old = place([(shop.tea, 4)], "Huế", days_ago=45)  # outside 30 days, inside 90
+    old = place([(shop.tea_product, 4)], "Huế", days_ago=45)  # outside 30 days, inside 90
     for sub in fresh(Order, hanoi.id).sub_orders:  # a delivered order still counts
         orders.confirm_sub_order(sub.id)
         orders.ship_sub_order(sub.id, "GHN", "GHN123")
@@ -237,7 +238,7 @@ def test_the_dashboard_adds_up_sales_by_day_province_stars_group_and_producer(op
 
 
 def test_the_period_is_seven_thirty_or_ninety_days(ops, shop):
-    place([(shop.tea, 1)], days_ago=10)
+    place([(shop.tea_product, 1)], days_ago=10)
     assert "30 ngày qua" in text(ops.get("/ops/"))
     assert queries.dashboard(7).orders == 0 and queries.dashboard(30).orders == 1
     for asked, shown in (("7", 7), ("90", 90), ("365", 30), ("mười", 30), ("-7", 30)):
@@ -247,10 +248,10 @@ def test_the_period_is_seven_thirty_or_ninety_days(ops, shop):
 
 
 def test_orders_waiting_more_than_a_day_for_confirmation_are_listed_oldest_first(ops, shop):
-    newest = place([(shop.honey, 1)], days_ago=0.1)
-    older = place([(shop.honey, 1)], days_ago=1.5)
-    oldest = place([(shop.tea, 1)], days_ago=3)
-    confirmed = place([(shop.tea, 1)], days_ago=4)
+    newest = place([(shop.honey_product, 1)], days_ago=0.1)
+    older = place([(shop.honey_product, 1)], days_ago=1.5)
+    oldest = place([(shop.tea_product, 1)], days_ago=3)
+    confirmed = place([(shop.tea_product, 1)], days_ago=4)
     orders.confirm_sub_order(part(confirmed, shop.other).id)
 
     waiting, count = queries.waiting_sub_orders()
@@ -267,7 +268,7 @@ def test_orders_waiting_more_than_a_day_for_confirmation_are_listed_oldest_first
 
 def test_suspending_a_producer_unlists_its_products_at_once_and_emails_the_reason(ops, shop, operator_id):
     client = ops.application.test_client()
-    product = fresh(Product, shop.honey)
+    product = fresh(Product, shop.honey_product)
     assert client.get(f"/san-pham/{product.slug}").status_code == 200  # cached before the suspension
 
     reason = "Giao hàng trễ nhiều lần, tạm ngưng để kiểm tra."
@@ -276,7 +277,7 @@ def test_suspending_a_producer_unlists_its_products_at_once_and_emails_the_reaso
     assert done.status_code == 302 and done.location == f"/ops/nha-san-xuat/{shop.mine}"
     producer = fresh(Producer, shop.mine)
     assert (producer.status, producer.status_reason) == ("suspended", reason)
-    assert fresh(Product, shop.honey).listed is False and fresh(Product, shop.tea).listed is True
+    assert fresh(Product, shop.honey_product).listed is False and fresh(Product, shop.tea_product).listed is True
     assert client.get(f"/san-pham/{product.slug}").status_code == 404
     assert "Mật ong hoa rừng" not in text(client.get("/san-pham"))
     mails = outbox("producer_status")
@@ -304,8 +305,8 @@ def test_reinstating_a_suspended_producer_lists_its_products_again(ops, shop, op
     assert done.status_code == 302
     producer = fresh(Producer, shop.mine)
     assert (producer.status, producer.status_reason) == ("approved", "")
-    assert fresh(Product, shop.honey).listed is True
-    product = fresh(Product, shop.honey)
+    assert fresh(Product, shop.honey_product).listed is True
+    product = fresh(Product, shop.honey_product)
     assert ops.application.test_client().get(f"/san-pham/{product.slug}").status_code == 200
     reinstated = [m for m in outbox("producer_status") if "hoạt động trở lại" in m.subject]
     assert len(reinstated) == 2 and all("Đạt kiểm tra chất lượng." in m.text_body for m in reinstated)
@@ -431,7 +432,7 @@ def test_the_producers_table_filters_by_status_province_and_name(ops, shop):
 
 
 def test_a_producers_file_shows_its_products_orders_ledger_and_history(ops, shop):
-    order = place([(shop.honey, 2)])
+    order = place([(shop.honey_product, 2)])
     sub = part(order, shop.mine)
     db.session.add_all(
         [
@@ -485,8 +486,8 @@ def pending_certificate(app, producer_id: int, product_id: int, document: str | 
 
 
 def test_the_certificate_queue_shows_the_document_beside_the_entered_data(app, ops, shop):
-    image = pending_certificate(app, shop.other, shop.tea, "png", "11/QĐ-UBND")
-    pdf = pending_certificate(app, shop.other, shop.tea, "pdf", "22/QĐ-UBND")
+    image = pending_certificate(app, shop.other, shop.tea_product, "png", "11/QĐ-UBND")
+    pdf = pending_certificate(app, shop.other, shop.tea_product, "pdf", "22/QĐ-UBND")
 
     response = ops.get("/ops/giay-chung-nhan")
 
@@ -504,8 +505,8 @@ def test_the_certificate_queue_shows_the_document_beside_the_entered_data(app, o
 
 
 def test_verifying_and_rejecting_certificates_are_audited_and_a_rejection_is_emailed(app, ops, shop, operator_id):
-    good = pending_certificate(app, shop.other, shop.tea, "png", "11/QĐ-UBND")
-    blurred = pending_certificate(app, shop.other, shop.tea, "png", "22/QĐ-UBND")
+    good = pending_certificate(app, shop.other, shop.tea_product, "png", "11/QĐ-UBND")
+    blurred = pending_certificate(app, shop.other, shop.tea_product, "png", "22/QĐ-UBND")
 
     missing_reason = ops.post(f"/ops/giay-chung-nhan/{blurred.id}/tu-choi", data={"reason": ""})
     assert missing_reason.status_code == 400 and "Nhập lý do từ chối" in text(missing_reason)
@@ -515,7 +516,7 @@ def test_verifying_and_rejecting_certificates_are_audited_and_a_rejection_is_ema
     rejected = ops.post(f"/ops/giay-chung-nhan/{blurred.id}/tu-choi", data={"reason": "Ảnh mờ, không đọc được."})
     assert rejected.status_code == 302 and rejected.location == "/ops/giay-chung-nhan"
 
-    assert fresh(Certificate, good.id).state == "verified" and fresh(Product, shop.tea).cert_stars == 3
+    assert fresh(Certificate, good.id).state == "verified" and fresh(Product, shop.tea_product).cert_stars == 3
     blurred = fresh(Certificate, blurred.id)
     assert (blurred.state, blurred.rejection_reason) == ("rejected", "Ảnh mờ, không đọc được.")
     verify, reject = audit_rows(target_type="certificate")

@@ -2,6 +2,7 @@
 webhooks (signed by us, and one delivered by localstripe itself), reconciliation
 and refunds. Orders are made by the real checkout service."""
 
+import dataclasses
 import json
 import secrets
 import threading
@@ -25,7 +26,7 @@ from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent, SubOrder
 from shop.payments import gateway, services
 from shop.payments.models import Payment, Refund, StripeEvent
-from tests.support.factories import cart_with, delivery_to, make_producer, make_product
+from tests.support.factories import HUE_DUONG, TEAS, cart_with, delivery_to, two_producer_shop
 from tests.support.servers import free_port
 from tests.support.stripe import PK, SK, WEBHOOK_SECRET, signed
 
@@ -43,17 +44,9 @@ def stripe_config(card_payments):
 
 @pytest.fixture
 def shop(app):
-    """Two producers' products, in stock."""
-    tea = make_product(
-        "Trà Tân Cương",
-        producer=make_producer("HTX chè Tân Cương", province_name="Thái Nguyên"),
-        prices=(120_000,),
-        stock=5,
-    )
-    fish = make_product(
-        "Chả cá thát lát", producer=make_producer("Cơ sở Huệ Dương", province_name="Hà Nội"), prices=(180_000,), stock=3
-    )
-    return tea.variants[0].id, fish.variants[0].id
+    """Two producers' products, in stock: the tea's and the fish cake's variant ids."""
+    shop = two_producer_shop(TEAS.stocked(5), dataclasses.replace(HUE_DUONG, owner_type="cooperative"), owners=False)
+    return shop.mine_variants[0], shop.other_variants[0]
 
 
 def place(variants: list[tuple[int, int]], method: str = "card") -> Order:

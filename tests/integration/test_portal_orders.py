@@ -14,7 +14,6 @@ import pytest
 from flask import template_rendered
 from sqlalchemy import func, select
 
-from shop.accounts.services import create_user
 from shop.cancellations import services as cancellations
 from shop.catalog.models import Variant
 from shop.checkout.services import place_order
@@ -24,31 +23,16 @@ from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.payments import services as payments
 from shop.payments.models import Refund
 from shop.portal import order_queries
-from tests.support.auth import PASSWORD, sign_in
-from tests.support.factories import cart_with, delivery_to, make_producer, make_product
+from tests.support.auth import sign_in
+from tests.support.factories import TwoProducerShop, cart_with, delivery_to, two_producer_shop
 from tests.support.servers import free_port
 from tests.support.stripe import refunded_at_stripe
 
 
-@dataclasses.dataclass
-class Shop:
-    honey: int  # variant ids of the signed-in producer ("mine")
-    pollen: int
-    tea: int  # the other producer's
-    mine: int  # producer ids
-    other: int
-
-
 @pytest.fixture
-def shop(app) -> Shop:
-    mine = make_producer("HTX ong Phong Thổ", province_name="Tuyên Quang")
-    other = make_producer("HTX chè Tân Cương", province_name="Thái Nguyên")
-    honey = make_product("Mật ong hoa rừng", producer=mine, prices=(95_000,), stock=10)
-    pollen = make_product("Phấn hoa", producer=mine, prices=(150_000,), stock=4)
-    tea = make_product("Trà Tân Cương", producer=other, prices=(120_000,), stock=10)
-    create_user("ong@example.vn", "producer", PASSWORD, producer_slug=mine.slug, name="Chị Hoa")
-    create_user("che@example.vn", "producer", PASSWORD, producer_slug=other.slug, name="Anh Chè")
-    return Shop(honey.variants[0].id, pollen.variants[0].id, tea.variants[0].id, mine.id, other.id)
+def shop(app) -> TwoProducerShop:
+    """HTX ong Phong Thổ ("mine": honey, pollen) and HTX chè Tân Cương ("other": tea), with owners."""
+    return two_producer_shop()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Builders for test data. Each returns committed rows with their read
 columns refreshed, as the real services leave them."""
 
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import count
 
@@ -130,3 +131,126 @@ def cart_with(*items: tuple[Variant, int], user_id: int | None = None) -> int:
     for variant, quantity in items:
         token, _ = add_item(user_id, token, variant.id, quantity)
     return get_cart(user_id, token).id
+
+
+@dataclass(frozen=True)
+class Goods:
+    """One product a seller lists, with one variant."""
+
+    name: str
+    price: int
+    stock: int
+    stars: int = 3
+    category_slug: str = "che-bien-tu-gao-ngu-coc"
+
+
+@dataclass(frozen=True)
+class Seller:
+    """A producer to make, what it sells and (when `owner` is an e-mail) its owner's account."""
+
+    name: str
+    province: str
+    goods: tuple[Goods, ...]
+    owner_type: str = "cooperative"
+    owner: str | None = None
+    owner_name: str = ""
+
+    def stocked(self, stock: int) -> "Seller":
+        """The same seller with `stock` of each of its goods."""
+        return replace(self, goods=tuple(replace(g, stock=stock) for g in self.goods))
+
+
+BEES = Seller(
+    "HTX ong Phong Thổ",
+    "Tuyên Quang",
+    (Goods("Mật ong hoa rừng", 95_000, 10), Goods("Phấn hoa", 150_000, 4)),
+    owner="ong@example.vn",
+    owner_name="Chị Hoa",
+)
+TEAS = Seller(
+    "HTX chè Tân Cương",
+    "Thái Nguyên",
+    (Goods("Trà Tân Cương", 120_000, 10),),
+    owner="che@example.vn",
+    owner_name="Anh Chè",
+)
+
+# The checkout's pair: a tea from Thái Nguyên and, from Hà Nội, a fish cake with 3 left.
+HUE_DUONG = Seller("Cơ sở Huệ Dương", "Hà Nội", (Goods("Chả cá thát lát", 180_000, 3),), owner_type="household")
+
+
+@dataclass
+class TwoProducerShop:
+    """Ids of what `two_producer_shop` made: "mine" (the producer the tests usually sign in
+    as) and "other", the first variant and the product of each of their goods in the order
+    listed, and the operator's user id when one was asked for."""
+
+    mine: int
+    other: int
+    mine_variants: list[int]
+    mine_products: list[int]
+    other_variants: list[int]
+    other_products: list[int]
+    operator: int | None = None
+
+    # The default sellers' goods by name: BEES sells honey then pollen, TEAS sells tea.
+    @property
+    def honey(self) -> int:
+        return self.mine_variants[0]
+
+    @property
+    def pollen(self) -> int:
+        return self.mine_variants[1]
+
+    @property
+    def tea(self) -> int:
+        return self.other_variants[0]
+
+    @property
+    def honey_product(self) -> int:
+        return self.mine_products[0]
+
+    @property
+    def tea_product(self) -> int:
+        return self.other_products[0]
+
+
+def two_producer_shop(
+    mine: Seller = BEES, other: Seller = TEAS, *, owners: bool = True, operator: bool = False
+) -> TwoProducerShop:
+    """Two approved producers selling certified goods, made in this order (mine first), with
+    their owners' producer accounts (`owners`) and an operator, vanhanh@example.vn (`operator`);
+    every account uses tests.support.auth.PASSWORD."""
+    from shop.accounts.services import create_user
+    from tests.support.auth import PASSWORD
+
+    made = []
+    for seller in (mine, other):
+        producer = make_producer(seller.name, province_name=seller.province, owner_type=seller.owner_type)
+        products = [
+            make_product(
+                g.name,
+                producer=producer,
+                prices=(g.price,),
+                stock=g.stock,
+                stars=g.stars,
+                category_slug=g.category_slug,
+            )
+            for g in seller.goods
+        ]
+        made.append((producer, products))
+    if owners:
+        for seller, (producer, _) in zip((mine, other), made, strict=True):
+            if seller.owner:
+                create_user(seller.owner, "producer", PASSWORD, producer_slug=producer.slug, name=seller.owner_name)
+    operator_id = create_user("vanhanh@example.vn", "operator", PASSWORD, name="Chị Vận Hành").id if operator else None
+    (mine_producer, mine_goods), (other_producer, other_goods) = made
+    return TwoProducerShop(
+        mine=mine_producer.id,
+        other=other_producer.id,
+        mine_variants=[p.variants[0].id for p in mine_goods],
+        mine_products=[p.id for p in mine_goods],
+        other_variants=[p.variants[0].id for p in other_goods],
+        other_products=[p.id for p in other_goods],
+        operator=operator_id,
+    )
