@@ -27,6 +27,7 @@ from shop.formatting import utcnow
 from shop.notifications.services import notify_cancelled
 from shop.operator.inputs import InputError
 from shop.orders import services as orders
+from shop.orders.csv_export import ExportRow
 from shop.orders.models import ORDER_STATUSES, PAYMENT_METHODS, SUB_ORDER_STATUSES, Order, OrderLine, SubOrder
 from shop.paging import Page, counted, page_count
 from shop.payments import services as payments
@@ -131,15 +132,6 @@ def search_orders(query: OrderQuery, per_page: int = PER_PAGE) -> Page[Order]:
     return counted(items, page, total, per_page)
 
 
-@dataclass(frozen=True)
-class ExportRow:
-    order: Order
-    sub: SubOrder
-    line: OrderLine
-    first_of_order: bool
-    first_of_sub: bool
-
-
 def export_rows(query: OrderQuery) -> Iterator[ExportRow]:
     """Every line of the matching orders, newest order first, read in batches.
     Filtered by a producer, only that producer's lines."""
@@ -157,7 +149,7 @@ def export_rows(query: OrderQuery) -> Iterator[ExportRow]:
         stmt = stmt.where(SubOrder.producer_id == query.producer_id)
     last_order = last_sub = None
     for line, sub, order, _name in db.session.execute(stmt):
-        yield ExportRow(order, sub, line, order.id != last_order, sub.id != last_sub)
+        yield ExportRow(order, sub, line, first_of_sub=sub.id != last_sub, first_of_order=order.id != last_order)
         last_order, last_sub = order.id, sub.id
 
 

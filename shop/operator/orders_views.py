@@ -10,12 +10,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from shop.bank import services as bank
-from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
-from shop.formatting import today_vn, vn_datetime, vnd
+from shop.formatting import today_vn, vnd
 from shop.operator import bp
 from shop.operator import orders_services as admin
 from shop.operator.inputs import InputError, parse_dong, percent_text
+from shop.orders import csv_export as export
 from shop.orders.models import (
     ORDER_STATUS_LABELS,
     ORDER_STATUSES,
@@ -118,29 +118,23 @@ def orders():
 
 
 CSV_COLUMNS = (
-    _l("Mã đơn"),
-    _l("Thời gian đặt"),
-    _l("Trạng thái đơn"),
-    _l("Thanh toán"),
-    _l("Email"),
-    _l("Người nhận"),
-    _l("Số điện thoại"),
-    _l("Địa chỉ"),
-    _l("Nhà sản xuất"),
-    _l("Trạng thái phần đơn"),
-    _l("SKU"),
-    _l("Sản phẩm"),
-    _l("Phân loại"),
-    _l("Đơn giá"),
-    _l("Số lượng"),
-    _l("Số lượng huỷ"),
-    _l("Giảm giá khuyến mãi"),
-    _l("Giảm giá mã"),
-    _l("Lý do giảm"),
-    _l("Thành tiền"),
-    _l("Phí vận chuyển"),
-    _l("Đã hoàn phần đơn"),
-    _l("Tổng đơn"),
+    export.NUMBER,
+    export.PLACED_AT,
+    export.column(_l("Trạng thái đơn"), lambda r: str(ORDER_STATUS_LABELS.get(r.order.status, r.order.status))),
+    export.column(_l("Thanh toán"), lambda r: str(PAYMENT_LABELS.get(r.order.payment_method, r.order.payment_method))),
+    export.column(_l("Email"), lambda r: r.order.email),
+    *export.DELIVERY,
+    export.column(_l("Nhà sản xuất"), lambda r: r.sub.producer.name),
+    export.column(_l("Trạng thái phần đơn"), lambda r: str(SUB_ORDER_STATUS_LABELS.get(r.sub.status, r.sub.status))),
+    *export.ITEM,
+    export.column(_l("Giảm giá khuyến mãi"), lambda r: r.line.promo_discount),
+    export.column(_l("Giảm giá mã"), lambda r: r.line.voucher_discount),
+    export.column(_l("Lý do giảm"), lambda r: r.line.discount_reason),
+    export.LINE_TOTAL,
+    export.SHIPPING_FEE,
+    # Once per part and once per order, so that column sums add up.
+    export.column(_l("Đã hoàn phần đơn"), lambda r: r.sub.refunded_amount if r.first_of_sub else ""),
+    export.column(_l("Tổng đơn"), lambda r: r.order.total if r.first_of_order else ""),
 )
 
 
@@ -150,40 +144,7 @@ def orders_csv():
     if errors:
         raise ShopError(next(iter(errors.values())), code="bad_filter")
     rows = admin.export_rows(query)
-    locale = _locale()
-
-    def lines():
-        yield [str(c) for c in CSV_COLUMNS]
-        for row in rows:
-            order, sub, line = row.order, row.sub, row.line
-            yield (
-                order.number,
-                vn_datetime(order.created_at, locale),
-                str(ORDER_STATUS_LABELS.get(order.status, order.status)),
-                str(PAYMENT_LABELS.get(order.payment_method, order.payment_method)),
-                order.email,
-                order.recipient,
-                order.phone,
-                order.address_text,
-                sub.producer.name,
-                str(SUB_ORDER_STATUS_LABELS.get(sub.status, sub.status)),
-                line.sku,
-                line.product_name,
-                line.variant_label,
-                line.unit_price,
-                line.quantity,
-                line.cancelled_quantity,
-                line.promo_discount,
-                line.voucher_discount,
-                line.discount_reason,
-                line.line_total,
-                # Once per part and once per order, so that column sums add up.
-                sub.shipping_fee if row.first_of_sub else "",
-                sub.refunded_amount if row.first_of_sub else "",
-                order.total if row.first_of_order else "",
-            )
-
-    return csv_download(f"don-hang-{today_vn():%Y%m%d}.csv", lines())
+    return export.order_lines_csv(f"don-hang-{today_vn():%Y%m%d}.csv", CSV_COLUMNS, rows, _locale())
 
 
 # --- one order ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from shop.catalog.models import Product, Variant
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.formatting import VN_TZ, today_vn
+from shop.orders.csv_export import ExportRow
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancelled_amount
 from shop.paging import Page, peek
@@ -139,14 +140,6 @@ def vn_day_bounds(start: date | None, end: date | None) -> tuple[datetime | None
     return (at_midnight(start) if start else None, at_midnight(end + timedelta(days=1)) if end else None)
 
 
-@dataclass(frozen=True)
-class ExportRow:
-    sub: SubOrder
-    order: Order
-    line: OrderLine
-    first_of_sub: bool
-
-
 def export_rows(
     producer_ids: list[int], status: str | None = None, start: date | None = None, end: date | None = None
 ) -> Iterator[ExportRow]:
@@ -169,7 +162,7 @@ def export_rows(
         stmt = stmt.where(Order.created_at < until)
     previous = None
     for line, sub, order in db.session.execute(stmt):
-        yield ExportRow(sub, order, line, sub.id != previous)
+        yield ExportRow(order, sub, line, first_of_sub=sub.id != previous)
         previous = sub.id
 
 

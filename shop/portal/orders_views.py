@@ -24,10 +24,10 @@ from werkzeug.routing import BuildError
 
 from shop.cancellations import services as cancellations
 from shop.charts import sales_chart
-from shop.csvexport import csv_download
 from shop.errors import NotFound, ShopError
-from shop.formatting import today_vn, vn_datetime, vnd
+from shop.formatting import today_vn, vnd
 from shop.inputs import parse_int
+from shop.orders import csv_export as export
 from shop.orders import services as orders
 from shop.portal import bp
 from shop.portal import order_queries as queries
@@ -290,26 +290,19 @@ def parse_day(raw: str | None) -> date | None:
 
 
 CSV_COLUMNS = (
-    _l("Mã đơn"),
-    _l("Thời gian đặt"),
-    _l("Trạng thái"),
-    _l("Thanh toán"),
-    _l("Người nhận"),
-    _l("Số điện thoại"),
-    _l("Địa chỉ"),
-    _l("SKU"),
-    _l("Sản phẩm"),
-    _l("Phân loại"),
-    _l("Đơn giá"),
-    _l("Số lượng"),
-    _l("Số lượng huỷ"),
-    _l("Giảm giá"),
-    _l("Thành tiền"),
-    _l("Phí vận chuyển"),
-    _l("Hóa đơn: công ty"),
-    _l("Hóa đơn: mã số thuế"),
-    _l("Hóa đơn: địa chỉ"),
-    _l("Hóa đơn: email"),
+    export.NUMBER,
+    export.PLACED_AT,
+    export.column(_l("Trạng thái"), lambda r: str(TAB_LABELS.get(r.sub.status, r.sub.status))),
+    export.column(_l("Thanh toán"), lambda r: str(PAYMENT_LABELS[queries.payment_state(r.order)])),
+    *export.DELIVERY,
+    *export.ITEM,
+    export.column(_l("Giảm giá"), lambda r: r.line.discount),
+    export.LINE_TOTAL,
+    export.SHIPPING_FEE,
+    export.column(_l("Hóa đơn: công ty"), lambda r: r.order.invoice_company),
+    export.column(_l("Hóa đơn: mã số thuế"), lambda r: r.order.invoice_tax_code),
+    export.column(_l("Hóa đơn: địa chỉ"), lambda r: r.order.invoice_address),
+    export.column(_l("Hóa đơn: email"), lambda r: r.order.invoice_email),
 )
 
 
@@ -323,34 +316,5 @@ def orders_csv():
     if start and end and start > end:
         raise ShopError(_("Ngày bắt đầu phải trước ngày kết thúc."), code="bad_date")
     rows = queries.export_rows(producer_ids(), status, start, end)
-    locale = _locale()
-
-    def lines():
-        yield [str(c) for c in CSV_COLUMNS]
-        for row in rows:
-            order, sub, line = row.order, row.sub, row.line
-            yield (
-                order.number,
-                vn_datetime(order.created_at, locale),
-                str(TAB_LABELS.get(sub.status, sub.status)),
-                str(PAYMENT_LABELS[queries.payment_state(order)]),
-                order.recipient,
-                order.phone,
-                order.address_text,
-                line.sku,
-                line.product_name,
-                line.variant_label,
-                line.unit_price,
-                line.quantity,
-                line.cancelled_quantity,
-                line.discount,
-                line.line_total,
-                # Once per sub-order, so that a column sum gives the fees charged.
-                sub.shipping_fee if row.first_of_sub else "",
-                order.invoice_company,
-                order.invoice_tax_code,
-                order.invoice_address,
-                order.invoice_email,
-            )
-
-    return csv_download(f"don-hang-{g.producer.slug}-{today_vn():%Y%m%d}.csv", lines())
+    filename = f"don-hang-{g.producer.slug}-{today_vn():%Y%m%d}.csv"
+    return export.order_lines_csv(filename, CSV_COLUMNS, rows, _locale())
