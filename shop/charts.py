@@ -13,16 +13,23 @@ from flask_babel import gettext as _
 from shop.formatting import vn_date, vnd
 
 
+# Read-only members, so that frozen dataclasses (the queries' figures) match.
 class DayGMV(Protocol):
-    day: date
-    gmv: int
-    orders: int
+    @property
+    def day(self) -> date: ...
+    @property
+    def gmv(self) -> int: ...
+    @property
+    def orders(self) -> int: ...
 
 
 class DayAmount(Protocol):
-    day: date
-    amount: int
-    orders: int
+    @property
+    def day(self) -> date: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def orders(self) -> int: ...
 
 
 class DaySeries(Protocol):

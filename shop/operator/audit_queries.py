@@ -303,7 +303,7 @@ def display_value(field_name: str, value, locale: str = "vi", target_type: str =
     if field_name == "sub_orders" and isinstance(value, dict):
         return ", ".join(f"#{k}: {SUB_ORDER_STATUS_LABELS.get(v, v)}" for k, v in value.items())
     labels = STATUS_LABELS_BY_TARGET.get(target_type, {}) if field_name == "status" else {}
-    labels = labels or VALUE_LABELS.get(field_name)
+    labels = labels or VALUE_LABELS.get(field_name, {})
     if labels and isinstance(value, str) and value in labels:
         return str(labels[value])
     if isinstance(value, int):
@@ -333,20 +333,32 @@ def display_value(field_name: str, value, locale: str = "vi", target_type: str =
     return str(value)
 
 
+def _names(key: str, ids: list[int], locale: str) -> dict[int, str] | None:
+    """Names by id of the scope's rows of this kind; None for a kind not known here."""
+    if key == "categories":
+        return {c.id: c.name(locale) for c in db.session.scalars(select(Category).where(Category.id.in_(ids)))}
+    columns = {
+        "products": (Product.id, Product.name),
+        "producers": (Producer.id, Producer.name),
+        "provinces": (Province.id, Province.name),
+    }
+    if key not in columns:
+        return None
+    id_, name = columns[key]
+    return dict(db.session.execute(select(id_, name).where(id_.in_(ids))).tuples().all())
+
+
 def _scope_text(scope: dict, locale: str) -> str:
     """{"provinces": [7], "producers": [3]} as "Tỉnh, thành: Huế · Nhà sản xuất: HTX …"."""
-    models = {"products": Product, "producers": Producer, "provinces": Province, "categories": Category}
     parts = []
     for key, ids in scope.items():
         if not ids:
             continue
-        model = models.get(key)
-        if model is None or not all(isinstance(i, int) for i in ids):
+        named = _names(key, ids, locale) if all(isinstance(i, int) for i in ids) else None
+        if named is None:
             parts.append(f"{SCOPE_LABELS.get(key, key)}: {json.dumps(ids, ensure_ascii=False)}")
             continue
-        rows = {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
-        names = [(rows[i].name(locale) if model is Category else rows[i].name) if i in rows else f"#{i}" for i in ids]
-        parts.append(f"{SCOPE_LABELS[key]}: {', '.join(names)}")
+        parts.append(f"{SCOPE_LABELS[key]}: {', '.join(named.get(i, f'#{i}') for i in ids)}")
     return " · ".join(parts) or str(_l("Mọi sản phẩm"))
 
 

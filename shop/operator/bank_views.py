@@ -92,23 +92,27 @@ def bank_transfer_refunded(transfer_id: int):
 
 @bp.post("/chuyen-khoan/cai-dat", endpoint="bank_settings_save")
 def bank_settings_save():
+    enabled = bool(request.form.get("enabled"))
+    bank_bin = request.form.get("bank_bin", "").strip()[:8]
+    number = request.form.get("account_number", "").strip()[:40]
+    holder = request.form.get("account_name", "").strip()[:80]
+    raw_minutes = request.form.get("vietqr_reservation_minutes", "").strip()[:6]
     values = {
-        "enabled": bool(request.form.get("enabled")),
-        "bank_bin": request.form.get("bank_bin", "").strip()[:8],
-        "account_number": request.form.get("account_number", "").strip()[:40],
-        "account_name": request.form.get("account_name", "").strip()[:80],
-        "vietqr_reservation_minutes": request.form.get("vietqr_reservation_minutes", "").strip()[:6],
+        "enabled": enabled,
+        "bank_bin": bank_bin,
+        "account_number": number,
+        "account_name": holder,
+        "vietqr_reservation_minutes": raw_minutes,
     }
-    raw_minutes = values["vietqr_reservation_minutes"]
     if not raw_minutes.isdigit():
         return _page(400, errors={"vietqr_reservation_minutes": _("Nhập số phút.")}, values=values)
     try:
         changed = bank.configure(
             current_user.id,
-            enabled=values["enabled"],
-            bank_bin=values["bank_bin"],
-            number=values["account_number"],
-            holder=values["account_name"],
+            enabled=enabled,
+            bank_bin=bank_bin,
+            number=number,
+            holder=holder,
             minutes=int(raw_minutes),
         )
     except bank.BankError as err:

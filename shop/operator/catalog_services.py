@@ -190,7 +190,9 @@ def category_tree() -> list[CategoryNode]:
     """The groups, each with its sub-groups and sets, in position order, with the
     number of products filed directly under each."""
     counts = dict(
-        db.session.execute(select(Product.category_id, func.count(Product.id)).group_by(Product.category_id)).all()
+        db.session.execute(select(Product.category_id, func.count(Product.id)).group_by(Product.category_id))
+        .tuples()
+        .all()
     )
     by_parent: dict[int | None, list[Category]] = {}
     for c in _all_categories():

@@ -2,6 +2,8 @@
 category tree (/ops/danh-muc). A refusal is shown next to the form that caused
 it, with a 400; an unknown row is a 404."""
 
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -70,7 +72,8 @@ def products():
 
 def _back_to_products():
     # The filters travel in the form's action URL, so the operator returns to the same list.
-    return redirect(url_for(".products", **request.args), code=303)
+    filters: dict[str, Any] = request.args.to_dict()
+    return redirect(url_for(".products", **filters), code=303)
 
 
 @bp.post("/san-pham/<int:product_id>/go", endpoint="product_unpublish")

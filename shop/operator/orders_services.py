@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from shop.audit.models import AuditEntry
@@ -77,7 +77,7 @@ def _conditions(query: OrderQuery) -> list:
     text = (query.q or "").strip()
     if text:
         like = f"%{text.lower()}%"
-        options = [
+        options: list[ColumnElement[bool]] = [
             func.lower(Order.number).like(like),
             func.lower(Order.email).like(like),
             func.lower(Order.recipient).like(like),
@@ -249,7 +249,7 @@ def _state(sub: SubOrder) -> dict:
 
 def _fresh_state(sub_id: int) -> dict:
     db.session.expire_all()
-    return _state(db.session.get(SubOrder, sub_id))
+    return _state(db.session.get_one(SubOrder, sub_id))
 
 
 # --- actions --------------------------------------------------------------------------------------

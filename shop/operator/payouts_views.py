@@ -233,7 +233,7 @@ def commission_category_set(producer_id: int):
         rate = parse_percent_bp(request.form.get("category_rate"), "category_rate")
     except InputError as err:
         errors[(producer_id, "category_rate")] = err.message
-    if not errors:
+    if rate is not None and not errors:
         try:
             ledger.set_category_rate(producer_id, int(category_raw), rate, current_user.id)
         except LedgerError as err:

@@ -7,7 +7,7 @@ redirect; a refusal is shown next to the field it is about and nothing is saved.
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms import SelectChoice
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
 
 from shop.accounts.forms import ActionForm
 from shop.operator import bp

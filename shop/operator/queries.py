@@ -257,10 +257,10 @@ def dashboard(
         top_producers=top_producers,
         waiting=waiting,
         waiting_count=waiting_count,
-        pending_applications=db.session.scalar(select(func.count(Producer.id)).where(Producer.status == "pending")),
-        pending_certificates=db.session.scalar(
-            select(func.count(Certificate.id)).where(Certificate.state == "pending")
-        ),
+        pending_applications=db.session.scalar(select(func.count(Producer.id)).where(Producer.status == "pending"))
+        or 0,
+        pending_certificates=db.session.scalar(select(func.count(Certificate.id)).where(Certificate.state == "pending"))
+        or 0,
         goods_total=sum(s.amount for s in by_stars),
     )
 
@@ -268,8 +268,10 @@ def dashboard(
 def _by_top_category(rows) -> list[Slice]:
     """Fold per-category sums into their level-1 product group (the category tree
     is small: read it once)."""
-    parents = dict(db.session.execute(select(Category.id, Category.parent_id)).all())
-    groups = {c.id: c for c in db.session.scalars(select(Category).where(Category.level == 1))}
+    parents = dict(db.session.execute(select(Category.id, Category.parent_id)).tuples().all())
+    groups: dict[int | None, Category] = {
+        c.id: c for c in db.session.scalars(select(Category).where(Category.level == 1))
+    }
     sums: dict[int | None, list[int]] = {}
     for category_id, amount, units in rows:
         top, seen = category_id, set()
@@ -380,7 +382,7 @@ def producers(
         }
     rows = [ProducerRow(p, *counts.get(p.id, (0, 0))) for p in result.items]
     by_status = dict(
-        db.session.execute(select(Producer.status, func.count(Producer.id)).group_by(Producer.status)).all()
+        db.session.execute(select(Producer.status, func.count(Producer.id)).group_by(Producer.status)).tuples().all()
     )
     return ProducerPage(rows, result.page, max(result.pages, 1), result.total or 0, by_status)
 
@@ -445,7 +447,9 @@ def producer_file(producer_id: int) -> ProducerFile | None:
             select(SubOrder.status, func.count(SubOrder.id))
             .where(SubOrder.producer_id == producer_id)
             .group_by(SubOrder.status)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     balance = db.session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.producer_id == producer_id)

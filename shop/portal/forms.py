@@ -81,6 +81,8 @@ class NumberField(StringField):
     """A whole number in a text box (numeric keyboard on phones), errors in Vietnamese.
     Shows back what was typed when it is refused."""
 
+    data: int | None  # type: ignore[assignment]  # the number, not the text StringField keeps
+
     def __init__(self, label=None, validators=None, *, invalid=None, negative=None, grouped=False, **kwargs):
         render_kw = {"inputmode": "numeric", "autocomplete": "off", **(kwargs.pop("render_kw", None) or {})}
         super().__init__(label, validators, render_kw=render_kw, **kwargs)

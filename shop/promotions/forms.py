@@ -43,6 +43,8 @@ class LocalDateTimeField(StringField):
     """A `datetime-local` picker read as Vietnam time (Asia/Ho_Chi_Minh); also takes
     "dd/mm/yyyy HH:MM" typed by hand. `data` is an aware UTC datetime."""
 
+    data: datetime | None  # type: ignore[assignment]  # not the text StringField keeps
+
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, render_kw={"type": "datetime-local"}, **kwargs)
 
