@@ -6,33 +6,44 @@ POST, audited by the service."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
 
 from shop.bank import directory
 from shop.bank import services as bank
 from shop.operator import bp
+from shop.operator.forms import BankSettingsForm, show_error
 from shop.settings import services as settings
 
 VIEWS = ("unmatched", "refund", "all")
 
 
-def _page(status: int = 200, *, errors: dict | None = None, values: dict | None = None):
+def _settings_form() -> BankSettingsForm:
+    """The VietQR settings as saved."""
+    return BankSettingsForm(
+        data={
+            "enabled": bool(settings.get_int("vietqr_enabled")),
+            "bank_bin": settings.get_text("vietqr_bank_bin"),
+            "account_number": settings.get_text("vietqr_account_number"),
+            "account_name": settings.get_text("vietqr_account_name"),
+            "vietqr_reservation_minutes": str(settings.get_int("vietqr_reservation_minutes")),
+        }
+    )
+
+
+def _page(status: int = 200, *, form: BankSettingsForm | None = None):
     view = request.args.get("xem", "unmatched")
     view = view if view in VIEWS else "unmatched"
-    current = {
-        "enabled": bool(settings.get_int("vietqr_enabled")),
-        "bank_bin": settings.get_text("vietqr_bank_bin"),
-        "account_number": settings.get_text("vietqr_account_number"),
-        "account_name": settings.get_text("vietqr_account_name"),
-        "vietqr_reservation_minutes": str(settings.get_int("vietqr_reservation_minutes")),
-    }
+    form = form or _settings_form()
+    # A bank without a BIN (BIDC) cannot receive a VietQR transfer: not offered.
+    form.bank_bin.choices = [SelectChoice("", _("— Chọn ngân hàng —"))] + [
+        SelectChoice(b.bin, f"{b.short_name} — {b.name} ({b.bin})") for b in directory.banks() if b.bin
+    ]
     return render_template(
         "operator/bank_transfers.html",
         view=view,
         rows=bank.transfers_for_console(view),
         counts=bank.queue_counts(),
-        banks=directory.banks(),
-        values=values or current,
-        errors=errors or {},
+        form=form,
         row_error=request.args.get("loi_id", type=int),
     ), status
 
@@ -92,30 +103,20 @@ def bank_transfer_refunded(transfer_id: int):
 
 @bp.post("/chuyen-khoan/cai-dat", endpoint="bank_settings_save")
 def bank_settings_save():
-    enabled = bool(request.form.get("enabled"))
-    bank_bin = request.form.get("bank_bin", "").strip()[:8]
-    number = request.form.get("account_number", "").strip()[:40]
-    holder = request.form.get("account_name", "").strip()[:80]
-    raw_minutes = request.form.get("vietqr_reservation_minutes", "").strip()[:6]
-    values = {
-        "enabled": enabled,
-        "bank_bin": bank_bin,
-        "account_number": number,
-        "account_name": holder,
-        "vietqr_reservation_minutes": raw_minutes,
-    }
-    if not raw_minutes.isdigit():
-        return _page(400, errors={"vietqr_reservation_minutes": _("Nhập số phút.")}, values=values)
+    form = BankSettingsForm()
+    if not form.validate():
+        return _page(400, form=form)
     try:
         changed = bank.configure(
             current_user.id,
-            enabled=enabled,
-            bank_bin=bank_bin,
-            number=number,
-            holder=holder,
-            minutes=int(raw_minutes),
+            enabled=bool(form.enabled.data),
+            bank_bin=form.bank_bin.data or "",
+            number=form.account_number.data or "",
+            holder=form.account_name.data or "",
+            minutes=int(form.vietqr_reservation_minutes.data or ""),
         )
     except bank.BankError as err:
-        return _page(400, errors={err.field or "form": err.message}, values=values)
+        show_error(form, err.field, err.message)
+        return _page(400, form=form)
     flash(_("Đã lưu cài đặt chuyển khoản.") if changed else _("Không có gì thay đổi."), "success")
     return redirect(url_for(".bank_transfers", _anchor="cai-dat"), code=303)

@@ -11,6 +11,7 @@ from wtforms import SelectChoice  # type: ignore[attr-defined]  # SelectChoice i
 
 from shop.accounts.forms import ActionForm
 from shop.operator import bp
+from shop.operator.forms import show_error
 from shop.portal.forms import ReasonForm
 from shop.promotions import week_queries, week_rules, week_services
 from shop.promotions.forms import (
@@ -29,14 +30,6 @@ def _labels() -> dict:
         "week_status_label": lambda s: str(WEEK_STATUS_LABELS.get(s, s)),
         "enrolment_state_label": lambda s: str(ENROLMENT_STATE_LABELS.get(s, s)),
     }
-
-
-def _show_error(form, err: PromotionError) -> None:
-    field = getattr(form, err.field, None) if err.field else None
-    if field is not None:
-        field.errors = [*field.errors, err.message]
-    else:
-        form.form_errors.append(err.message)
 
 
 def _fill_choices(form: WeekForm) -> None:
@@ -132,7 +125,7 @@ def promotion_new():
         try:
             promotion_id = week_services.create_week(current_user.id, _details(form), _banner(form))
         except PromotionError as err:
-            _show_error(form, err)
+            show_error(form, err.field, err.message)
             status = 400
         else:
             flash(_("Đã tạo tuần lễ khuyến mãi (bản nháp). Kiểm tra lại rồi bấm “Công bố”."), "success")
@@ -165,7 +158,7 @@ def promotion_edit(promotion_id: int):
         try:
             week_services.update_week(current_user.id, promotion.id, _details(form), _banner(form))
         except PromotionError as err:
-            _show_error(form, err)
+            show_error(form, err.field, err.message)
         else:
             flash(_("Đã lưu tuần lễ khuyến mãi."), "success")
             return redirect(url_for(".promotion_edit", promotion_id=promotion.id))

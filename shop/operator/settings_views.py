@@ -4,7 +4,6 @@ percent, kept in basis points) and the shipping rate tables. Values that do not
 parse are shown beside their input with a 400 and nothing is saved."""
 
 from dataclasses import dataclass
-from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -15,6 +14,7 @@ from flask_login import current_user
 from shop.catalog import services as catalog
 from shop.errors import ShopError
 from shop.operator import bp
+from shop.operator.forms import LegalDetailsForm, show_error
 from shop.operator.inputs import parse_count, parse_dong, parse_percent_bp, percent_text
 from shop.settings import legal
 from shop.settings import services as settings
@@ -185,51 +185,25 @@ def settings_rates():
 
 # --- the operator's legal details (footer and policy pages) --------------------------
 
-LEGAL_LABELS = {
-    "legal_name": _l("Tên pháp nhân vận hành"),
-    "business_code": _l("Mã số doanh nghiệp"),
-    "business_code_date": _l("Ngày cấp"),
-    "business_code_issuer": _l("Nơi cấp"),
-    "address": _l("Địa chỉ trụ sở"),
-    "hotline": _l("Hotline"),
-    "email": _l("Email hỗ trợ"),
-    "support_hours": _l("Giờ làm việc"),
-    "effective_date": _l("Ngày hiệu lực của quy chế và chính sách"),
-}
 
-
-def _legal_page(status: int = 200, *, values: dict | None = None, errors: dict | None = None):
-    if values is None:
-        saved = legal.operator_details()
-        values = {
-            name: (value.isoformat() if isinstance(value, date) else value)
-            for name in LEGAL_LABELS
-            for value in (getattr(saved, name),)
-        }
-    return render_template("operator/legal.html", values=values, errors=errors or {}, labels=LEGAL_LABELS), status
+def _legal_page(form: LegalDetailsForm, status: int = 200):
+    return render_template("operator/legal.html", form=form), status
 
 
 @bp.get("/cai-dat/phap-ly", endpoint="settings_legal")
 def settings_legal():
-    return _legal_page()
+    return _legal_page(LegalDetailsForm(obj=legal.operator_details()))
 
 
 @bp.post("/cai-dat/phap-ly", endpoint="settings_legal_save")
 def settings_legal_save():
-    raw = {name: request.form.get(name, "")[:400] for name in LEGAL_LABELS}
-    values: dict = dict(raw)
-    errors: dict[str, str] = {}
-    for name in legal.DATE_FIELDS:
-        try:
-            values[name] = date.fromisoformat(raw[name]) if raw[name].strip() else None
-        except ValueError:
-            errors[name] = _("Ngày không hợp lệ.")
-    if not errors:
-        try:
-            changed = legal.update_operator_details(current_user.id, values)
-        except legal.DetailsError as err:
-            errors[err.field] = err.message
-    if errors:
-        return _legal_page(400, values=raw, errors=errors)
+    form = LegalDetailsForm()
+    if not form.validate():
+        return _legal_page(form, 400)
+    try:
+        changed = legal.update_operator_details(current_user.id, form.values())
+    except legal.DetailsError as err:
+        show_error(form, err.field, err.message)
+        return _legal_page(form, 400)
     flash(_("Đã lưu thông tin pháp lý.") if changed else _("Không có gì thay đổi."), "success")
     return redirect(url_for(".settings_legal"), code=303)

@@ -116,8 +116,9 @@ class NumberField(StringField):
 class DayField(StringField):
     """A date picker that also takes dd/mm/yyyy typed by hand."""
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    def __init__(self, label=None, validators=None, *, invalid=None, **kwargs):
         super().__init__(label, validators, render_kw={"type": "date"}, **kwargs)
+        self.invalid_message = invalid or _l("Ngày không hợp lệ (ví dụ 15/03/2024).")
 
     def process_formdata(self, valuelist):
         self.data = None
@@ -127,7 +128,7 @@ class DayField(StringField):
         try:
             self.data = parse_day(text)
         except ValueError:
-            raise ValueError(str(_l("Ngày không hợp lệ (ví dụ 15/03/2024)."))) from None
+            raise ValueError(str(self.invalid_message)) from None
 
     def _value(self):
         if self.raw_data:

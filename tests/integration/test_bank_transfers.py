@@ -287,6 +287,33 @@ def test_the_console_queue_lists_and_matches_transfers(app, shop, operator_id):
     assert client.get("/ops/chuyen-khoan").status_code == 404  # not an operator
 
 
+def test_the_console_saves_the_vietqr_settings_and_shows_a_refusal_beside_its_field(app, vietqr_on):
+    ops = app.test_client()
+    ops.post("/tai-khoan/dang-nhap", data={"email": "vanhanh@example.vn", "password": "mat-khau-an-toan-1"})
+    good = {"enabled": "1", "bank_bin": "970436", "account_number": "0011009999", "account_name": "CHO OCOP"}
+    saved = ops.post("/ops/chuyen-khoan/cai-dat", data=good | {"vietqr_reservation_minutes": " 45 "})
+    assert saved.status_code == 303
+    assert (settings.get_int("vietqr_reservation_minutes"), settings.get_text("vietqr_account_number")) == (
+        45,
+        "0011009999",
+    )
+    page = ops.get("/ops/chuyen-khoan").get_data(as_text=True)
+    assert 'value="0011009999"' in page and '<option selected value="970436">' in page
+    assert '<option selected value="">' not in page  # a bank without a BIN (BIDC) is not offered
+    for data, message, field in (
+        (good | {"vietqr_reservation_minutes": "abc"}, "Nhập số phút.", "vietqr_reservation_minutes"),
+        (good | {"vietqr_reservation_minutes": "2"}, "Thời gian giữ hàng phải từ 5 đến 1440 phút.", None),
+        (good | {"vietqr_reservation_minutes": "30", "account_number": "12"}, "Số tài khoản gồm 6 đến 19", None),
+        (good | {"vietqr_reservation_minutes": "30", "bank_bin": "999999"}, "Chọn ngân hàng trong danh sách.", None),
+    ):
+        refused = ops.post("/ops/chuyen-khoan/cai-dat", data=data)
+        text = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and message in text and 'aria-invalid="true"' in text, message
+        if field:
+            assert f'value="{data[field]}"' in text  # what was typed is shown back
+    assert settings.get_int("vietqr_reservation_minutes") == 45  # nothing half-saved
+
+
 @pytest.mark.parametrize(
     "headers",
     [{}, {"Authorization": "Apikey wrong"}, {"Authorization": f"Bearer {KEY}"}, {"Authorization": KEY}],
