@@ -13,23 +13,34 @@ from flask_babel import gettext as _
 from shop.formatting import vn_date, vnd
 
 
+# Read-only members, so frozen dataclasses and properties match.
 class DayGMV(Protocol):
-    day: date
-    gmv: int
-    orders: int
+    @property
+    def day(self) -> date: ...
+    @property
+    def gmv(self) -> int: ...
+    @property
+    def orders(self) -> int: ...
 
 
 class DayAmount(Protocol):
-    day: date
-    amount: int
-    orders: int
+    @property
+    def day(self) -> date: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def orders(self) -> int: ...
 
 
 class DaySeries(Protocol):
-    days: Sequence[DayAmount]
-    total: int
-    orders: int
-    best: DayAmount
+    @property
+    def days(self) -> Sequence[DayAmount]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def orders(self) -> int: ...
+    @property
+    def best(self) -> DayAmount | None: ...  # None when no day sold anything
 
 
 def day_label(day: date, amount: int, orders: int, locale: str) -> str:
@@ -140,8 +151,8 @@ def sales_chart(series: DaySeries, today: date, locale: str = "vi") -> Chart:
             ticks.append((len(series.days) * step, "end", day.day.strftime("%d/%m")))
         elif (len(series.days) - 1 - i) % 7 == 0:
             ticks.append((i * step + step / 2, "middle", day.day.strftime("%d/%m")))
-    if series.total:
-        best = series.best
+    best = series.best
+    if series.total and best is not None:
         summary = _(
             "%(days)s ngày qua: %(total)s từ %(count)s đơn. Ngày bán nhiều nhất: %(day)s (%(best)s).",
             days=len(series.days),

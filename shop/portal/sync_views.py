@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import BooleanField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
 from wtforms.validators import InputRequired, Length
 
 from shop.errors import ShopError
@@ -158,7 +158,7 @@ def sync_tokens():
         try:
             _row, raw = tokens.create_token(
                 _pid(),
-                form.name.data,
+                form.name.data or "",
                 created_by_id=current_user.id,
                 expires_in_days=int(form.expires.data) if form.expires.data else None,
             )
@@ -230,7 +230,7 @@ def sync_feed_save():
     form = FeedForm()
     if form.validate_on_submit():
         try:
-            imports.save_feed(_pid(), form.url.data, int(form.interval.data), form.active.data)
+            imports.save_feed(_pid(), form.url.data or "", int(form.interval.data), form.active.data)
         except ShopError as err:
             form.url.errors = [*form.url.errors, err.message]
         else:
