@@ -72,6 +72,25 @@ def is_shared() -> bool:
     return bool(g.get("shared_page"))
 
 
+# Parameters that ads, social networks and newsletters add to links and no page reads
+# (Google, Facebook, Zalo, TikTok, Microsoft, Mailchimp; utm_* below). Every click would
+# otherwise be a page nobody asked for: a promotion week's ad traffic never hit the cache.
+TRACKING_PARAMETERS = frozenset(
+    ("fbclid", "gclid", "gbraid", "wbraid", "dclid", "msclkid", "ttclid", "zarsrc", "zalo_source", "mc_cid", "mc_eid")
+)
+
+
+def _without_tracking(query: str) -> str:
+    """The query string without tracking parameters (the rest as sent, in order)."""
+    parts = query.split("&")
+    kept = [
+        part
+        for part in parts
+        if not (name := part.split("=", 1)[0].lower()).startswith("utm_") and name not in TRACKING_PARAMETERS
+    ]
+    return query if len(kept) == len(parts) else "&".join(kept)
+
+
 def page_key(environ: dict, languages: tuple[str, ...], default: str) -> str | None:
     lang = parse_cookie(environ).get("lang") if "lang=" in environ.get("HTTP_COOKIE", "") else None
     if lang not in languages:
@@ -250,6 +269,11 @@ class PageCacheMiddleware:
             and MESSAGE_COOKIE not in environ.get("HTTP_COOKIE", "")
             and self._cacheable(environ.get("PATH_INFO", ""))
         ):
+            if environ.get("QUERY_STRING"):
+                # The page is rendered and keyed without them: the same entry for every
+                # click, and no visitor's click id in the HTML others are given (the
+                # browser's address bar keeps them for the analytics that read it).
+                environ["QUERY_STRING"] = _without_tracking(environ["QUERY_STRING"])
             key = page_key(environ, config["LANGUAGES"], config["BABEL_DEFAULT_LOCALE"])
             if key is not None:
                 started = time.perf_counter()
