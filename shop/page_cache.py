@@ -118,6 +118,11 @@ def _cache_control(expires: float, shared_max_age: int) -> str:
     return f"public, max-age=0, must-revalidate, s-maxage={min(left, shared_max_age)}"
 
 
+# Set on the views cached_page serves (functools.wraps carries it onto any outer
+# decorator's wrapper); the middleware finds their endpoints by it.
+SHARED_VIEW_MARK = "shared_page"
+
+
 def cached_page(view):
     """Serve a GET from the shared page cache; on a miss render it for everyone and store it."""
 
@@ -141,7 +146,7 @@ def cached_page(view):
         g.page_started = _now()
         return view(*args, **kwargs)
 
-    wrapper.shared_page = True
+    setattr(wrapper, SHARED_VIEW_MARK, True)
     return wrapper
 
 
@@ -249,7 +254,7 @@ class PageCacheMiddleware:
             return known
         if self.shared_endpoints is None:
             self.shared_endpoints = {
-                name for name, view in self.app.view_functions.items() if getattr(view, "shared_page", False)
+                name for name, view in self.app.view_functions.items() if getattr(view, SHARED_VIEW_MARK, False)
             }
         try:
             endpoint, _args = self.adapter.match(path, method="GET")

@@ -2,6 +2,7 @@
 
 from collections import OrderedDict
 from datetime import datetime
+from typing import Any
 
 from flask import current_app, g, get_template_attribute, request, url_for
 from flask_babel import get_locale, get_translations
@@ -248,12 +249,16 @@ def register_templating(app) -> None:
     @app.context_processor
     def request_helpers():
         def url_with(**changes):
-            args = request.args.to_dict()
+            """This page's URL with some query arguments changed (None removes one)."""
+            endpoint = request.endpoint
+            if endpoint is None:  # only the pages of a route call it
+                raise RuntimeError("url_with needs a request matched to a route")
+            args: dict[str, Any] = request.args.to_dict()
             args.update({k: v for k, v in changes.items() if v is not None})
             for k, v in changes.items():
                 if v is None:
                     args.pop(k, None)
-            return url_for(request.endpoint, **(request.view_args or {}), **args)
+            return url_for(endpoint, **(request.view_args or {}), **args)
 
         # `personal`: the page is rendered for this visitor alone and may show their
         # name, cart and messages; shared cached pages get those from /ca-nhan.
