@@ -13,7 +13,7 @@ from shop.ledger import services as ledger
 from shop.notifications import services as notifications
 from shop.orders import services as orders
 from shop.partners import services as partners  # stock sync
-from shop.payments.services import reconcile_awaiting_payments
+from shop.payments.webhook_services import reconcile_awaiting_payments
 
 
 class RetryOptions(TypedDict):
