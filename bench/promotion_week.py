@@ -150,6 +150,9 @@ def main() -> int:
             f"| {kind} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['hits'] / max(1, r['answered']):.1%} |"
         )
     print(f"cache hit rate {hits / max(1, answered):.1%} of {answered:,} catalog answers")
+    for kind, r in results.items():
+        if r["errors"] + r["non2xx"]:
+            print(f"{kind} errors: {r['why']}")
     print(
         f"orders: {orders['placed']} placed ({orders['placed'] / elapsed:.2f}/s), {orders['failed']} failed;"
         f" stock syncs: {sync.done} (5 SKUs each), {sync.errors} failed; errors in all: {errors}"

@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask, request
 from flask_babel import get_locale
 
-from config import CONFIGS, dev_secret_key, dev_sepay_key
+from config import CONFIGS, ProductionConfig, dev_secret_key, dev_sepay_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +17,7 @@ def select_locale() -> str:
     if not has_request_context():  # CLI commands and tasks: the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get("lang")
-    if chosen in current_app.config["LANGUAGES"]:
+    if chosen is not None and chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -42,7 +42,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     configure_database(app)  # postgres:// URLs, pool, statement timeout, pgbouncer, replica
     if config_name == "production":
-        config_class.check(app.config)
+        ProductionConfig.check(app.config)  # CONFIGS["production"]
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = dev_secret_key()
     if config_name == "development" and not app.config.get("SEPAY_WEBHOOK_KEY"):
@@ -192,5 +192,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
         # Outermost: the page cache, rate limits and URLs all see the client's address and
         # scheme as the last `hops` proxies (ours) report them; nothing further out is believed.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        # Flask's documented way to add WSGI middleware; mypy refuses any assignment to a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     return app

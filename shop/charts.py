@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from shop.formatting import vn_date, vnd
 
 
-# Read-only members, so that frozen dataclasses (the queries' figures) match.
+# Read-only members, so frozen dataclasses and properties match.
 class DayGMV(Protocol):
     @property
     def day(self) -> date: ...
@@ -33,10 +33,14 @@ class DayAmount(Protocol):
 
 
 class DaySeries(Protocol):
-    days: Sequence[DayAmount]
-    total: int
-    orders: int
-    best: DayAmount
+    @property
+    def days(self) -> Sequence[DayAmount]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def orders(self) -> int: ...
+    @property
+    def best(self) -> DayAmount | None: ...  # None when no day sold anything
 
 
 def day_label(day: date, amount: int, orders: int, locale: str) -> str:
@@ -147,8 +151,8 @@ def sales_chart(series: DaySeries, today: date, locale: str = "vi") -> Chart:
             ticks.append((len(series.days) * step, "end", day.day.strftime("%d/%m")))
         elif (len(series.days) - 1 - i) % 7 == 0:
             ticks.append((i * step + step / 2, "middle", day.day.strftime("%d/%m")))
-    if series.total:
-        best = series.best
+    best = series.best
+    if series.total and best is not None:
         summary = _(
             "%(days)s ngày qua: %(total)s từ %(count)s đơn. Ngày bán nhiều nhất: %(day)s (%(best)s).",
             days=len(series.days),

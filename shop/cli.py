@@ -53,10 +53,10 @@ def register_cli(app) -> None:
     @storage_group.command("create-bucket")
     def storage_create_bucket():
         """Create S3_BUCKET on the configured store (a fresh self-hosted or test store)."""
-        from shop.storage import StorageError, storage
+        from shop.storage import S3Storage, StorageError, storage
 
         target = storage()
-        if target.name != "s3":
+        if not isinstance(target, S3Storage):
             raise click.ClickException("STORAGE_BACKEND is not s3")
         try:
             target.client.create_bucket(Bucket=target.bucket)

@@ -27,9 +27,15 @@ import time
 import urllib.request
 from email import message_from_bytes
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shop.devstack import WORKER_ARGS
 from shop.localservers import Nginx, PgBouncer, PostgresServer, RedisServer, S3Server, wait_for_port
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+
+    from shop.payments.localstripe_runner import LocalStripe
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "cho-ocop"
@@ -41,7 +47,7 @@ class MailSink:
 
     def __init__(self, folder: Path, port: int, delay: float = 0.0):
         self.folder, self.port, self.delay = folder, port, delay
-        self.controller = None
+        self.controller: Controller | None = None
 
     def start(self) -> MailSink:
         from aiosmtpd.controller import Controller
@@ -57,8 +63,9 @@ class MailSink:
                 (sink.folder / name).write_bytes(envelope.original_content or envelope.content)
                 return "250 OK"
 
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
+        controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        controller.start()
+        self.controller = controller
         return self
 
     def messages(self) -> list:
@@ -93,7 +100,7 @@ class Process:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout: float = 20) -> None:
-        if not self.running():
+        if self.proc is None or not self.running():
             return
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -144,7 +151,7 @@ class Cluster:
         self.redis = RedisServer(port=port + 11)
         self.s3 = S3Server(log_path=None, port=port + 12)
         self.mail = MailSink(self.base / "mail", port + 14, delay=mail_delay)
-        self.stripe = None
+        self.stripe: LocalStripe | None = None
         self.nginx = Nginx(self.base / "nginx", port, self.web_ports)
         self.webs: list[Process] = []
         self.workers: dict[str, Process] = {}
@@ -217,15 +224,15 @@ class Cluster:
             return
         from shop.payments.localstripe_runner import LocalStripe
 
-        self.stripe = LocalStripe(port=self.port + 13, log_path=self.base / "localstripe.log").start()
+        self.stripe = stripe = LocalStripe(port=self.port + 13, log_path=self.base / "localstripe.log").start()
         self.env.update(
             STRIPE_SECRET_KEY="sk_test_cluster",
             STRIPE_PUBLISHABLE_KEY="pk_test_cluster",
-            STRIPE_API_BASE=self.stripe.api_base,
-            STRIPE_JS_URL=self.stripe.js_url,
+            STRIPE_API_BASE=stripe.api_base,
+            STRIPE_JS_URL=stripe.js_url,
             STRIPE_WEBHOOK_SECRET="whsec_cluster_" + secrets.token_hex(12),
         )
-        self.stripe.register_webhook(f"{self.url}/webhooks/stripe", self.env["STRIPE_WEBHOOK_SECRET"])
+        stripe.register_webhook(f"{self.url}/webhooks/stripe", self.env["STRIPE_WEBHOOK_SECRET"])
 
     def web(self, i: int) -> Process:
         node = self.base / f"web{i + 1}"

@@ -72,6 +72,25 @@ def is_shared() -> bool:
     return bool(g.get("shared_page"))
 
 
+# Parameters that ads, social networks and newsletters add to links and no page reads
+# (Google, Facebook, Zalo, TikTok, Microsoft, Mailchimp; utm_* below). Every click would
+# otherwise be a page nobody asked for: a promotion week's ad traffic never hit the cache.
+TRACKING_PARAMETERS = frozenset(
+    ("fbclid", "gclid", "gbraid", "wbraid", "dclid", "msclkid", "ttclid", "zarsrc", "zalo_source", "mc_cid", "mc_eid")
+)
+
+
+def _without_tracking(query: str) -> str:
+    """The query string without tracking parameters (the rest as sent, in order)."""
+    parts = query.split("&")
+    kept = [
+        part
+        for part in parts
+        if not (name := part.split("=", 1)[0].lower()).startswith("utm_") and name not in TRACKING_PARAMETERS
+    ]
+    return query if len(kept) == len(parts) else "&".join(kept)
+
+
 def page_key(environ: dict, languages: tuple[str, ...], default: str) -> str | None:
     lang = parse_cookie(environ).get("lang") if "lang=" in environ.get("HTTP_COOKIE", "") else None
     if lang not in languages:
@@ -99,6 +118,11 @@ def _cache_control(expires: float, shared_max_age: int) -> str:
     return f"public, max-age=0, must-revalidate, s-maxage={min(left, shared_max_age)}"
 
 
+# Set on the views cached_page serves (functools.wraps carries it onto any outer
+# decorator's wrapper); the middleware finds their endpoints by it.
+SHARED_VIEW_MARK = "shared_page"
+
+
 def cached_page(view):
     """Serve a GET from the shared page cache; on a miss render it for everyone and store it."""
 
@@ -122,7 +146,7 @@ def cached_page(view):
         g.page_started = _now()
         return view(*args, **kwargs)
 
-    wrapper.shared_page = True
+    setattr(wrapper, SHARED_VIEW_MARK, True)
     return wrapper
 
 
@@ -230,7 +254,7 @@ class PageCacheMiddleware:
             return known
         if self.shared_endpoints is None:
             self.shared_endpoints = {
-                name for name, view in self.app.view_functions.items() if getattr(view, "shared_page", False)
+                name for name, view in self.app.view_functions.items() if getattr(view, SHARED_VIEW_MARK, False)
             }
         try:
             endpoint, _args = self.adapter.match(path, method="GET")
@@ -250,6 +274,11 @@ class PageCacheMiddleware:
             and MESSAGE_COOKIE not in environ.get("HTTP_COOKIE", "")
             and self._cacheable(environ.get("PATH_INFO", ""))
         ):
+            if environ.get("QUERY_STRING"):
+                # The page is rendered and keyed without them: the same entry for every
+                # click, and no visitor's click id in the HTML others are given (the
+                # browser's address bar keeps them for the analytics that read it).
+                environ["QUERY_STRING"] = _without_tracking(environ["QUERY_STRING"])
             key = page_key(environ, config["LANGUAGES"], config["BABEL_DEFAULT_LOCALE"])
             if key is not None:
                 started = time.perf_counter()

@@ -7,13 +7,13 @@ from celery import shared_task
 from shop.bank import services as bank
 from shop.catalog import services as catalog
 from shop.catalog.sold import recount_sold
-from shop.inventory import imports as stock_imports  # stock sync
+from shop.inventory import feed_services, import_services  # stock sync
 from shop.inventory import services as inventory  # stock sync
 from shop.ledger import services as ledger
 from shop.notifications import services as notifications
 from shop.orders import services as orders
 from shop.partners import services as partners  # stock sync
-from shop.payments.services import reconcile_awaiting_payments
+from shop.payments.webhook_services import reconcile_awaiting_payments
 
 
 class RetryOptions(TypedDict):
@@ -87,13 +87,13 @@ def certificate_reminders() -> int:
 
 @shared_task(name="inventory.process_import", **RETRY)
 def process_import(import_id: int) -> str:
-    return stock_imports.process_import(import_id)
+    return import_services.process_import(import_id)
 
 
 @shared_task(name="inventory.sweep_imports", **RETRY)
 def sweep_imports() -> int:
     """Queue uploads whose own task was lost (Redis was down at upload time)."""
-    ids = stock_imports.waiting_import_ids()
+    ids = import_services.waiting_import_ids()
     for import_id in ids:
         process_import.delay(import_id)
     return len(ids)
@@ -101,13 +101,13 @@ def sweep_imports() -> int:
 
 @shared_task(name="inventory.pull_feed", **RETRY)
 def pull_feed(feed_id: int) -> str:
-    return stock_imports.pull_feed(feed_id)
+    return feed_services.pull_feed(feed_id)
 
 
 @shared_task(name="inventory.pull_feeds", **RETRY)
 def pull_feeds() -> int:
     """Queue a pull of every feed whose own interval has run out."""
-    ids = stock_imports.due_feed_ids()
+    ids = feed_services.due_feed_ids()
     for feed_id in ids:
         pull_feed.delay(feed_id)
     return len(ids)

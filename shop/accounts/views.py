@@ -1,6 +1,8 @@
 """Account pages: sign-up, verification, sign-in and out, password reset,
 profile and address book; the ward list for address forms; the 429 page."""
 
+from typing import Protocol
+
 from flask import (
     Blueprint,
     abort,
@@ -17,7 +19,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user, user_logged_in
-from wtforms import SelectChoice
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
 
 from shop.accounts import queries, services, throttle
 from shop.accounts.forms import (
@@ -84,7 +86,17 @@ def sign_in(user: User, remember: bool) -> None:
     login_user(user)
 
 
-def form_error(form, err: AccountError) -> None:
+class FieldRefusal(Protocol):
+    """A service's refusal that may name the form field it is about (AccountError, PortalError)."""
+
+    @property
+    def field(self) -> str | None: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+def form_error(form, err: FieldRefusal) -> None:
     """Show a service's refusal next to the field it is about, or above the form."""
     field = getattr(form, err.field, None) if err.field else None
     if field is not None:
@@ -165,7 +177,11 @@ def register():
     if form.validate_on_submit():
         try:
             user = services.register(
-                form.email.data, form.password.data, form.name.data, form.phone.data or "", str(get_locale())
+                form.email.data or "",
+                form.password.data or "",
+                form.name.data or "",
+                form.phone.data or "",
+                str(get_locale()),
             )
         except AccountError as err:
             form_error(form, err)
@@ -228,7 +244,7 @@ def login():
         if waiting:
             return waiting
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = services.authenticate(form.email.data or "", form.password.data or "")
         except AccountError as err:
             throttle.record_failure(email_key, get_remote_address())
             form.form_errors.append(err.message)
@@ -269,8 +285,9 @@ def logout_everywhere():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        return render_template("accounts/reset_sent.html", email=form.email.data.strip())
+        email = form.email.data or ""
+        services.request_password_reset(email)
+        return render_template("accounts/reset_sent.html", email=email.strip())
     return render_template("accounts/forgot_password.html", form=form)
 
 
@@ -280,7 +297,7 @@ def reset_password(token: str):
     try:
         services.reset_target(token)
         if form.validate_on_submit():
-            user = services.reset_password(token, form.password.data)
+            user = services.reset_password(token, form.password.data or "")
             sign_in(user, remember=False)
             flash(_("Đã đặt mật khẩu mới. Bạn đã được đăng nhập."), "success")
             return redirect(url_for(".profile"))
@@ -318,7 +335,9 @@ def update_profile():
     form = ProfileForm()
     if form.validate_on_submit():
         try:
-            user = services.update_profile(current_user.id, form.name.data, form.phone.data or "", form.locale.data)
+            user = services.update_profile(
+                current_user.id, form.name.data or "", form.phone.data or "", form.locale.data
+            )
         except AccountError as err:
             form_error(form, err)
         else:
@@ -339,8 +358,8 @@ def change_password():
         try:
             services.change_password(
                 current_user.id,
-                form.current_password.data,
-                form.new_password.data,
+                form.current_password.data or "",
+                form.new_password.data or "",
                 keep_session=session.get(SESSION_TOKEN_KEY),
             )
         except AccountError as err:

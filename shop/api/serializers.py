@@ -1,20 +1,21 @@
 """JSON shapes of the public API. Money is an int of đồng; dates are ISO 8601."""
 
 from datetime import UTC
+from typing import overload
 
-from shop.catalog.models import Category, Product
-from shop.catalog.reference import Reference
-from shop.places.models import Province
+from shop.catalog.models import Product
+from shop.catalog.queries import ProductCard
+from shop.catalog.reference import CategoryInfo, ProvinceInfo, Reference
 from shop.producers.models import Certificate, Producer
 from shop.promotions.pricing import variant_offers
 from shop.urls import absolute_url, media_path_url
 
 
-def province_json(p: Province) -> dict:
+def province_json(p: ProvinceInfo) -> dict:
     return {"slug": p.slug, "name": p.name, "kind": p.kind, "merged_from": list(p.merged_names)}
 
 
-def product_item(p: Product, ref: Reference, card_offer=None) -> dict:
+def product_item(p: Product | ProductCard, ref: Reference, card_offer=None) -> dict:
     """A product in a list; `card_offer` (shop.promotions.pricing.card_offers) adds
     its lowest promotional price while a promotion runs."""
     group = ref.group_of(p.category_id)
@@ -24,7 +25,9 @@ def product_item(p: Product, ref: Reference, card_offer=None) -> dict:
         "name_en": p.name_en,
         "price": p.min_price,
         "currency": "VND",
-        "stars": p.stars,
+        # ProductCard borrows Product.stars (it has the certificate columns the property reads);
+        # mypy checks the property against Product only.
+        "stars": p.stars,  # type: ignore[misc]
         "province": p.province.name,
         "province_slug": p.province.slug,
         "group": group.slug if group else None,
@@ -41,6 +44,10 @@ def product_item(p: Product, ref: Reference, card_offer=None) -> dict:
     return out
 
 
+@overload
+def certificate_json(c: Certificate) -> dict: ...
+@overload
+def certificate_json(c: None) -> None: ...
 def certificate_json(c: Certificate | None) -> dict | None:
     if c is None:
         return None
@@ -97,7 +104,7 @@ def product_detail(p: Product, certificate: Certificate | None, ref: Reference) 
 
 
 def producer_item(p: Producer, product_count: int | None = None) -> dict:
-    out = {
+    out: dict[str, object] = {
         "slug": p.slug,
         "name": p.name,
         "owner_type": p.owner_type,
@@ -111,7 +118,7 @@ def producer_item(p: Producer, product_count: int | None = None) -> dict:
     return out
 
 
-def category_json(c: Category, ref: Reference) -> dict:
+def category_json(c: CategoryInfo, ref: Reference) -> dict:
     return {
         "slug": c.slug,
         "code": c.code,

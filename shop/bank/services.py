@@ -96,9 +96,10 @@ def check_account(bank_bin: str, number: str, holder: str) -> tuple[str, str, st
     return bank_bin, number, holder
 
 
-def configure(actor_id: int, *, enabled: bool, bank_bin: str, number: str, holder: str, minutes: int) -> bool:
+def configure(actor_id: int | None, *, enabled: bool, bank_bin: str, number: str, holder: str, minutes: int) -> bool:
     """The operator sets the receiving account and switches VietQR on or off
-    (audited). Switching on needs a valid account. Returns whether anything changed."""
+    (audited; `actor_id` None: the system, e.g. the demo seed). Switching on needs a
+    valid account. Returns whether anything changed."""
     low, high = settings.LIMITS["vietqr_reservation_minutes"]
     if not isinstance(minutes, int) or not low <= minutes <= high:
         raise BankError(_("Thời gian giữ hàng phải từ 5 đến 1440 phút."), field="vietqr_reservation_minutes")

@@ -18,7 +18,7 @@ from shop.orders import services as orders
 from shop.orders import stock
 from shop.orders.models import OrderEvent, OrderLine, SubOrder
 from shop.orders.services import cancelled_amount
-from shop.payments import services as payments
+from shop.payments import refund_services as refunds
 
 
 def cancel_and_refund(sub_order_id: int, reason: str, producer_ids: list[int] | None = None) -> SubOrder:
@@ -26,12 +26,12 @@ def cancel_and_refund(sub_order_id: int, reason: str, producer_ids: list[int] | 
     its money back. The refund goes first: if Stripe refuses, nothing changes."""
     if not (reason or "").strip():
         raise ShopError(_("Cho biết lý do huỷ."), code="missing_reason")
-    sub = payments.find_sub_order(sub_order_id, producer_ids)
+    sub = refunds.find_sub_order(sub_order_id, producer_ids)
     if sub.status not in ("pending", "confirmed"):
         raise orders.OrderStateError(_("Chỉ huỷ được phần đơn chưa giao cho vận chuyển."))
     order = sub.order
     if order.payment_method == "card" and order.status == "paid" and sub.total > sub.refunded_amount:
-        payments.refund(sub_order_id, reason=reason, producer_ids=producer_ids)
+        refunds.refund(sub_order_id, reason=reason, producer_ids=producer_ids)
     if order.payment_method == "vietqr" and order.status == "paid":
         # No API sends a bank transfer back: the operator refunds it from /ops/chuyen-khoan.
         bank.flag_refund_for_cancellation(order.id, sub.total - sub.refunded_amount, reason.strip())
@@ -52,9 +52,9 @@ def _refund_cancelled(sub: SubOrder, wanted: dict[int, int], reason: str, produc
         line.cancelled_quantity == 0 and wanted[line.id] == line.quantity for line in sub.lines if line.id in wanted
     )
     if whole_lines:  # refunds by line keep each line's refunded amount
-        payments.refund(sub.id, line_ids=sorted(shares), reason=reason, producer_ids=producer_ids)
+        refunds.refund(sub.id, line_ids=sorted(shares), reason=reason, producer_ids=producer_ids)
     else:
-        payments.refund(sub.id, amount=amount, reason=reason, producer_ids=producer_ids)
+        refunds.refund(sub.id, amount=amount, reason=reason, producer_ids=producer_ids)
 
 
 def cancel_lines(
@@ -94,7 +94,7 @@ def cancel_lines(
             for line in sub.lines
             if line.id in wanted
         )
-        payments.flag_transfer_refund(sub.order_id, share, reason)  # no commit: with the cancellation
+        refunds.flag_transfer_refund(sub.order_id, share, reason)  # no commit: with the cancellation
     lines = {line.id: line for line in sub.lines}
     notes = []
     for line_id in sorted(wanted):

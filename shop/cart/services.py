@@ -179,8 +179,8 @@ def apply_voucher(user_id: int | None, token: str | None, code: str, now=None) -
         raise vouchers.InvalidVoucher(_("Nhập mã giảm giá."), code="voucher_missing")
     voucher = vouchers.find(code)
     view = view_cart(cart, now=now, with_voucher=False)
-    vouchers.quote(voucher, view.priced_lines(), user_id=user_id, now=now)
-    cart.voucher_code = voucher.code
+    quoted = vouchers.quote(voucher, view.priced_lines(), user_id=user_id, now=now)
+    cart.voucher_code = quoted.code
     db.session.commit()
     return view_cart(cart, now=now)
 
@@ -207,7 +207,7 @@ class LineView:
     quantity: int
     stock: int
     weight_grams: int
-    facts: VariantFacts | None = None
+    facts: VariantFacts
     offer: Offer | None = None
     voucher_discount: int = 0  # this line's share of the voucher
 
@@ -320,8 +320,8 @@ class CartView:
 
     @property
     def shipping_total(self) -> int | None:
-        fees = [g.shipping_fee for g in self.groups]
-        return None if any(f is None for f in fees) else sum(fees)
+        fees = [g.shipping_fee for g in self.groups if g.shipping_fee is not None]
+        return sum(fees) if len(fees) == len(self.groups) else None
 
     @property
     def total(self) -> int:
@@ -409,7 +409,7 @@ def view_cart(
             for line, share in zip(view.lines, quoted.shares, strict=True):
                 line.voucher_discount = share
     if dest_province_id is not None:
-        dest = db.session.get(Province, dest_province_id)
+        dest = db.session.get_one(Province, dest_province_id)
         rates = current_rates()
         for group in view.groups:
             zone = zone_between(group.province_id, group.region, dest.id, dest.region)

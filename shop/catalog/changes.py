@@ -31,9 +31,26 @@ from shop.producers.models import Certificate, Producer
 from shop.promotions.models import Promotion, PromotionEnrolment
 from shop.settings.models import Setting
 
-_CARD = ("name", "slug", "listed", "min_price", "in_stock", "cert_stars", "cert_valid_until", "cover_image")
+_CARD: tuple[str, ...] = (
+    "name",
+    "slug",
+    "listed",
+    "min_price",
+    "in_stock",
+    "cert_stars",
+    "cert_valid_until",
+    "cover_image",
+)
 _CARD += ("producer_id", "province_id", "rating_sum", "rating_count")
-_COUNTED = ("listed", "in_stock", "min_price", "cert_stars", "cert_valid_until", "category_id", "province_id")
+_COUNTED: tuple[str, ...] = (
+    "listed",
+    "in_stock",
+    "min_price",
+    "cert_stars",
+    "cert_valid_until",
+    "category_id",
+    "province_id",
+)
 _COUNTED += ("owner_type", "search_name", "search_body", "producer_id")
 
 

@@ -10,7 +10,7 @@ Products are numbered by ``rank``: their position in (created_at, id) order, so
 the newest-first sort is the result bitmap read backwards. Search keeps, per
 folded word, the bitmaps of products having it in the name and in the rest of
 their text (producer, province, categories, SKUs, description), plus name
-bigrams and first words, so relevance is a few tiers of bitmaps (see `search`).
+bigrams and first words, so relevance is a few tiers of bitmaps (see `index_search`).
 
 The database stays the source of truth. Every change of a product's listing
 columns goes through `refresh_products`, which moves the row's ``updated_at``;
@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import heapq
 import logging
-import re
 import threading
 import time
 from array import array
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from heapq import nsmallest
@@ -37,14 +36,14 @@ from heapq import nsmallest
 from flask import current_app, g
 from pyroaring import BitMap
 from sqlalchemy import func, select
-from symspellpy import SymSpell, Verbosity
 
+from shop.catalog.index_search import SearchIndex
 from shop.catalog.models import Product
 from shop.database import catalog_read_session
 from shop.extensions import db
 from shop.formatting import as_utc
 from shop.producers.models import OWNER_TYPES
-from shop.text import folded_words, words
+from shop.text import folded_words
 
 # A transaction may commit after one that started later: re-read this much
 # before the newest change seen (longer than any catalog transaction runs).
@@ -52,8 +51,6 @@ SYNC_MARGIN = timedelta(seconds=30)
 MAX_TRUST_SECONDS = 5.0
 PRICE_BUCKETS = 64
 MAX_NAME_WORDS = 24
-MAX_PHRASE_CHECKS = 20_000  # candidates read for "the words side by side in the text"
-MAX_PREFIX_WORDS = 2000  # a one-letter prefix does not fan out to the whole vocabulary
 
 _COLUMNS = (
     Product.id,
@@ -106,7 +103,7 @@ class IndexResult:
     total: int
 
 
-class CatalogIndex:
+class CatalogIndex(SearchIndex):
     def __init__(self):
         self.lock = threading.RLock()
         self.loaded = False
@@ -201,7 +198,7 @@ class CatalogIndex:
                 listed.append(rank)
             if row.in_stock:
                 stocked.append(rank)
-            text = (row.search_name or "", row.search_body or "")
+            text = _texts(row)
             self.texts.append(text)
             name_words = folded_words(text[0])
             lengths.setdefault(min(len(name_words), MAX_NAME_WORDS), []).append(rank)
@@ -282,7 +279,7 @@ class CatalogIndex:
         (self.selling.add if row.sold_count > 0 else self.selling.discard)(rank)
         self.rating[rank] = row.rating_count
         (self.rated.add if row.rating_count else self.rated.discard)(rank)
-        text = (row.search_name or "", row.search_body or "")
+        text = _texts(row)
         if text != self.texts[rank]:
             if self.texts[rank] != ("", ""):
                 self._forget_words(rank, self.texts[rank])
@@ -383,159 +380,6 @@ class CatalogIndex:
             self.valid = BitMap(r for r, until in enumerate(self.valid_until) if until >= day)
             self.valid_day = today
         return self.valid
-
-    def _prefix(self, term: str, name_only: bool) -> BitMap:
-        key = (term, name_only)
-        found = self.prefix_cache.get(key)
-        if found is not None:
-            return found
-        if self.vocabulary is None:
-            self.vocabulary = sorted(self.name_words.keys() | self.body_words.keys())
-        lo = bisect_left(self.vocabulary, term)
-        hi = bisect_left(self.vocabulary, term + "\x7f", lo)
-        matches = self.vocabulary[lo : min(hi, lo + MAX_PREFIX_WORDS)]
-        tables = (self.name_words,) if name_only else (self.name_words, self.body_words)
-        found = BitMap.union(BitMap(), *(t[w] for w in matches for t in tables if w in t))
-        if len(self.prefix_cache) > 5000:
-            self.prefix_cache.clear()
-        self.prefix_cache[key] = found
-        return found
-
-    def _exact(self, table: dict[str, BitMap], term: str) -> BitMap:
-        return table.get(term) or BitMap()
-
-    def _anywhere(self, term: str, last: bool) -> BitMap:
-        """Products with `term` as a word of their name or text; the last word of a
-        query may be a word still being typed (a prefix of two letters or more)."""
-        if last and len(term) >= 2:
-            return self._prefix(term, name_only=False)
-        return self._exact(self.name_words, term) | self._exact(self.body_words, term)
-
-    def _in_categories(self, terms: Sequence[str], ref, named: bool) -> BitMap:
-        """Products filed under a category (or below it) whose name has every word.
-        `named`: only categories the words almost name (they make up at least half
-        of the name: "đồ uống" names "Đồ uống có cồn", "mật ong" does not name
-        "Chế biến từ thịt, trứng, sữa, thủy sản, mật ong")."""
-        last = len(terms) - 1
-        chosen: set[int] = set()
-        for c in ref.categories:
-            for name in (c.name_vi, c.name_en):
-                own = words(name)
-                has_all = all(
-                    t in own or (i == last and any(w.startswith(t) for w in own)) for i, t in enumerate(terms)
-                )
-                if has_all and (not named or 2 * len(terms) >= len(own)):
-                    chosen.update(ref.descendant_ids(c))
-                    break
-        return BitMap.union(BitMap(), *(self.by_category.get(c, BitMap()) for c in chosen))
-
-    def _search_tiers(self, terms: Sequence[str], ref=None) -> list[BitMap]:
-        """The matches of `terms`, best first, each tier without the ones above it
-        (kept per query until the index changes):
-
-        1. the name starts with the words, in order;  2. the name has them in order;
-        3. the name has each as a whole word;  4. each starts a word of the name;
-        5. each is a word of the name or of the product's text (producer, place,
-           SKUs, description; the last word may be unfinished), and at least one
-           is in the name or they stand side by side in the text.
-        Only when none of that matches: products whose text has the words scattered,
-        then products filed under a category named by the words."""
-        if ref is not self.tier_ref:  # the category names changed: tiers may name others
-            self.tier_cache.clear()
-            self.tier_ref = ref
-        key = tuple(terms)
-        found = self.tier_cache.get(key)
-        if found is None:
-            found = self._compute_tiers(terms, ref)
-            if len(self.tier_cache) > 2000:
-                self.tier_cache.clear()
-            self.tier_cache[key] = found
-        return found
-
-    def _compute_tiers(self, terms: Sequence[str], ref) -> list[BitMap]:
-        last = len(terms) - 1
-        whole = BitMap.intersection(*(self._exact(self.name_words, t) for t in terms))
-        in_order = whole
-        if len(terms) > 1:
-            in_order = BitMap.intersection(
-                whole, *(self._exact(self.name_pairs, f"{a} {b}") for a, b in zip(terms, terms[1:], strict=False))
-            )
-        leading = in_order & self._exact(self.name_first, terms[0])
-        # While typing: the last word may be unfinished; the others are whole words.
-        starts = BitMap.intersection(
-            *(
-                self._prefix(t, name_only=True) if i == last else self._exact(self.name_words, t)
-                for i, t in enumerate(terms)
-            )
-        )
-        text = BitMap.intersection(*(self._anywhere(t, i == last) for i, t in enumerate(terms)))
-        in_name = BitMap.union(
-            BitMap(),
-            *(
-                self._prefix(t, name_only=True) if i == last else self._exact(self.name_words, t)
-                for i, t in enumerate(terms)
-            ),
-        )
-        named = self._in_categories(terms, ref, named=True) if ref is not None else BitMap()
-        # The rest of the text matches: the words side by side in the text first,
-        # then by how many of the words the name has, the first word (the head of a
-        # Vietnamese noun phrase: "trà" in "trà xanh") counting before the others.
-        name_hits: dict[tuple[int, bool], list[int]] = {}
-        per_term = [self._exact(self.name_words, t) for t in terms[:-1]] + [self._prefix(terms[-1], name_only=True)]
-        for r in text & in_name:
-            name_hits.setdefault((sum(r in bm for bm in per_term), r in per_term[0]), []).append(r)
-        close = [self._side_by_side(text, terms)] + [BitMap(name_hits[k]) for k in sorted(name_hits, reverse=True)]
-        tiers, seen = [], BitMap()
-        for tier in (leading, in_order, whole, starts, named, *close):
-            tier = tier - seen
-            if tier:
-                tiers.append(tier)
-                seen |= tier
-        if not tiers and text:  # the words only scattered through the text
-            tiers.append(text)
-        if not tiers and ref is not None:
-            by_category = self._in_categories(terms, ref, named=False)
-            if by_category:
-                tiers.append(by_category)
-        return tiers
-
-    def _side_by_side(self, candidates: BitMap, terms: Sequence[str]) -> BitMap:
-        """The candidates whose text has the words next to each other, in order."""
-        if len(terms) == 1:
-            return candidates
-        if len(candidates) > MAX_PHRASE_CHECKS:
-            return BitMap()
-        words_ = [re.escape(t) for t in terms]
-        phrase = re.compile(r"\b" + r"\W+".join(words_[:-1]) + r"\W+" + words_[-1])
-        return BitMap(r for r in candidates if phrase.search(self.texts[r][1]))
-
-    def correct(self, terms: Sequence[str]) -> tuple[str, ...] | None:
-        """The query with each unknown word replaced by the most used known word one
-        typing mistake away (a letter missing, extra, wrong or swapped), or None."""
-        speller = self._speller()
-        out, changed = [], False
-        for i, term in enumerate(terms):
-            last = i == len(terms) - 1
-            known = self._prefix(term, name_only=False) if last else self._anywhere(term, last=False)
-            if known:
-                out.append(term)
-                continue
-            options = speller.lookup(term, Verbosity.CLOSEST, max_edit_distance=1)
-            if not options:
-                return None
-            out.append(options[0].term)
-            changed = True
-        return tuple(out) if changed else None
-
-    def _speller(self) -> SymSpell:
-        if getattr(self, "_speller_size", -1) != len(self.name_words) + len(self.body_words):
-            speller = SymSpell(max_dictionary_edit_distance=1, prefix_length=8)
-            for table in (self.name_words, self.body_words):
-                for word, bm in table.items():
-                    if len(word) > 1 and not word.isdigit():
-                        speller.create_dictionary_entry(word, len(bm))
-            self._spell, self._speller_size = speller, len(self.name_words) + len(self.body_words)
-        return self._spell
 
     def _filter(self, q: IndexQuery, today: date, tiers: list[BitMap] | None) -> BitMap:
         parts = [self.listed]
@@ -708,6 +552,13 @@ class CatalogIndex:
                     if len(out) >= limit:
                         return [self.ids[r] for r in out]
             return [self.ids[r] for r in out]
+
+
+def _texts(row) -> tuple[str, str]:
+    """A product's search name, and the rest of its text as its words each after a
+    space (what `_side_by_side` looks for phrases in)."""
+    body = folded_words(row.search_body or "")
+    return row.search_name or "", "".join(" " + w for w in body)
 
 
 def _newest(bm: BitMap, offset: int, limit: int) -> list[int]:

@@ -6,7 +6,7 @@ second, and all facet counts in a single UNION ALL statement.
 """
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from datetime import date, datetime
 from functools import cache
 
@@ -83,6 +83,7 @@ class ProductCard:
     rating_sum: int
     rating_count: int
     sold_count: int
+    _: KW_ONLY  # product_cards fills the columns above in order, these by name
     producer: Named
     province: Named
 
@@ -281,7 +282,7 @@ def list_products(
 def _spelled(terms: tuple[str, ...], product: "ProductCard") -> str:
     """The corrected query written as the best result spells its words (with tone
     marks), falling back to the folded word."""
-    spelled = {}
+    spelled: dict[str, str] = {}
     for original in re.findall(r"\w+", f"{product.name} {product.name_en}".lower()):
         spelled.setdefault(fold(original), original)
     return " ".join(spelled.get(t, t) for t in terms)
@@ -427,13 +428,13 @@ def province_counts() -> list[tuple[ProvinceInfo, int]]:
     )
 
 
-def sitemap_entries() -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
+def sitemap_entries() -> tuple[list[tuple[str, datetime]], list[tuple[str, datetime]]]:
     """(product slug, updated_at) and (producer slug, created_at) for every visible page."""
     add_tags("lg:all", "producers")
     products = db.session.execute(
         select(Product.slug, Product.updated_at).where(*_visible()).order_by(Product.id)
-    ).all()
+    ).tuples()
     producers = db.session.execute(
         select(Producer.slug, Producer.created_at).where(Producer.status == "approved").order_by(Producer.id)
-    ).all()
-    return products, producers
+    ).tuples()
+    return list(products), list(producers)

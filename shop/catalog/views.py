@@ -151,8 +151,8 @@ def product_qr(slug: str):
 @bp.get("/nha-san-xuat")
 @cached_page
 def producers():
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    page_arg = request.args.get("page", "1")
+    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 10_000 else 1
     rows, total = queries.list_producers(page, 24)
     return render_template("catalog/producers.html", rows=rows, total=total, page=page, pages=max(1, -(-total // 24)))
 

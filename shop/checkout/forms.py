@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import (
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
     BooleanField,
     EmailField,
     IntegerField,
@@ -49,16 +49,16 @@ class DeliveryForm(FlaskForm):
             (self.street, _l("Nhập số nhà, tên đường hoặc thôn/xóm.")),
         ):
             if not (field.data or "").strip():
-                field.errors.append(message)
+                field.errors = [*field.errors, message]
                 ok = False
         if not is_valid_phone(self.phone.data or ""):
-            self.phone.errors.append(_l("Số điện thoại chưa đúng (ví dụ 0912 345 678)."))
+            self.phone.errors = [*self.phone.errors, _l("Số điện thoại chưa đúng (ví dụ 0912 345 678).")]
             ok = False
         if not self.province_id.data:
-            self.province_id.errors.append(_l("Chọn tỉnh/thành phố."))
+            self.province_id.errors = [*self.province_id.errors, _l("Chọn tỉnh/thành phố.")]
             ok = False
         if not self.ward_id.data:
-            self.ward_id.errors.append(_l("Chọn phường/xã."))
+            self.ward_id.errors = [*self.ward_id.errors, _l("Chọn phường/xã.")]
             ok = False
         return ok
 

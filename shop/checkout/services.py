@@ -60,7 +60,7 @@ def address_text(delivery: Delivery) -> tuple[Province, str]:
     ward = db.session.get(Ward, delivery.ward_id)
     if ward is None or ward.province_id != delivery.province_id:
         raise CheckoutError(_l("Phường/xã không thuộc tỉnh/thành đã chọn."), code="bad_address")
-    province = db.session.get(Province, delivery.province_id)
+    province = db.session.get_one(Province, ward.province_id)  # the ward's own province: a foreign key
     return province, f"{delivery.street}, {ward.name}, {province.name}"
 
 
@@ -79,10 +79,13 @@ def _order_line(line: LineView, view: CartView, rates: dict[tuple[int, int], int
     """The order's snapshot of a cart line: prices, each discount, who funds it,
     why it was given, and the commission rate in force now."""
     promo, voucher = line.promo_discount, line.voucher_discount
-    operator_funded = rules.split_funding(promo, line.offer.operator_share)[0] if promo else 0
+    # A promotional discount comes from the line's offer, a voucher share from the cart's voucher.
+    offer = line.offer if promo else None
+    voucher_quote = view.voucher if voucher else None
+    operator_funded = rules.split_funding(promo, offer.operator_share)[0] if offer else 0
     # The names only: the amounts are in their own columns and are formatted
     # in the reader's language where the line is shown.
-    reasons = ([line.offer.promotion_name] if promo else []) + ([view.voucher.code] if voucher else [])
+    reasons = ([offer.promotion_name] if offer else []) + ([voucher_quote.code] if voucher_quote else [])
     return OrderLine(
         variant_id=line.variant_id,
         product_name=line.product_name,
@@ -92,8 +95,8 @@ def _order_line(line: LineView, view: CartView, rates: dict[tuple[int, int], int
         quantity=line.quantity,
         discount=promo + voucher,
         line_total=line.line_total - voucher,
-        promotion_id=line.offer.promotion_id if promo else None,
-        enrolment_id=line.offer.enrolment_id if promo else None,
+        promotion_id=offer.promotion_id if offer else None,
+        enrolment_id=offer.enrolment_id if offer else None,
         promo_units=line.promo_units if promo else 0,
         promo_discount=promo,
         voucher_discount=voucher,
@@ -284,12 +287,14 @@ def place_order(
     )
     rates = _commission_rates(lines)
     for group in view.groups:
-        subtotal = group.subtotal - group.voucher_discount
+        subtotal, shipping_fee = group.subtotal - group.voucher_discount, group.shipping_fee
+        if shipping_fee is None:  # view_cart prices shipping for every group once given the destination
+            raise RuntimeError(f"the cart was priced without shipping for producer {group.producer_id}")
         sub = SubOrder(
             producer_id=group.producer_id,
             subtotal=subtotal,
-            shipping_fee=group.shipping_fee,
-            total=subtotal + group.shipping_fee,
+            shipping_fee=shipping_fee,
+            total=subtotal + shipping_fee,
             weight_grams=group.weight_grams,
         )
         for line in group.lines:

@@ -48,7 +48,7 @@ def start():
     form = DeliveryForm()
     user = current_user if current_user.is_authenticated else None
     addresses = queries.saved_addresses(user.id) if user else []
-    form.saved_address.choices = [(a.id, a.id) for a in addresses]
+    form.saved_address.choices = [(a.id, str(a.id)) for a in addresses]
     provinces = places.provinces()
     form.province_id.choices = [(0, "")] + [(p.id, p.name) for p in provinces]
     province_id = form.province_id.data if request.method == "POST" else None
@@ -71,7 +71,7 @@ def start():
             if form.saved_address.data:
                 address = queries.saved_address(user.id if user else None, form.saved_address.data)
                 delivery = Delivery(
-                    email=form.email.data,
+                    email=form.email.data or "",
                     recipient=address.recipient,
                     phone=address.phone,
                     province_id=address.province_id,
@@ -80,12 +80,12 @@ def start():
                 )
             else:
                 delivery = Delivery(
-                    email=form.email.data,
-                    recipient=form.recipient.data.strip(),
-                    phone=normalise_phone(form.phone.data),
+                    email=form.email.data or "",
+                    recipient=(form.recipient.data or "").strip(),
+                    phone=normalise_phone(form.phone.data or ""),
                     province_id=form.province_id.data,
                     ward_id=form.ward_id.data,
-                    street=form.street.data.strip(),
+                    street=(form.street.data or "").strip(),
                 )
                 queries.check_ward(delivery.province_id, delivery.ward_id)
             if not user and form.password.data:
@@ -180,7 +180,7 @@ def place():
             user_id=user_id,
             delivery=delivery,
             payment_method=form.payment_method.data,
-            checkout_key=form.checkout_key.data,
+            checkout_key=form.checkout_key.data or "",
             locale=str(get_locale()),
             expected_total=form.expected_total.data,
             invoice=invoice,

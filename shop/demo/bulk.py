@@ -8,6 +8,7 @@ quarters 3-star, a fifth 4-star, a few 5-star)."""
 import random
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
@@ -90,7 +91,7 @@ def seed_bulk(count: int, seed: int = 2025, progress: Callable[[int], None] | No
     today = today_vn()
     now = utcnow()
 
-    producers = []
+    producers: list[dict[str, Any]] = []  # rows for insert(Producer)
     for i in range(max(1, count // 20)):
         province = provinces[i % len(provinces)]
         owner = OWNER_TYPES[i % len(OWNER_TYPES)]

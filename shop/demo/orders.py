@@ -107,7 +107,9 @@ def seed_demo_orders(now: datetime | None = None) -> int:
     now = (as_utc(now) or utcnow()).replace(microsecond=0)
     rng = random.Random(SEED)
     moments = _order_moments(rng, now)
-    users = dict(db.session.execute(select(User.email, User.id).where(User.email.in_((SHOPPER, OPERATOR)))).all())
+    users = dict(
+        db.session.execute(select(User.email, User.id).where(User.email.in_((SHOPPER, OPERATOR)))).tuples().all()
+    )
     honey_id = db.session.scalar(select(Producer.id).where(Producer.slug == HONEY))
     stock = _stock_by_producer()
     if not moments or not stock:
@@ -131,7 +133,8 @@ def seed_demo_orders(now: datetime | None = None) -> int:
         if fate == "flow" and rng.random() < 0.08:
             fates[i] = "cancel"
 
-    placed, wards = 0, {}
+    placed = 0
+    wards: dict[int, list[int]] = {}
     with _mail_kept_in_outbox():
         for index, (at, fate) in enumerate(zip(moments, fates, strict=True)):
             # A third of the orders come from the demo shopper; the rest from guests.
@@ -183,7 +186,9 @@ def _stock_by_producer() -> dict[int, dict[int, tuple[int, int]]]:
     return out
 
 
-def _take(stock: dict[int, dict[int, tuple[int, int]]], variant_id: int, quantity: int) -> None:
+def _take(stock: dict[int, dict[int, tuple[int, int]]], variant_id: int | None, quantity: int) -> None:
+    """Count `quantity` units out of (or, negative, back into) a variant's stock; a
+    variant that is gone (None) is not counted any more."""
     for variants in stock.values():
         if variant_id in variants:
             price, left = variants[variant_id]
@@ -214,7 +219,7 @@ def _basket(
         variants = sellable[producer_id]
         lines = 1 if len(chosen) == 2 else rng.choices((1, 2, 3), weights=(5, 3, 1))[0]
         weights = [1 / stock[producer_id][v][0] ** 0.5 for v in variants]
-        picked = []
+        picked: list[int] = []
         while variants and len(picked) < lines:
             variant_id = rng.choices(variants, weights=weights)[0]
             i = variants.index(variant_id)
@@ -255,7 +260,9 @@ def _place(
     for variant_id, quantity in items:
         token, _added = add_item(owner, token, variant_id, quantity)
     cart = get_cart(owner, token)
-    province_id = db.session.scalar(select(Province.id).where(Province.name == shopper.province))
+    if cart is None:  # add_item has just made or filled it
+        raise RuntimeError(f"demo order {index}: no cart after adding {items}")
+    province_id = db.session.execute(select(Province.id).where(Province.name == shopper.province)).scalar_one()
     if province_id not in wards:
         wards[province_id] = list(
             db.session.scalars(select(Ward.id).where(Ward.province_id == province_id).order_by(Ward.code))
@@ -288,7 +295,7 @@ def _live(
     """Move each producer's part of the order as far as time allows (`fate`: "flow",
     "cancel", or left pending: "new", "stale"), then date each step and its ledger
     entries back to when it happened."""
-    order = db.session.get(Order, order_id)
+    order = db.session.get_one(Order, order_id)  # _place has just made it
     at = as_utc(order.created_at)
     sub_ids = [sub.id for sub in order.sub_orders]
     cancelled_one = rng.choice(sub_ids) if fate == "cancel" else None
@@ -329,7 +336,7 @@ def _live(
 
 def _date_back(order_id: int, stamps: dict[tuple[int, str], datetime]) -> None:
     """Give the order's steps, its timeline and its ledger entries the moments in `stamps`."""
-    order = db.session.get(Order, order_id)
+    order = db.session.get_one(Order, order_id)
     for sub in order.sub_orders:
         for kind in ("confirmed", "shipped", "delivered", "cancelled"):
             if (sub.id, kind) in stamps:
@@ -344,7 +351,7 @@ def _date_back(order_id: int, stamps: dict[tuple[int, str], datetime]) -> None:
     for entry in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)):
         if entry.kind == "placed":
             entry.created_at = order.created_at
-        elif (entry.sub_order_id, entry.kind) in stamps:
+        elif entry.sub_order_id is not None and (entry.sub_order_id, entry.kind) in stamps:
             entry.created_at = stamps[entry.sub_order_id, entry.kind]
     if order.status == "cancelled":
         order.cancelled_at = max(when for (_sub, kind), when in stamps.items() if kind == "cancelled")

@@ -169,7 +169,10 @@ def seed_demo_bank() -> dict[str, int]:
                 bank = next((b for b in banks() if b.short_name.lower() in producer.bank_name.lower()), None)
                 producer.bank_bin = bank.bin if bank else ""
             continue
-        bank = by_bin(DEMO_PRODUCER_BANKS[n % len(DEMO_PRODUCER_BANKS)])
+        bin_code = DEMO_PRODUCER_BANKS[n % len(DEMO_PRODUCER_BANKS)]
+        bank = by_bin(bin_code)
+        if bank is None:
+            raise RuntimeError(f"demo payout bank {bin_code} is not in shop/bank's NAPAS directory")
         producer.bank_bin, producer.bank_name = bank.bin, bank.short_name
         producer.bank_account_name = normalise_holder(producer.name)[:70]
         producer.bank_account_number = f"{1020304050 + producer.id * 7919}"
@@ -315,7 +318,7 @@ def seed_demo_application() -> int:
     if db.session.scalars(select(User).where(User.email == DEMO_APPLICANT)).first() is not None:
         return 0
     province = db.session.scalars(select(Province).where(Province.name == "Quảng Ninh")).one()
-    ward = db.session.scalars(select(Ward).where(Ward.province_id == province.id).order_by(Ward.code)).first()
+    ward = db.session.scalars(select(Ward).where(Ward.province_id == province.id).order_by(Ward.code).limit(1)).one()
     category = db.session.scalars(select(Category).where(Category.slug == "che-bien-tu-gao-ngu-coc")).one()
     user = create_user(DEMO_APPLICANT, "shopper", DEMO_PASSWORD, name="Ứng viên Demo")
     producer_services.apply_to_sell(

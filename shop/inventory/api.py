@@ -111,18 +111,20 @@ def idempotent(view):
             replay = Response(claim.body, status=claim.status, mimetype="application/json")
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
+        key_id = claim.key_id
+        assert key_id is not None  # a "new" claim always names the row it took
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except ShopError as err:
             response, _ = json_error(err.status, err.code, err.message)
             response.status_code = err.status
         except Exception:
-            services.release_key(claim.key_id)
+            services.release_key(key_id)
             raise
         if response.status_code >= 500:
-            services.release_key(claim.key_id)
+            services.release_key(key_id)
         else:
-            services.finish_key(claim.key_id, response.status_code, response.get_data(as_text=True))
+            services.finish_key(key_id, response.status_code, response.get_data(as_text=True))
         return response
 
     return wrapper

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from shop.catalog.models import Product, Variant
 from shop.catalog.services import commit_catalog_change
+from shop.database import rowcount
 from shop.errors import Message, NotFound, ShopError
 from shop.extensions import db
 from shop.formatting import as_utc, utcnow
@@ -281,7 +282,7 @@ def set_variant_on_hand(producer_id: int, variant_id: int, quantity, price=None)
 
 def producer_products(producer_id: int, page: int, per_page: int) -> tuple[list[Product], dict[int, Holds], int]:
     """The producer's products (any status) with variants, and what orders hold of each variant."""
-    total = db.session.scalar(select(func.count(Product.id)).where(Product.producer_id == producer_id))
+    total = db.session.scalar(select(func.count(Product.id)).where(Product.producer_id == producer_id)) or 0
     products = list(
         db.session.scalars(
             select(Product)
@@ -311,7 +312,7 @@ def producer_sub_orders(producer_id: int, status: str | None, page: int, per_pag
     stmt = visible_sub_orders(producer_id)
     if status:
         stmt = stmt.where(SubOrder.status == status)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.scalars(
         stmt.order_by(SubOrder.id.desc())
         .options(selectinload(SubOrder.lines), selectinload(SubOrder.order))
@@ -362,12 +363,14 @@ def claim_key(token_id: int, key: str, request_hash: str, now: datetime | None =
         return Claim("in_progress")
     # Abandoned (the process died mid-request): take it over. Stock updates set
     # absolute values, so running the request again is safe.
-    taken = db.session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == existing.id, IdempotencyKey.created_at == existing.created_at)
-        .values(created_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    taken = rowcount(
+        db.session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.id == existing.id, IdempotencyKey.created_at == existing.created_at)
+            .values(created_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     db.session.commit()
     return Claim("new", existing.id) if taken else Claim("in_progress")
 
@@ -393,7 +396,7 @@ def release_key(key_id: int) -> None:
 def purge_keys(now: datetime | None = None) -> int:
     """Delete stored answers older than a day (commits)."""
     now = now or utcnow()
-    gone = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - KEEP_KEYS)).rowcount
+    gone = rowcount(db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - KEEP_KEYS)))
     db.session.commit()
     return gone
 

@@ -65,7 +65,9 @@ def commission_rate_bp(producer_id: int, category_id: int | None) -> int:
             select(CommissionOverride.category_id, CommissionOverride.rate_bp).where(
                 CommissionOverride.producer_id == producer_id
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     seen = set()
     current = category_id
@@ -233,7 +235,9 @@ def sync_reversals(sub_order_id: int) -> None:
             select(LedgerEntry.kind, func.sum(LedgerEntry.amount))
             .where(LedgerEntry.sub_order_id == sub.id, LedgerEntry.kind.in_(("earning", "shipping", "reversal")))
             .group_by(LedgerEntry.kind)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     earned = int(sums.get("earning") or 0) + int(sums.get("shipping") or 0)
     if earned == 0:

@@ -30,7 +30,7 @@ from shop.orders import services as orders
 from shop.orders.csv_export import ExportRow
 from shop.orders.models import ORDER_STATUSES, PAYMENT_METHODS, SUB_ORDER_STATUSES, Order, OrderLine, SubOrder
 from shop.paging import Page, counted, page_count
-from shop.payments import services as payments
+from shop.payments import refund_services
 from shop.payments.models import Payment, Refund
 from shop.portal.order_queries import vn_day_bounds
 from shop.producers.models import Producer
@@ -290,7 +290,7 @@ def refund_sub_order(actor_id: int, order_id: int, sub_order_id: int, amount: in
     sub = _sub(order_id, sub_order_id)
     number = sub.order.number
     before = _state(sub)
-    result = payments.refund(sub.id, amount=amount, reason=reason)  # commits
+    result = refund_services.refund(sub.id, amount=amount, reason=reason)  # commits
     record(
         actor_id,
         "sub_order.refund",

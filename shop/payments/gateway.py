@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import stripe
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from stripe.params import SetupIntentCreateParams
 
 CURRENCY = "vnd"
 
@@ -162,12 +163,19 @@ def _error(err: stripe.StripeError, intent_id: str | None = None) -> GatewayErro
 
 def create_setup_intent(metadata: dict | None = None) -> tuple[str, str]:
     """A SetupIntent for one card entered on our page: (id, client_secret)."""
+    params: SetupIntentCreateParams = {
+        # The SDK's types dropped payment_method_types (Stripe now prefers dynamic
+        # payment methods); the API still takes it and localstripe needs it.
+        "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
+        "usage": "on_session",
+        "metadata": metadata or {},
+    }
     try:
-        setup = _client().v1.setup_intents.create(
-            params={"payment_method_types": ["card"], "usage": "on_session", "metadata": metadata or {}}
-        )
+        setup = _client().v1.setup_intents.create(params=params)
     except stripe.StripeError as err:
         raise _error(err) from err
+    if setup.client_secret is None:  # Stripe always returns one on create
+        raise GatewayError(_UNAVAILABLE, code="unavailable", detail=f"SetupIntent {setup.id} has no client_secret")
     return setup.id, setup.client_secret
 
 
@@ -180,9 +188,10 @@ def _declined_intent_id(client: stripe.StripeClient, err: stripe.CardError) -> s
         return err.error.payment_intent.id
     if err.error.charge:
         try:
-            return client.v1.charges.retrieve(err.error.charge).payment_intent
+            intent = client.v1.charges.retrieve(err.error.charge).payment_intent
         except stripe.StripeError:
             return None
+        return intent.id if isinstance(intent, stripe.PaymentIntent) else intent  # expanded or not
     return None
 
 
@@ -201,7 +210,8 @@ def create_and_confirm_payment_intent(
                 "amount": amount,
                 "currency": CURRENCY,
                 "payment_method": payment_method,
-                "payment_method_types": ["card"],
+                # Not in the SDK's types (see create_setup_intent); the API takes it.
+                "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
                 "confirm": True,
                 "metadata": {**(metadata or {}), "order_number": order_number},
             },

@@ -15,7 +15,8 @@ from shop.errors import ShopError, json_error
 from shop.extensions import limiter
 from shop.formatting import to_vn, today_vn, utcnow, vnd
 from shop.orders.queries import order_for_viewer
-from shop.payments import services
+from shop.payments import card_services, webhook_services
+from shop.payments.errors import GatewayUnavailable, WebhookRejected
 from shop.payments.gateway import shopper_messages
 
 bp = Blueprint("payments", __name__)
@@ -44,7 +45,7 @@ def _order_url(order, token: str | None) -> str:
     return url_for("orders.detail", number=order.number, t=token)
 
 
-def _answer(result: services.PayResult, order, token: str | None):
+def _answer(result: card_services.PayResult, order, token: str | None):
     if result.status == "succeeded":
         flash(
             _(
@@ -95,8 +96,8 @@ def pay(number: str):
         return redirect(_order_url(order, token), code=303)
     setup_secret, setup_error = "", None
     try:
-        setup_secret = services.start_card_payment(order.id)
-    except services.GatewayUnavailable as err:
+        setup_secret = card_services.start_card_payment(order.id)
+    except GatewayUnavailable as err:
         setup_error = str(err.message)
     except ShopError as err:  # the reservation ran out just now
         flash(str(err.message), "error")
@@ -142,7 +143,7 @@ def new_setup(number: str):
     data = _json()
     try:
         order = order_for_viewer(number, user_id=_user_id(), token=_token(data))
-        client_secret = services.start_card_payment(order.id)
+        client_secret = card_services.start_card_payment(order.id)
     except ShopError as err:
         return json_error(err.status, err.code, str(err.message))
     return jsonify({"client_secret": client_secret})
@@ -153,21 +154,21 @@ def new_setup(number: str):
 def pay_card(number: str):
     """Charge the order with the PaymentMethod the page just set up."""
     return _json_step(
-        number, lambda order_id, data: services.pay_with_payment_method(order_id, data.get("payment_method"))
+        number, lambda order_id, data: card_services.pay_with_payment_method(order_id, data.get("payment_method"))
     )
 
 
 @bp.post("/don-hang/<number>/thanh-toan/xac-nhan")
 def confirm(number: str):
     """After 3-D Secure in the browser: how did the payment end?"""
-    return _json_step(number, lambda order_id, _data: services.confirm_after_action(order_id))
+    return _json_step(number, lambda order_id, _data: card_services.confirm_after_action(order_id))
 
 
 @bp.post("/webhooks/stripe")
 def stripe_webhook():
     """Stripe's events (CSRF-exempt: the signature is checked instead)."""
     try:
-        answer = services.handle_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
-    except services.WebhookRejected as err:
+        answer = webhook_services.handle_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
+    except WebhookRejected as err:
         return json_error(400, err.code, str(err.message))
     return jsonify(answer)

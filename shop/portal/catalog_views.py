@@ -46,7 +46,7 @@ def _fill_product_choices(form: ProductForm) -> None:
 
 def _product_details(form: ProductForm) -> ProductDetails:
     return ProductDetails(
-        name=form.name.data,
+        name=form.name.data or "",
         name_en=form.name_en.data or "",
         category_id=form.category_id.data,
         province_id=form.province_id.data,

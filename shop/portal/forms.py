@@ -6,8 +6,17 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, MultipleFileField
-from wtforms import EmailField, SelectChoice, SelectField, StringField, TelField, TextAreaField
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
+    EmailField,
+    Field,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import TextInput
 
 from shop.accounts.forms import PlaceFields, optional_int, valid_email, valid_phone
 from shop.bank import directory
@@ -77,11 +86,13 @@ def parse_day(text: str) -> date:
     raise ValueError(text)
 
 
-class NumberField(StringField):
+class NumberField(Field):
     """A whole number in a text box (numeric keyboard on phones), errors in Vietnamese.
-    Shows back what was typed when it is refused."""
+    Shows back what was typed when it is refused. A text box like StringField, whose
+    two methods it replaces, but holding an int (StringField's data is a str to mypy)."""
 
-    data: int | None  # type: ignore[assignment]  # the number, not the text StringField keeps
+    widget = TextInput()
+    data: int | None
 
     def __init__(self, label=None, validators=None, *, invalid=None, negative=None, grouped=False, **kwargs):
         render_kw = {"inputmode": "numeric", "autocomplete": "off", **(kwargs.pop("render_kw", None) or {})}
@@ -113,8 +124,11 @@ class NumberField(StringField):
         return group_thousands(self.data) if self.grouped else str(self.data)
 
 
-class DayField(StringField):
-    """A date picker that also takes dd/mm/yyyy typed by hand."""
+class DayField(Field):
+    """A date picker that also takes dd/mm/yyyy typed by hand (a text box holding a date)."""
+
+    widget = TextInput()
+    data: date | None
 
     def __init__(self, label=None, validators=None, *, invalid=None, **kwargs):
         super().__init__(label, validators, render_kw={"type": "date"}, **kwargs)

@@ -79,11 +79,11 @@ def new_order_count(producer_ids: list[int]) -> int:
     """New sub-orders waiting for the producer's confirmation (the portal nav's badge)."""
     if not producer_ids:
         return 0
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count(SubOrder.id))
         .join(Order, Order.id == SubOrder.order_id)
         .where(_scoped(producer_ids), SubOrder.status == "pending", Order.status.in_(("placed", "paid")))
-    )
+    ).scalar_one()
 
 
 def sub_orders(producer_ids: list[int], status: str | None, page: int = 1, per_page: int = PER_PAGE) -> Page[SubOrder]:

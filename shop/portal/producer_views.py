@@ -9,7 +9,7 @@ user acts for (`producer_ids()`), so another producer's id is a 404.
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
 
 from shop.accounts.forms import ActionForm
 from shop.accounts.phone import format_phone
@@ -43,6 +43,10 @@ def _fill_apply_choices(form: ApplyForm) -> None:
     form.category_id.choices = _category_choices()
 
 
+def _bank_details(form: ApplyForm | BankForm) -> BankDetails:
+    return BankDetails(form.bank_bin.data, form.bank_account_name.data or "", form.bank_account_number.data or "")
+
+
 @bp.route("/dang-ky", methods=["GET", "POST"])
 @login_required
 def apply():
@@ -58,18 +62,18 @@ def apply():
             producer_services.apply_to_sell(
                 current_user.id,
                 ProducerDetails(
-                    name=form.name.data,
+                    name=form.name.data or "",
                     owner_type=form.owner_type.data,
-                    tax_code=form.tax_code.data,
+                    tax_code=form.tax_code.data or "",
                     province_id=form.province_id.data,
                     ward_id=form.ward_id.data,
-                    address=form.address.data,
-                    phone=form.phone.data,
-                    email=form.email.data,
+                    address=form.address.data or "",
+                    phone=form.phone.data or "",
+                    email=form.email.data or "",
                     story=form.story.data or "",
                 ),
-                BankDetails(form.bank_bin.data, form.bank_account_name.data, form.bank_account_number.data),
-                form.product_name.data,
+                _bank_details(form),
+                form.product_name.data or "",
                 form.category_id.data,
                 _certificate_details(form),
                 _upload(form.document.data),
@@ -148,12 +152,12 @@ def member_invite():
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            created = member_services.invite_staff(_pid(), current_user.id, form.email.data)
+            created = member_services.invite_staff(_pid(), current_user.id, form.email.data or "")
         except PortalError as err:
             form_error(form, err)
         else:
             link = url_for(".accept_invite", token=created.token, _external=True)
-            flash(_("Đã gửi lời mời tới %(email)s.", email=form.email.data.strip()), "success")
+            flash(_("Đã gửi lời mời tới %(email)s.", email=(form.email.data or "").strip()), "success")
             flash(_("Bạn cũng có thể gửi liên kết này qua Zalo (dùng được 7 ngày): %(link)s", link=link), "info")
             return redirect(url_for(".members"))
     return _members_page(form, 400)
@@ -221,9 +225,7 @@ def bank():
     form = BankForm(obj=g.producer)
     if form.validate_on_submit():
         try:
-            producer_services.update_bank(
-                _pid(), BankDetails(form.bank_bin.data, form.bank_account_name.data, form.bank_account_number.data)
-            )
+            producer_services.update_bank(_pid(), _bank_details(form))
         except PortalError as err:
             form_error(form, err)
         else:

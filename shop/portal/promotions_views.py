@@ -7,7 +7,7 @@ Every SKU and enrolment is looked up through the producer the user acts for
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from wtforms import SelectChoice
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
 
 from shop.accounts.forms import ActionForm
 from shop.formatting import vnd

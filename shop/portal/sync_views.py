@@ -9,12 +9,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import BooleanField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
 from wtforms.validators import InputRequired, Length
 
 from shop.errors import ShopError
 from shop.forms import Form as FlaskForm
-from shop.inventory import imports, stock, tokens
+from shop.inventory import feed_services, import_files, import_queries, import_services, stock, tokens
 from shop.paging import page_count
 from shop.portal import bp
 from shop.portal.access import producer_ids, producer_required
@@ -122,14 +122,14 @@ def sync_helpers():
 def limit_stock_upload(endpoint, _values):
     # Runs before CSRF protection reads the form, so a 100 MB upload costs nothing.
     if endpoint == "portal.sync_stock" and request.method == "POST":
-        request.max_content_length = imports.MAX_BYTES + UPLOAD_OVERHEAD
+        request.max_content_length = import_files.MAX_BYTES + UPLOAD_OVERHEAD
         if (request.content_length or 0) > request.max_content_length:
             raise CsvTooLarge()
 
 
 @bp.errorhandler(CsvTooLarge)
 def stock_file_too_large(_err):
-    message = _("Tệp lớn hơn %(mb)s MB; hãy chia thành nhiều tệp nhỏ hơn.", mb=imports.MAX_BYTES // 2**20)
+    message = _("Tệp lớn hơn %(mb)s MB; hãy chia thành nhiều tệp nhỏ hơn.", mb=import_files.MAX_BYTES // 2**20)
     return render_template("portal/sync/too_large.html", message=message), 413
 
 
@@ -158,7 +158,7 @@ def sync_tokens():
         try:
             _row, raw = tokens.create_token(
                 _pid(),
-                form.name.data,
+                form.name.data or "",
                 created_by_id=current_user.id,
                 expires_in_days=int(form.expires.data) if form.expires.data else None,
             )
@@ -191,8 +191,8 @@ def _feed_form(feed) -> FeedForm:
 
 
 def _stock_page(upload_form: UploadForm, feed_form: FeedForm | None = None, status: int = 200):
-    feed = imports.feed_of(_pid())
-    recent, _total = imports.sync_log(_pid(), 1, 5)
+    feed = feed_services.feed_of(_pid())
+    recent, _total = import_queries.sync_log(_pid(), 1, 5)
     body = render_template(
         "portal/sync/stock.html",
         upload_form=upload_form,
@@ -200,9 +200,9 @@ def _stock_page(upload_form: UploadForm, feed_form: FeedForm | None = None, stat
         button=ButtonForm(),
         feed=feed,
         recent=recent,
-        max_rows=imports.MAX_ROWS,
-        max_mb=imports.MAX_BYTES // 2**20,
-        expected_header=imports.EXPECTED_HEADER,
+        max_rows=import_files.MAX_ROWS,
+        max_mb=import_files.MAX_BYTES // 2**20,
+        expected_header=import_files.EXPECTED_HEADER,
     )
     return body, status
 
@@ -215,8 +215,8 @@ def sync_stock():
         return _stock_page(form, status=400 if form.errors else 200)
     storage = form.file.data
     try:
-        upload = imports.create_upload(_pid(), current_user.id, storage.filename or "", storage.stream)
-    except imports.ImportRefused as err:
+        upload = import_services.create_upload(_pid(), current_user.id, storage.filename or "", storage.stream)
+    except import_files.ImportRefused as err:
         form.file.errors = [*form.file.errors, err.message]
         return _stock_page(form, status=400)
     if upload.duplicate:
@@ -230,7 +230,7 @@ def sync_feed_save():
     form = FeedForm()
     if form.validate_on_submit():
         try:
-            imports.save_feed(_pid(), form.url.data, int(form.interval.data), form.active.data)
+            feed_services.save_feed(_pid(), form.url.data or "", int(form.interval.data), form.active.data)
         except ShopError as err:
             form.url.errors = [*form.url.errors, err.message]
         else:
@@ -244,7 +244,7 @@ def sync_feed_save():
 def sync_feed_pull():
     if not ButtonForm().validate_on_submit():
         abort(400)
-    imports.request_feed_pull(_pid())
+    feed_services.request_feed_pull(_pid())
     flash(_("Đã yêu cầu lấy dữ liệu; kết quả sẽ có trong nhật ký đồng bộ sau ít phút."), "success")
     return redirect(url_for(".sync_stock") + "#nguon")
 
@@ -254,7 +254,7 @@ def sync_feed_pull():
 def sync_feed_delete():
     if not ButtonForm().validate_on_submit():
         abort(400)
-    imports.delete_feed(_pid())
+    feed_services.delete_feed(_pid())
     flash(_("Đã xoá nguồn dữ liệu."), "success")
     return redirect(url_for(".sync_stock") + "#nguon")
 
@@ -281,8 +281,8 @@ def _status_json(imp) -> dict:
 @bp.get("/nhap-kho/<int:import_id>")
 @producer_required
 def sync_import(import_id: int):
-    imp = imports.import_of(_pid(), import_id)
-    rows = imports.report_rows(imp) if imp.status in ("done", "running") else []
+    imp = import_queries.import_of(_pid(), import_id)
+    rows = import_queries.report_rows(imp) if imp.status in ("done", "running") else []
     shown = request.args.get("hien") if request.args.get("hien") in ("all",) else "rejected"
     listed = rows if shown == "all" else [r for r in rows if r.status == "rejected"]
     return render_template(
@@ -298,15 +298,15 @@ def sync_import(import_id: int):
 @bp.get("/nhap-kho/<int:import_id>/trang-thai")
 @producer_required
 def sync_import_status(import_id: int):
-    return jsonify(_status_json(imports.import_of(_pid(), import_id)))
+    return jsonify(_status_json(import_queries.import_of(_pid(), import_id)))
 
 
 @bp.get("/nhap-kho/<int:import_id>/bao-cao.csv")
 @producer_required
 def sync_import_csv(import_id: int):
-    imp = imports.import_of(_pid(), import_id)
+    imp = import_queries.import_of(_pid(), import_id)
     return Response(
-        imports.report_csv(imp),
+        import_queries.report_csv(imp),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="bao-cao-nhap-kho-{imp.id}.csv"'},
     )
@@ -318,12 +318,12 @@ def sync_log():
     raw = request.args.get("page", "1")
     page = int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
     per_page = 20
-    rows, total = imports.sync_log(_pid(), page, per_page)
+    rows, total = import_queries.sync_log(_pid(), page, per_page)
     return render_template(
         "portal/sync/log.html",
         rows=rows,
         page=page,
         pages=page_count(total, per_page),
-        feed=imports.feed_of(_pid()),
+        feed=feed_services.feed_of(_pid()),
         producer=g.producer,
     )

@@ -6,8 +6,17 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
+    BooleanField,
+    Field,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length
+from wtforms.widgets import TextInput
 
 from shop.accounts.forms import optional_int
 from shop.formatting import parse_vn_datetime, vn_input_value
@@ -39,11 +48,13 @@ ENROLMENT_STATE_LABELS = {
 }
 
 
-class LocalDateTimeField(StringField):
+class LocalDateTimeField(Field):
     """A `datetime-local` picker read as Vietnam time (Asia/Ho_Chi_Minh); also takes
-    "dd/mm/yyyy HH:MM" typed by hand. `data` is an aware UTC datetime."""
+    "dd/mm/yyyy HH:MM" typed by hand. `data` is an aware UTC datetime. A text input
+    like StringField's, whose `data` would be typed as text."""
 
-    data: datetime | None  # type: ignore[assignment]  # not the text StringField keeps
+    widget = TextInput()
+    data: datetime | None
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, render_kw={"type": "datetime-local"}, **kwargs)

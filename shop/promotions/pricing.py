@@ -11,7 +11,8 @@ page cache key carries the active set (`state_token`)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -270,7 +271,23 @@ class CardOffer:
         return max(1, round((self.price - self.promo_price) * 100 / self.price)) if self.price else 0
 
 
-def card_offers(products: Iterable[Product], now: datetime | None = None) -> dict[int, CardOffer]:
+class CardProduct(Protocol):
+    """What card_offers reads of a product: a Product, or the catalog's ProductCard."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def producer_id(self) -> int: ...
+    @property
+    def province_id(self) -> int: ...
+    @property
+    def category_id(self) -> int: ...
+    @property
+    def min_price(self) -> int: ...
+    def stars_on(self, day: date) -> int | None: ...
+
+
+def card_offers(products: Iterable[CardProduct], now: datetime | None = None) -> dict[int, CardOffer]:
     """product id -> its card's promotion (only products with one)."""
     products = list(products)
     if not products or not active_ids(now):

@@ -5,7 +5,7 @@ products, the running and coming weeks for the home page.
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import contains_eager
 
 from shop.catalog.models import Product, Variant
@@ -65,7 +65,7 @@ def week_products(
     approved enrolled products of an invitation-only week, else the products
     matching its scope (built into the SQL)."""
     today = today or today_vn()
-    conds = [Product.listed.is_(True)]
+    conds: list[ColumnElement[bool]] = [Product.listed.is_(True)]
     scope = promotion.scope or {}
     if promotion.invitation_only:
         enrolled = (

@@ -37,8 +37,8 @@ def landing(slug: str):
     week = storefront_queries.public_week(slug)
     if week is None:
         abort(404)
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    page_arg = request.args.get("page", "1")
+    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 10_000 else 1
     per_page = current_app.config["CATALOG_PER_PAGE"]
     now = utcnow()
     status = week_rules.week_status(week, now)

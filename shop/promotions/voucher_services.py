@@ -196,7 +196,7 @@ def validate(draft: VoucherDraft, voucher: Voucher | None = None) -> VoucherData
             scope["min_stars"] = int(draft.min_stars)
         else:
             errors["min_stars"] = _("Số sao tối thiểu là 3, 4 hoặc 5.")
-    if errors:
+    if errors or kind is None or starts_at is None or ends_at is None:  # each missing one has its error
         raise VoucherInvalid(errors)
     return VoucherData(
         code=code,

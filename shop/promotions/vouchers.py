@@ -111,7 +111,7 @@ class VoucherQuote:
 
 
 def quote(
-    voucher: Voucher,
+    voucher: Voucher | None,
     lines: Sequence[PricedLine],
     *,
     user_id: int | None = None,
@@ -120,8 +120,9 @@ def quote(
 ) -> VoucherQuote:
     """The voucher's discount on these lines, or InvalidVoucher saying why not.
     The discount applies to the eligible lines' amounts after their promotions,
-    never exceeds them, and is spread over those lines in proportion."""
-    check_usable(voucher, now)
+    never exceeds them, and is spread over those lines in proportion. A code
+    that was not found (None) is refused like any other."""
+    voucher = check_usable(voucher, now)
     if voucher.per_customer_limit is not None and used_by(voucher.id, user_id, email) >= voucher.per_customer_limit:
         raise InvalidVoucher(_("Bạn đã dùng hết lượt của mã giảm giá này."), code="voucher_customer_limit")
     weights = [line.amount if covers(voucher.scope, line.facts) else 0 for line in lines]

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from shop.catalog.models import Category, Product, Variant
@@ -39,7 +39,9 @@ def list_weeks(now: datetime | None = None) -> WeekGroups:
             select(PromotionEnrolment.promotion_id, func.count())
             .where(PromotionEnrolment.state == "pending")
             .group_by(PromotionEnrolment.promotion_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return out
 
@@ -102,7 +104,9 @@ def product_matches(text: str, limit: int = PICK_LIMIT) -> list[tuple[str, str]]
     folded = fold(raw).strip()
     if not folded:
         return []
-    matches = [exists().where(Variant.product_id == Product.id, func.upper(Variant.sku) == raw.upper())]
+    matches: list[ColumnElement[bool]] = [
+        exists().where(Variant.product_id == Product.id, func.upper(Variant.sku) == raw.upper())
+    ]
     if raw.isdigit():  # an id (a number would be found in too many names and slugs)
         if int(raw) < 2**31:
             matches.append(Product.id == int(raw))
@@ -135,12 +139,12 @@ def producer_choices() -> list[tuple[int, str]]:
     return list(
         db.session.execute(
             select(Producer.id, Producer.name).where(Producer.status == "approved").order_by(Producer.name)
-        )
+        ).tuples()
     )
 
 
 def province_choices() -> list[tuple[int, str]]:
-    return list(db.session.execute(select(Province.id, Province.name).order_by(Province.position)))
+    return list(db.session.execute(select(Province.id, Province.name).order_by(Province.position)).tuples())
 
 
 def category_choices() -> list[tuple[int, str, int]]:

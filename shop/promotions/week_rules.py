@@ -141,7 +141,7 @@ def _conflict(
     if not others:
         return None
     variant_products = (
-        dict(db.session.execute(select(Variant.id, Variant.product_id).where(Variant.id.in_(variants))).all())
+        dict(db.session.execute(select(Variant.id, Variant.product_id).where(Variant.id.in_(variants))).tuples().all())
         if variants
         else {}
     )
@@ -157,12 +157,12 @@ def _conflict(
         )
         clash_variants = variants & other_variants
         if clash_variants:
-            variant = db.session.get(Variant, min(clash_variants))
+            variant = db.session.get_one(Variant, min(clash_variants))  # held by a week: it exists
             return _(
                 "SKU %(sku)s đã có trong tuần lễ “%(week)s” diễn ra trùng thời gian.", sku=variant.sku, week=other.name
             )
         if clash_products:
-            product = db.session.get(Product, min(clash_products))
+            product = db.session.get_one(Product, min(clash_products))  # held by a week: it exists
             return _(
                 "Sản phẩm “%(product)s” đã có trong tuần lễ “%(week)s” diễn ra trùng thời gian.",
                 product=product.name,

@@ -461,7 +461,7 @@ def decide_enrolment(
             )
         if promotion.state == "cancelled" or as_utc(promotion.ends_at) <= now:
             raise PromotionError(_("Tuần lễ này đã kết thúc."), code="ended")
-        variant = db.session.get(Variant, enrolment.variant_id)
+        variant = db.session.get_one(Variant, enrolment.variant_id)  # the enrolment's SKU: a foreign key
         if enrolment.promo_price >= variant.price:
             raise PromotionError(
                 _("Giá khuyến mãi không còn thấp hơn giá bán hiện tại của SKU này."), code="price_not_lower"

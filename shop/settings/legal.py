@@ -127,8 +127,9 @@ def _stored(details: OperatorDetails) -> dict[str, str]:
     }
 
 
-def update_operator_details(actor_id: int, values: dict) -> bool:
-    """Save the details (validated, audited, one commit); False when nothing changed."""
+def update_operator_details(actor_id: int | None, values: dict) -> bool:
+    """Save the details (validated, audited, one commit); False when nothing changed.
+    `actor_id` None: the system (the demo seed)."""
     new = _clean(values)
     before, after = _stored(_load()), _stored(new)
     changed = [name for name in after if before[name] != after[name]]

@@ -111,3 +111,24 @@ def test_an_order_that_is_not_there_is_a_404_in_english(client):
     answer = in_english(client).get("/don-hang/OC000000-XXXXX")
     assert answer.status_code == 404
     assert "Order not found." in answer.get_data(as_text=True)
+
+
+def test_a_template_follows_force_locale_inside_a_request(app):
+    """Templates look their strings up through shop.templating._translations, which
+    keeps the request's translations: switching language for an e-mail in the middle
+    of an English request, and back, must switch the strings too."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    text = "{{ _('Giỏ hàng') }}"
+    # Each request with its own application context (its own `g`), as under a server.
+    with app.app_context(), app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert render_template_string(text) == "Cart"
+        with force_locale("vi"):
+            assert render_template_string(text) == "Giỏ hàng"
+        assert render_template_string(text) == "Cart"
+    with app.app_context(), app.test_request_context("/"):
+        assert render_template_string(text) == "Giỏ hàng"
+        with force_locale("en"):
+            assert render_template_string(text) == "Cart"
+        assert render_template_string(text) == "Giỏ hàng"

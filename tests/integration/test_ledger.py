@@ -29,7 +29,7 @@ from shop.ledger.models import CommissionOverride, LedgerEntry, Payout
 from shop.ledger.services import LedgerError
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderLine, SubOrder
-from shop.payments import services as payments
+from shop.payments import card_services, refund_services
 from shop.producers.models import Producer
 from shop.settings.services import set_int
 from tests.support.auth import PASSWORD, sign_in
@@ -235,7 +235,7 @@ def test_cancelled_units_earn_nothing(shop):
 
 def paid(items) -> Order:
     order = place(items, method="card")
-    assert payments.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
+    assert card_services.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
     return fresh(Order, order.id)
 
 
@@ -247,7 +247,7 @@ def test_a_full_refund_after_delivery_brings_the_part_back_to_zero(shop, card_pa
     sub = deliver(part_of(paid([(shop.honey, 2), (shop.tea, 1)]), shop.mine).id)
     assert earned(sub.id) > 0
 
-    payments.refund(sub.id, reason="hàng vỡ")
+    refund_services.refund(sub.id, reason="hàng vỡ")
 
     assert earned(sub.id) == 0
     (reversal,) = entries(shop.mine, "reversal")
@@ -261,13 +261,13 @@ def test_partial_refunds_reverse_their_share_and_all_of_them_bring_it_to_zero(sh
     sub = deliver(part_of(paid([(shop.honey, 2), (shop.pollen, 1)]), shop.mine).id)
     total_earned, paid_for = earned(sub.id), sub.total
 
-    payments.refund(sub.id, amount=paid_for // 4, reason="một hũ bị móp")
+    refund_services.refund(sub.id, amount=paid_for // 4, reason="một hũ bị móp")
     first = entries(shop.mine, "reversal")
     assert len(first) == 1
     assert abs(first[0].amount + total_earned // 4) <= 1
 
-    payments.refund(sub.id, amount=paid_for // 3, reason="giao trễ")
-    payments.refund(sub.id, reason="khách trả hàng")  # the rest
+    refund_services.refund(sub.id, amount=paid_for // 3, reason="giao trễ")
+    refund_services.refund(sub.id, reason="khách trả hàng")  # the rest
 
     assert len(entries(shop.mine, "reversal")) == 3
     assert earned(sub.id) == 0
@@ -284,7 +284,7 @@ def test_refunds_of_units_cancelled_before_shipping_do_not_reverse_what_was_deli
     assert entries(shop.mine, "reversal") == []
     assert earned(sub.id) > 0
 
-    payments.refund(sub.id, reason="khách trả cả đơn")
+    refund_services.refund(sub.id, reason="khách trả cả đơn")
     assert earned(sub.id) == 0
 
 
@@ -293,7 +293,7 @@ def test_a_refund_before_the_part_is_delivered_is_reversed_when_it_is(shop, card
     sub = part_of(order, shop.mine)
     orders.confirm_sub_order(sub.id)
     orders.ship_sub_order(sub.id, "GHN", "1")
-    payments.refund(sub.id, amount=sub.total, reason="thất lạc")  # refunded in full while shipping
+    refund_services.refund(sub.id, amount=sub.total, reason="thất lạc")  # refunded in full while shipping
     assert entries(shop.mine) == []
 
     orders.deliver_sub_order(sub.id)  # found after all

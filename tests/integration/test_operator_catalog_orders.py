@@ -23,7 +23,7 @@ from shop.notifications.models import OutboxEmail
 from shop.operator import catalog_services, orders_services
 from shop.orders import services as orders
 from shop.orders.models import Order, SubOrder
-from shop.payments import services as payments
+from shop.payments import card_services
 from shop.payments.models import Refund
 from shop.settings.services import get_int
 from shop.shipping.models import ShippingRate
@@ -617,7 +617,7 @@ def test_a_whole_order_is_not_cancelled_without_a_reason_or_once_a_part_shipped(
 @pytest.fixture
 def paid_order(card_payments, shop) -> Order:
     order = place([(shop.honey, 2), (shop.tea, 1)], method="card")
-    assert payments.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
+    assert card_services.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
     return fresh(Order, order.id)
 
 

@@ -348,3 +348,21 @@ def test_producer_staff_land_in_the_portal_and_see_their_new_orders_in_the_heade
     shopper = cached.test_client()
     sign_in(shopper, "lan@example.vn", "Nguyễn Thị Lan")
     assert "orders-badge" not in shopper.get("/ca-nhan").get_json()["account"]
+
+
+def test_links_with_ad_and_social_click_ids_share_the_page_and_do_not_show_them(cached, shop):
+    """Every click from an ad, a Facebook or Zalo share or a newsletter carries its own
+    click id: keyed with it, each click would be a page nobody asked for."""
+    client = cached.test_client()
+    first = client.get("/san-pham?q=mat+ong&utm_source=zalo&fbclid=Click1&UTM_Campaign=tuan-le")
+    body = first.get_data(as_text=True)
+    assert first.status_code == 200 and "Mật ong hoa nhãn" in body
+    assert "Click1" not in body and "zalo" not in body and "tuan-le" not in body
+    again = client.get("/san-pham?gclid=Click2&q=mat+ong&zarsrc=30")
+    assert again.headers.get("X-Cache") == "HIT" and again.get_data(as_text=True) == body
+    plain = client.get("/san-pham?q=mat+ong")
+    assert plain.headers.get("X-Cache") == "HIT"
+    # A parameter the page reads still makes another page; an unknown one too (kept as sent).
+    other = client.get(f"/san-pham/{slug(shop['honey'])}?utm_medium=cpc&variant=2")
+    assert other.status_code == 200 and "X-Cache" not in other.headers
+    assert client.get(f"/san-pham/{slug(shop['honey'])}?variant=2").headers.get("X-Cache") == "HIT"

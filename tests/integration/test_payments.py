@@ -19,12 +19,14 @@ from shop.cancellations import services as cancellations
 from shop.cart.models import CartLine
 from shop.catalog.models import Variant
 from shop.checkout.services import place_order
+from shop.errors import NotFound
 from shop.extensions import db
 from shop.formatting import utcnow
 from shop.notifications.models import OutboxEmail
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent, SubOrder
-from shop.payments import gateway, services
+from shop.payments import card_services, gateway, refund_services, webhook_services
+from shop.payments.errors import GatewayUnavailable, PaymentError, RefundRefused
 from shop.payments.models import Payment, Refund, StripeEvent
 from tests.support.factories import HUE_DUONG, TEAS, cart_with, delivery_to, two_producer_shop
 from tests.support.servers import free_port
@@ -166,7 +168,7 @@ def test_a_card_payment_marks_the_order_paid_and_clears_the_bought_cart_lines(ca
     assert (stock(tea), stock(fish)) == (3, 2)
     assert cart_lines(card_order.cart_id) == 2
 
-    result = services.pay_with_payment_method(card_order.id, "pm_card_visa")
+    result = card_services.pay_with_payment_method(card_order.id, "pm_card_visa")
 
     assert result.status == "succeeded"
     order = fresh(Order, card_order.id)
@@ -206,10 +208,10 @@ def test_a_card_order_tells_the_shopper_and_producers_only_once_it_is_paid(shop)
     order = place([(tea, 1), (fish, 1)])
     assert outbox_kinds(order) == []  # placed but unpaid: nothing is true yet
 
-    services.pay_with_payment_method(order.id, "pm_card_chargeCustomerFail")
+    card_services.pay_with_payment_method(order.id, "pm_card_chargeCustomerFail")
     assert outbox_kinds(order) == []  # declined: still nothing
 
-    assert services.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
+    assert card_services.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
     assert outbox_kinds(order) == ["new_order", "new_order", "order_placed"]
     orders.mark_paid(order.id, fresh(Order, order.id).total, "vnd")  # a webhook arriving afterwards
     assert outbox_kinds(order) == ["new_order", "new_order", "order_placed"]
@@ -225,7 +227,7 @@ def test_a_cash_on_delivery_order_tells_them_when_it_is_placed(shop):
 def test_a_declined_card_keeps_the_order_waiting_with_its_stock_and_cart(app, card_order, shop):
     tea, fish = shop
 
-    result = services.pay_with_payment_method(card_order.id, "pm_card_chargeCustomerFail")
+    result = card_services.pay_with_payment_method(card_order.id, "pm_card_chargeCustomerFail")
 
     assert (result.status, result.decline_code) == ("failed", "card_declined")
     with app.test_request_context():
@@ -239,14 +241,14 @@ def test_a_declined_card_keeps_the_order_waiting_with_its_stock_and_cart(app, ca
     assert payment.status == "failed" and payment.failure_message.startswith("card_declined")
 
     # Another card is a new attempt, and it can pay.
-    assert services.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
+    assert card_services.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
     assert fresh(Order, order.id).status == "paid"
     assert db.session.scalar(select(func.count(Payment.id)).where(Payment.order_id == order.id)) == 2
 
 
 def test_paying_twice_with_the_same_card_creates_one_payment_intent(card_order, localstripe):
-    first = services.pay_with_payment_method(card_order.id, "pm_card_visa")
-    second = services.pay_with_payment_method(card_order.id, "pm_card_visa")
+    first = card_services.pay_with_payment_method(card_order.id, "pm_card_visa")
+    second = card_services.pay_with_payment_method(card_order.id, "pm_card_visa")
     assert first.status == second.status == "succeeded"
     assert len(intents_for(localstripe, card_order)) == 1
     assert db.session.scalar(select(func.count(Payment.id)).where(Payment.order_id == card_order.id)) == 1
@@ -261,7 +263,7 @@ def test_a_double_click_at_the_same_moment_creates_one_payment_intent(app, card_
         with app.app_context():
             try:
                 barrier.wait()
-                results.append(services.pay_with_payment_method(order_id, "pm_card_visa").status)
+                results.append(card_services.pay_with_payment_method(order_id, "pm_card_visa").status)
             except Exception as err:  # noqa: BLE001 - reported below
                 errors.append(err)
             finally:
@@ -280,43 +282,43 @@ def test_a_double_click_at_the_same_moment_creates_one_payment_intent(app, card_
 
 
 def test_repeating_a_declined_card_does_not_charge_it_again(card_order, localstripe):
-    assert services.pay_with_payment_method(card_order.id, "pm_card_chargeCustomerFail").status == "failed"
-    again = services.pay_with_payment_method(card_order.id, "pm_card_chargeCustomerFail")
+    assert card_services.pay_with_payment_method(card_order.id, "pm_card_chargeCustomerFail").status == "failed"
+    again = card_services.pay_with_payment_method(card_order.id, "pm_card_chargeCustomerFail")
     assert (again.status, again.decline_code) == ("failed", "card_declined")
     assert len(intents_for(localstripe, card_order)) == 1
     assert event_kinds(card_order.id) == ["placed", "payment_failed"]
 
 
 def test_3d_secure_then_confirmation_pays_the_order(card_order, localstripe):
-    result = services.pay_with_payment_method(card_order.id, card_needing_3ds())
+    result = card_services.pay_with_payment_method(card_order.id, card_needing_3ds())
     assert result.status == "requires_action" and result.client_secret.startswith("pi_")
     assert fresh(Order, card_order.id).status == "awaiting_payment"
 
     authenticate(localstripe, result.client_secret, success=True)
 
-    assert services.confirm_after_action(card_order.id).status == "succeeded"
+    assert card_services.confirm_after_action(card_order.id).status == "succeeded"
     assert fresh(Order, card_order.id).status == "paid"
 
 
 def test_failed_3d_secure_is_reported_and_another_card_can_still_pay(app, card_order, localstripe, shop):
-    result = services.pay_with_payment_method(card_order.id, card_needing_3ds())
+    result = card_services.pay_with_payment_method(card_order.id, card_needing_3ds())
     authenticate(localstripe, result.client_secret, success=False)
 
-    after = services.confirm_after_action(card_order.id)
+    after = card_services.confirm_after_action(card_order.id)
 
     assert (after.status, after.decline_code) == ("failed", "payment_intent_authentication_failure")
     with app.test_request_context():
         assert "3-D Secure" in str(after.message)
     assert fresh(Order, card_order.id).status == "awaiting_payment"
     assert cart_lines(card_order.cart_id) == 2
-    assert services.pay_with_payment_method(card_order.id, "pm_card_visa").status == "succeeded"
+    assert card_services.pay_with_payment_method(card_order.id, "pm_card_visa").status == "succeeded"
 
 
 def test_a_new_card_cancels_an_abandoned_3d_secure_attempt(card_order, localstripe):
-    first = services.pay_with_payment_method(card_order.id, card_needing_3ds())
+    first = card_services.pay_with_payment_method(card_order.id, card_needing_3ds())
     assert first.status == "requires_action"
 
-    assert services.pay_with_payment_method(card_order.id, "pm_card_visa").status == "succeeded"
+    assert card_services.pay_with_payment_method(card_order.id, "pm_card_visa").status == "succeeded"
 
     abandoned = first.client_secret.split("_secret_")[0]
     assert stripe_get(localstripe, f"/v1/payment_intents/{abandoned}")["status"] == "canceled"
@@ -325,14 +327,14 @@ def test_a_new_card_cancels_an_abandoned_3d_secure_attempt(card_order, localstri
 
 def test_only_card_orders_awaiting_payment_can_start_a_card_payment(shop, card_order):
     tea, _ = shop
-    assert services.start_card_payment(card_order.id).startswith("seti_")
+    assert card_services.start_card_payment(card_order.id).startswith("seti_")
     cod = place([(tea, 1)], method="cod")
-    with pytest.raises(services.PaymentError) as refused:
-        services.start_card_payment(cod.id)
+    with pytest.raises(PaymentError) as refused:
+        card_services.start_card_payment(cod.id)
     assert refused.value.code == "not_card_order"
-    services.pay_with_payment_method(card_order.id, "pm_card_visa")
-    with pytest.raises(services.PaymentError) as refused:
-        services.start_card_payment(card_order.id)
+    card_services.pay_with_payment_method(card_order.id, "pm_card_visa")
+    with pytest.raises(PaymentError) as refused:
+        card_services.start_card_payment(card_order.id)
     assert refused.value.code == "not_awaiting_payment"
 
 
@@ -341,8 +343,8 @@ def test_an_expired_reservation_cannot_be_paid(card_order, shop):
     order = fresh(Order, card_order.id)
     order.reserved_until = utcnow() - timedelta(minutes=1)
     db.session.commit()
-    with pytest.raises(services.PaymentError) as refused:
-        services.pay_with_payment_method(order.id, "pm_card_visa")
+    with pytest.raises(PaymentError) as refused:
+        card_services.pay_with_payment_method(order.id, "pm_card_visa")
     assert refused.value.code == "order_cancelled"
     assert fresh(Order, order.id).status == "cancelled"
     assert (stock(tea), stock(fish)) == (5, 3)
@@ -372,8 +374,8 @@ def test_the_same_webhook_event_twice_changes_nothing_the_second_time(client, ca
 
 
 def test_a_late_failure_event_after_success_leaves_the_order_paid(client, card_order, localstripe):
-    services.pay_with_payment_method(card_order.id, "pm_card_chargeCustomerFail")
-    services.pay_with_payment_method(card_order.id, "pm_card_visa")
+    card_services.pay_with_payment_method(card_order.id, "pm_card_chargeCustomerFail")
+    card_services.pay_with_payment_method(card_order.id, "pm_card_visa")
     declined, paid = sorted(
         db.session.scalars(select(Payment).where(Payment.order_id == card_order.id)), key=lambda p: p.id
     )
@@ -457,7 +459,7 @@ def test_a_payment_landing_after_the_order_was_cancelled_is_refunded_in_full(cli
 
 
 def test_a_second_payment_for_a_paid_order_is_refunded_in_full(client, card_order, localstripe):
-    services.pay_with_payment_method(card_order.id, "pm_card_visa")
+    card_services.pay_with_payment_method(card_order.id, "pm_card_visa")
     second = charge_outside_the_page(card_order)  # e.g. paid again from another tab
 
     assert deliver(client, event_for(localstripe, second, "payment_intent.succeeded")).status_code == 200
@@ -506,16 +508,16 @@ def test_localstripe_delivers_a_signed_webhook_that_marks_the_order_paid(app, ca
 
 
 def test_reconciliation_marks_paid_an_order_whose_webhook_was_lost(card_order, localstripe):
-    result = services.pay_with_payment_method(card_order.id, card_needing_3ds())
+    result = card_services.pay_with_payment_method(card_order.id, card_needing_3ds())
     # The shopper passes 3-D Secure, then closes the tab; no webhook arrives.
     authenticate(localstripe, result.client_secret, success=True)
     assert fresh(Order, card_order.id).status == "awaiting_payment"
 
-    counts = services.reconcile_awaiting_payments(older_than_seconds=0)
+    counts = webhook_services.reconcile_awaiting_payments(older_than_seconds=0)
 
     assert counts["checked"] == 1 and counts["paid"] == 1
     assert fresh(Order, card_order.id).status == "paid"
-    assert services.reconcile_awaiting_payments(older_than_seconds=0)["checked"] == 0
+    assert webhook_services.reconcile_awaiting_payments(older_than_seconds=0)["checked"] == 0
 
 
 def test_reconciliation_frees_the_slot_of_a_request_that_died(card_order):
@@ -531,13 +533,13 @@ def test_reconciliation_frees_the_slot_of_a_request_that_died(card_order):
     )
     db.session.commit()
 
-    assert services.reconcile_awaiting_payments()["abandoned"] == 1
-    assert services.pay_with_payment_method(card_order.id, "pm_card_visa").status == "succeeded"
+    assert webhook_services.reconcile_awaiting_payments()["abandoned"] == 1
+    assert card_services.pay_with_payment_method(card_order.id, "pm_card_visa").status == "succeeded"
 
 
 def test_reconciliation_leaves_recent_attempts_alone(card_order):
-    services.pay_with_payment_method(card_order.id, card_needing_3ds())
-    assert services.reconcile_awaiting_payments(older_than_seconds=60)["checked"] == 0
+    card_services.pay_with_payment_method(card_order.id, card_needing_3ds())
+    assert webhook_services.reconcile_awaiting_payments(older_than_seconds=60)["checked"] == 0
 
 
 # --- refunds ----------------------------------------------------------------------
@@ -545,7 +547,7 @@ def test_reconciliation_leaves_recent_attempts_alone(card_order):
 
 @pytest.fixture
 def paid_order(card_order):
-    assert services.pay_with_payment_method(card_order.id, "pm_card_visa").status == "succeeded"
+    assert card_services.pay_with_payment_method(card_order.id, "pm_card_visa").status == "succeeded"
     return fresh(Order, card_order.id)
 
 
@@ -558,8 +560,8 @@ def refunds_at_stripe(localstripe, order: Order) -> int:
 
 def test_refunding_more_than_was_paid_is_refused(paid_order, localstripe):
     sub = paid_order.sub_orders[0]
-    with pytest.raises(services.RefundRefused) as refused:
-        services.refund(sub.id, amount=sub.total + 1, reason="khách trả hàng")
+    with pytest.raises(RefundRefused) as refused:
+        refund_services.refund(sub.id, amount=sub.total + 1, reason="khách trả hàng")
     assert refused.value.code == "refund_exceeds_paid"
     assert fresh(SubOrder, sub.id).refunded_amount == 0
     assert refunds_at_stripe(localstripe, paid_order) == 0
@@ -568,13 +570,13 @@ def test_refunding_more_than_was_paid_is_refused(paid_order, localstripe):
 def test_two_partial_refunds_up_to_the_total_work_and_a_third_is_refused(paid_order, localstripe):
     sub = paid_order.sub_orders[0]
     half = sub.total // 2
-    services.refund(sub.id, amount=half, reason="thiếu hàng")
-    services.refund(sub.id, amount=sub.total - half, reason="thiếu hàng")
-    with pytest.raises(services.RefundRefused) as refused:
-        services.refund(sub.id, amount=1, reason="thiếu hàng")
+    refund_services.refund(sub.id, amount=half, reason="thiếu hàng")
+    refund_services.refund(sub.id, amount=sub.total - half, reason="thiếu hàng")
+    with pytest.raises(RefundRefused) as refused:
+        refund_services.refund(sub.id, amount=1, reason="thiếu hàng")
     assert refused.value.code == "refund_exceeds_paid"
-    with pytest.raises(services.RefundRefused):
-        services.refund(sub.id, reason="thiếu hàng")
+    with pytest.raises(RefundRefused):
+        refund_services.refund(sub.id, reason="thiếu hàng")
     assert fresh(SubOrder, sub.id).refunded_amount == sub.total
     payment = db.session.scalars(select(Payment).where(Payment.order_id == paid_order.id)).one()
     assert payment.refunded_amount == sub.total
@@ -586,26 +588,26 @@ def test_two_partial_refunds_up_to_the_total_work_and_a_third_is_refused(paid_or
 def test_refunding_lines_then_the_rest_of_the_sub_order(paid_order, localstripe):
     tea_sub = next(s for s in paid_order.sub_orders if s.lines[0].product_name == "Trà Tân Cương")
     line = tea_sub.lines[0]
-    first = services.refund(tea_sub.id, line_ids=[line.id], reason="hộp bị móp")
+    first = refund_services.refund(tea_sub.id, line_ids=[line.id], reason="hộp bị móp")
     assert first.amount == line.line_total == 240_000
-    rest = services.refund(tea_sub.id, reason="huỷ phần còn lại")
+    rest = refund_services.refund(tea_sub.id, reason="huỷ phần còn lại")
     assert rest.amount == tea_sub.total - line.line_total  # the shipping fee
-    with pytest.raises(services.RefundRefused):
-        services.refund(tea_sub.id, line_ids=[line.id], reason="lần nữa")
+    with pytest.raises(RefundRefused):
+        refund_services.refund(tea_sub.id, line_ids=[line.id], reason="lần nữa")
     assert refunds_at_stripe(localstripe, paid_order) == tea_sub.total
 
 
 def test_a_producer_cannot_refund_another_producers_part(paid_order):
     first, second = paid_order.sub_orders
-    with pytest.raises(services.NotFound):
-        services.refund(first.id, reason="x", producer_ids=[second.producer_id])
+    with pytest.raises(NotFound):
+        refund_services.refund(first.id, reason="x", producer_ids=[second.producer_id])
 
 
 def test_a_cod_order_cannot_be_refunded_by_card(shop):
     tea, _ = shop
     order = place([(tea, 1)], method="cod")
-    with pytest.raises(services.RefundRefused) as refused:
-        services.refund(order.sub_orders[0].id, reason="khách đổi ý")
+    with pytest.raises(RefundRefused) as refused:
+        refund_services.refund(order.sub_orders[0].id, reason="khách đổi ý")
     assert refused.value.code == "cod_not_refundable"
 
 
@@ -627,7 +629,7 @@ def test_when_stripe_refuses_the_refund_nothing_is_cancelled(app, paid_order, sh
     fish_sub = next(s for s in paid_order.sub_orders if s.lines[0].product_name == "Chả cá thát lát")
     app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
 
-    with pytest.raises(services.GatewayUnavailable):
+    with pytest.raises(GatewayUnavailable):
         cancellations.cancel_and_refund(fish_sub.id, "hết hàng")
 
     sub = fresh(SubOrder, fish_sub.id)

@@ -41,7 +41,7 @@ from shop.catalog.queries import get_product
 from shop.checkout.services import place_order
 from shop.devstack import worker_command
 from shop.extensions import db
-from shop.inventory import imports
+from shop.inventory import import_services
 from shop.inventory.models import StockImport
 from shop.localservers import PgBouncer
 from shop.notifications.models import OutboxEmail
@@ -223,7 +223,7 @@ def test_a_worker_behind_pgbouncer_imports_stock_and_sends_the_outbox(app, bounc
         rows = 2_500  # three chunks of 1,000 rows, each in its own transaction
         lines = [f"{sku},{40 + n},\n" for n, sku in enumerate(skus)]
         lines += [f"KHONG-CO-{n},1,\n" for n in range(rows - len(skus))]  # unknown SKUs: refused, each said why
-        upload = imports.create_upload(
+        upload = import_services.create_upload(
             producer.id, None, "ton-kho.csv", io.BytesIO(("sku,quantity,price\n" + "".join(lines)).encode())
         )
         import_id = upload.stock_import.id

@@ -20,7 +20,7 @@ from shop.checkout.services import place_order
 from shop.extensions import db
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent, OrderLine, SubOrder
-from shop.payments import services as payments
+from shop.payments import card_services
 from shop.payments.models import Refund
 from shop.portal import order_queries
 from tests.support.auth import sign_in
@@ -219,7 +219,7 @@ def test_cancelling_the_whole_part_of_a_cod_order_returns_its_stock(producer, sh
 @pytest.fixture
 def paid_order(card_payments, shop) -> Order:
     order = place([(shop.honey, 2), (shop.pollen, 2), (shop.tea, 1)], method="card")
-    assert payments.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
+    assert card_services.pay_with_payment_method(order.id, "pm_card_visa").status == "succeeded"
     return fresh(Order, order.id)
 
 

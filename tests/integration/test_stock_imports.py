@@ -18,7 +18,7 @@ from shop.catalog.models import Variant
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.formatting import utcnow
-from shop.inventory import imports
+from shop.inventory import feed_services, import_files, import_queries, import_services
 from shop.inventory.models import ProducerFeed, StockImport
 from shop.partners import services as partners
 from shop.partners.models import WebhookDelivery
@@ -52,8 +52,8 @@ def stock_of(sku: str) -> tuple[int, int]:
     return v.stock, v.price
 
 
-def upload(producer_id: int, text: str, name: str = "ton-kho.csv") -> imports.Upload:
-    return imports.create_upload(producer_id, None, name, io.BytesIO(text.encode("utf-8")))
+def upload(producer_id: int, text: str, name: str = "ton-kho.csv") -> import_services.Upload:
+    return import_services.create_upload(producer_id, None, name, io.BytesIO(text.encode("utf-8")))
 
 
 def post_file(client, content: bytes, name: str = "ton-kho.csv"):
@@ -73,7 +73,7 @@ def test_an_uploaded_file_sets_stock_on_hand_and_prices(app, shop):
     result = upload(shop["mine"], f"sku,quantity,price\n{shop['small']},20,\n{shop['big']},4,175.000\n")
     imp = result.stock_import
     assert (result.duplicate, imp.status, imp.total_rows) == (False, "queued", 2)
-    assert imports.process_import(imp.id) == "done"
+    assert import_services.process_import(imp.id) == "done"
     assert stock_of(shop["small"]) == (18, 95_000)  # 20 on hand, 2 sold
     assert stock_of(shop["big"]) == (4, 175_000)
     imp = db.session.get(StockImport, imp.id)
@@ -97,9 +97,9 @@ def test_every_refused_row_says_why(app, shop):
         ]
     )
     imp = upload(shop["mine"], text).stock_import
-    imports.process_import(imp.id)
+    import_services.process_import(imp.id)
     imp = db.session.get(StockImport, imp.id)
-    report = {r.row: (r.status, r.code, r.n) for r in imports.report_rows(imp)}
+    report = {r.row: (r.status, r.code, r.n) for r in import_queries.report_rows(imp)}
     assert report == {
         2: ("applied", None, None),
         3: ("rejected", "negative_quantity", None),
@@ -113,9 +113,9 @@ def test_every_refused_row_says_why(app, shop):
     }
     assert (imp.applied, imp.unchanged, imp.rejected) == (1, 1, 7)
     assert stock_of(shop["tea"])[0] == 10
-    formula_row = next(r for r in imports.report_rows(imp) if r.row == 7)
+    formula_row = next(r for r in import_queries.report_rows(imp) if r.row == 7)
     assert formula_row.sku.startswith("'=")
-    assert "\n7,'=cmd" in imports.report_csv(imp)
+    assert "\n7,'=cmd" in import_queries.report_csv(imp)
 
 
 def test_rows_below_what_is_sold_are_refused_and_the_rest_applied(app, shop):
@@ -124,8 +124,8 @@ def test_rows_below_what_is_sold_are_refused_and_the_rest_applied(app, shop):
     cart = cart_with((db.session.scalars(select(Variant).where(Variant.sku == shop["big"])).one(), 3))
     place_order(cart_id=cart, user_id=None, delivery=delivery_to(), payment_method="cod", checkout_key="k2")
     imp = upload(shop["mine"], f"sku,quantity\n{shop['big']},1\n{shop['small']},0\n").stock_import
-    imports.process_import(imp.id)
-    rows = imports.report_rows(db.session.get(StockImport, imp.id))
+    import_services.process_import(imp.id)
+    rows = import_queries.report_rows(db.session.get(StockImport, imp.id))
     assert [(r.status, r.reason) for r in rows] == [
         ("rejected", "đang có 3 sản phẩm đã bán chưa giao"),
         ("applied", None),
@@ -136,7 +136,7 @@ def test_rows_below_what_is_sold_are_refused_and_the_rest_applied(app, shop):
 def test_a_large_file_is_processed_in_chunks_and_a_second_run_does_nothing(app, shop, monkeypatch):
     from worker.tasks import process_import
 
-    monkeypatch.setattr(imports, "CHUNK", 2)
+    monkeypatch.setattr(import_services, "CHUNK", 2)
     partners.add_webhook("Siêu thị Xanh", "http://127.0.0.1:9/none")
     lines = ["sku,quantity"] + [f"{shop['small']},{n}" if n == 0 else f"NONE-{n},1" for n in range(5)]
     imp = upload(shop["mine"], "\n".join(lines)).stock_import
@@ -146,14 +146,14 @@ def test_a_large_file_is_processed_in_chunks_and_a_second_run_does_nothing(app, 
     assert (db.session.scalar(select(func.count(WebhookDelivery.id))), stock_of(shop["small"])) == after_first
     imp = db.session.get(StockImport, imp.id)
     assert (imp.processed_rows, imp.applied, imp.rejected) == (5, 1, 4)
-    assert len(imports.report_rows(imp)) == 5
+    assert len(import_queries.report_rows(imp)) == 5
 
 
 def test_a_run_that_died_midway_is_resumed_without_repeating_a_row(app, shop, monkeypatch):
-    monkeypatch.setattr(imports, "CHUNK", 2)
+    monkeypatch.setattr(import_services, "CHUNK", 2)
     lines = ["sku,quantity", f"{shop['small']},1", "A,1", "B,1", f"{shop['small']},2", "C,1"]
     imp = upload(shop["mine"], "\n".join(lines)).stock_import
-    real, calls = imports._apply_chunk, []
+    real, calls = import_services._apply_chunk, []
 
     def dies_on_the_second_chunk(*args):
         calls.append(1)
@@ -161,17 +161,17 @@ def test_a_run_that_died_midway_is_resumed_without_repeating_a_row(app, shop, mo
             raise RuntimeError("worker killed")
         return real(*args)
 
-    monkeypatch.setattr(imports, "_apply_chunk", dies_on_the_second_chunk)
+    monkeypatch.setattr(import_services, "_apply_chunk", dies_on_the_second_chunk)
     with pytest.raises(RuntimeError):
-        imports.process_import(imp.id)
+        import_services.process_import(imp.id)
     db.session.rollback()
     assert (db.session.get(StockImport, imp.id).status, db.session.get(StockImport, imp.id).processed_rows) == (
         "running",
         2,
     )
-    monkeypatch.setattr(imports, "_apply_chunk", real)
-    assert imports.process_import(imp.id) == "done"
-    rows = imports.report_rows(db.session.get(StockImport, imp.id))
+    monkeypatch.setattr(import_services, "_apply_chunk", real)
+    assert import_services.process_import(imp.id) == "done"
+    rows = import_queries.report_rows(db.session.get(StockImport, imp.id))
     assert [r.row for r in rows] == [2, 3, 4, 5, 6]
     assert (rows[3].status, rows[3].code, rows[3].n) == ("rejected", "duplicate_sku", 2)  # seen before the crash
     assert stock_of(shop["small"])[0] == 1
@@ -187,9 +187,9 @@ def test_the_same_file_uploaded_again_soon_is_not_imported_twice(app, shop):
 
 def test_a_fixed_file_uploaded_again_sets_the_quantities_it_does_not_add_them(app, shop):
     first = upload(shop["mine"], f"sku,quantity\n{shop['small']},3\n{shop['big']},-1\n").stock_import
-    imports.process_import(first.id)
+    import_services.process_import(first.id)
     fixed = upload(shop["mine"], f"sku,quantity\n{shop['small']},3\n{shop['big']},1\n").stock_import
-    imports.process_import(fixed.id)
+    import_services.process_import(fixed.id)
     assert (stock_of(shop["small"])[0], stock_of(shop["big"])[0]) == (3, 1)
 
 
@@ -202,7 +202,7 @@ def test_a_fixed_file_uploaded_again_sets_the_quantities_it_does_not_add_them(ap
     ],
 )
 def test_a_file_that_cannot_be_used_is_refused_whole_and_nothing_is_queued(app, shop, content, words):
-    with pytest.raises(imports.ImportRefused) as caught:
+    with pytest.raises(import_files.ImportRefused) as caught:
         upload(shop["mine"], content)
     assert words in caught.value.message
     assert db.session.scalar(select(func.count(StockImport.id))) == 0
@@ -235,7 +235,7 @@ def test_the_portal_upload_shows_progress_then_the_report(client, shop):
         "finished": False,
     }
     import_id = int(report_url.rstrip("/").split("/")[-1])
-    imports.process_import(import_id)
+    import_services.process_import(import_id)
     status = client.get(status_url).get_json()
     assert (status["finished"], status["percent"], status["applied"], status["rejected"]) == (True, 100, 1, 1)
     report = client.get(report_url).get_data(as_text=True)
@@ -313,9 +313,9 @@ def test_a_100_mb_upload_is_refused_from_its_length_without_being_read(client, s
 
 
 def test_a_file_between_the_declared_limit_and_5_mb_is_stopped_while_streaming(app, shop):
-    big = b"sku,quantity\n" + b"A,1\n" * (imports.MAX_BYTES // 4)
-    with pytest.raises(imports.ImportRefused) as caught:
-        imports.create_upload(shop["mine"], None, "big.csv", io.BytesIO(big))
+    big = b"sku,quantity\n" + b"A,1\n" * (import_files.MAX_BYTES // 4)
+    with pytest.raises(import_files.ImportRefused) as caught:
+        import_services.create_upload(shop["mine"], None, "big.csv", io.BytesIO(big))
     assert "5 MB" in caught.value.message
     assert not list(storage().keys(IMPORTS))
 
@@ -428,7 +428,7 @@ def feed_server(app):
 
 
 def feed(producer_id: int, url: str) -> int:
-    return imports.save_feed(producer_id, url, 60, True).id
+    return feed_services.save_feed(producer_id, url, 60, True).id
 
 
 def last_import(producer_id: int) -> StockImport:
@@ -441,7 +441,7 @@ def last_import(producer_id: int) -> StockImport:
 def test_a_good_csv_feed_is_applied_like_an_upload(app, shop, feed_server):
     feed_server.csv = f"sku,quantity,price\n{shop['small']},12,99000\n".encode()
     feed_id = feed(shop["mine"], feed_server.url("/good.csv"))
-    assert imports.pull_feed(feed_id) == "applied"
+    assert feed_services.pull_feed(feed_id) == "applied"
     assert stock_of(shop["small"]) == (12, 99_000)
     imp = last_import(shop["mine"])
     assert (imp.source, imp.status, imp.applied) == ("feed", "done", 1)
@@ -451,7 +451,7 @@ def test_a_good_csv_feed_is_applied_like_an_upload(app, shop, feed_server):
 def test_a_good_json_feed_is_applied(app, shop, feed_server):
     feed_server.json = json.dumps({"items": [{"sku": shop["big"], "quantity": 2, "price": 170000}]}).encode()
     feed_id = feed(shop["mine"], feed_server.url("/good.json"))
-    assert imports.pull_feed(feed_id) == "applied"
+    assert feed_services.pull_feed(feed_id) == "applied"
     assert stock_of(shop["big"]) == (2, 170_000)
     assert db.session.get(ProducerFeed, feed_id).format == "json"
 
@@ -460,15 +460,15 @@ def test_an_unchanged_feed_is_not_applied_again(app, shop, feed_server):
     feed_server.csv = f"sku,quantity\n{shop['small']},12\n".encode()
     feed_id = feed(shop["mine"], feed_server.url("/good.csv"))
     now = utcnow()
-    assert imports.pull_feed(feed_id, now) == "applied"
-    assert imports.pull_feed(feed_id, now + timedelta(minutes=61)) == "unchanged"
+    assert feed_services.pull_feed(feed_id, now) == "applied"
+    assert feed_services.pull_feed(feed_id, now + timedelta(minutes=61)) == "unchanged"
     assert db.session.scalar(select(func.count(StockImport.id))) == 1
 
 
 def test_a_feed_that_hangs_times_out_and_the_error_is_in_the_log(app, shop, feed_server):
     feed_id = feed(shop["mine"], feed_server.url("/hang.csv"))
     started = time.monotonic()
-    assert imports.pull_feed(feed_id) == "error"
+    assert feed_services.pull_feed(feed_id) == "error"
     assert time.monotonic() - started < 2.5
     imp = last_import(shop["mine"])
     assert (imp.source, imp.status) == ("feed", "failed")
@@ -480,7 +480,7 @@ def test_a_feed_dripping_bytes_without_a_length_stops_at_its_overall_deadline(ap
     app.config["FEED_DEADLINE_SECONDS"] = 2.0
     feed_id = feed(shop["mine"], feed_server.url("/drip.csv"))
     started = time.monotonic()
-    assert imports.pull_feed(feed_id) == "error"
+    assert feed_services.pull_feed(feed_id) == "error"
     assert time.monotonic() - started < 10  # the server would drip for 30 s (held 100 s with a 10 s limit before)
     assert not feed_server.dripped_to_the_end
     imp = last_import(shop["mine"])
@@ -492,7 +492,7 @@ def test_a_feed_dripping_its_headers_stops_at_its_overall_deadline(app, shop, fe
     app.config["FEED_DEADLINE_SECONDS"] = 2.0
     feed_id = feed(shop["mine"], feed_server.url("/drip-headers.csv"))
     started = time.monotonic()
-    assert imports.pull_feed(feed_id) == "error"
+    assert feed_services.pull_feed(feed_id) == "error"
     assert time.monotonic() - started < 10  # the server would drip for 30 s; each byte comes well within a read
     assert not feed_server.dripped_to_the_end
     assert "mất quá 2 giây" in last_import(shop["mine"]).error
@@ -500,14 +500,14 @@ def test_a_feed_dripping_its_headers_stops_at_its_overall_deadline(app, shop, fe
 
 def test_an_html_page_is_not_a_feed(app, shop, feed_server):
     feed_id = feed(shop["mine"], feed_server.url("/page.html"))
-    assert imports.pull_feed(feed_id) == "error"
+    assert feed_services.pull_feed(feed_id) == "error"
     assert "HTML" in last_import(shop["mine"]).error
 
 
 @pytest.mark.parametrize("path", ["/big.csv", "/big-unsized.csv"])
 def test_a_feed_over_5_mb_is_refused(app, shop, feed_server, path):
     feed_id = feed(shop["mine"], feed_server.url(path))
-    assert imports.pull_feed(feed_id) == "error"
+    assert feed_services.pull_feed(feed_id) == "error"
     assert "5 MB" in last_import(shop["mine"]).error
     assert stock_of(shop["small"])[0] == 10
 
@@ -515,38 +515,38 @@ def test_a_feed_over_5_mb_is_refused(app, shop, feed_server, path):
 def test_a_feed_that_keeps_failing_the_same_way_is_logged_once(app, shop, feed_server):
     feed_id = feed(shop["mine"], feed_server.url("/page.html"))
     now = utcnow()
-    imports.pull_feed(feed_id, now)
-    imports.pull_feed(feed_id, now + timedelta(hours=2))
+    feed_services.pull_feed(feed_id, now)
+    feed_services.pull_feed(feed_id, now + timedelta(hours=2))
     assert db.session.scalar(select(func.count(StockImport.id))) == 1
 
 
 def test_a_redirect_is_followed_to_a_good_feed(app, shop, feed_server):
     feed_server.csv = f"sku,quantity\n{shop['small']},1\n".encode()
-    assert imports.pull_feed(feed(shop["mine"], feed_server.url("/moved.csv"))) == "applied"
+    assert feed_services.pull_feed(feed(shop["mine"], feed_server.url("/moved.csv"))) == "applied"
     assert stock_of(shop["small"])[0] == 1
 
 
 def test_each_feed_waits_its_own_interval(app, shop, feed_server):
     feed_server.csv = f"sku,quantity\n{shop['small']},1\n".encode()
     hourly = feed(shop["mine"], feed_server.url("/good.csv"))
-    frequent = imports.save_feed(shop["other"], feed_server.url("/good.csv"), 15, True).id
+    frequent = feed_services.save_feed(shop["other"], feed_server.url("/good.csv"), 15, True).id
     now = utcnow()
-    assert set(imports.due_feed_ids(now)) == {hourly, frequent}
-    imports.pull_feed(hourly, now)
-    imports.pull_feed(frequent, now)
-    assert imports.due_feed_ids(now + timedelta(minutes=16)) == [frequent]
-    assert imports.pull_feed(hourly, now + timedelta(minutes=16)) == "not_due"
-    assert set(imports.due_feed_ids(now + timedelta(minutes=61))) == {hourly, frequent}
+    assert set(feed_services.due_feed_ids(now)) == {hourly, frequent}
+    feed_services.pull_feed(hourly, now)
+    feed_services.pull_feed(frequent, now)
+    assert feed_services.due_feed_ids(now + timedelta(minutes=16)) == [frequent]
+    assert feed_services.pull_feed(hourly, now + timedelta(minutes=16)) == "not_due"
+    assert set(feed_services.due_feed_ids(now + timedelta(minutes=61))) == {hourly, frequent}
 
 
 def test_feed_urls_must_be_http_and_public(app, shop):
     for url in ("ftp://example.com/stock.csv", "file:///etc/passwd", "javascript:alert(1)"):
         with pytest.raises(ShopError):
-            imports.save_feed(shop["mine"], url, 60, True)
+            feed_services.save_feed(shop["mine"], url, 60, True)
     app.config["FEED_ALLOW_PRIVATE_HOSTS"] = False
     for url in ("http://127.0.0.1:6379/", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/feed.csv"):
         with pytest.raises(ShopError) as caught:
-            imports.save_feed(shop["mine"], url, 60, True)
+            feed_services.save_feed(shop["mine"], url, 60, True)
         assert "công khai" in caught.value.message
 
 
@@ -558,7 +558,7 @@ def test_the_portal_registers_a_feed_and_the_log_shows_its_errors(client, shop, 
     assert response.status_code == 302
     feed_row = db.session.scalars(select(ProducerFeed)).one()
     assert (feed_row.interval_minutes, feed_row.active) == (15, True)
-    imports.pull_feed(feed_row.id)
+    feed_services.pull_feed(feed_row.id)
     log = client.get("/producer/nhat-ky-dong-bo").get_data(as_text=True)
     assert "HTML" in log and "Nguồn tự động" in log
     bad = client.post("/producer/nhap-kho/nguon", data={"url": "ftp://x", "interval": "15"})
@@ -570,6 +570,6 @@ def test_the_portal_registers_a_feed_and_the_log_shows_its_errors(client, shop, 
 def test_a_feed_cannot_change_another_producers_sku(app, shop, feed_server):
     feed_server.csv = f"sku,quantity\n{shop['tea']},1\n".encode()
     feed_id = feed(shop["mine"], feed_server.url("/good.csv"))
-    imports.pull_feed(feed_id)
+    feed_services.pull_feed(feed_id)
     assert stock_of(shop["tea"])[0] == 10  # the other producer's SKU
-    assert imports.report_rows(last_import(shop["mine"]))[0].code == "other_producer"
+    assert import_queries.report_rows(last_import(shop["mine"]))[0].code == "other_producer"

@@ -18,7 +18,7 @@ from shop import create_app
 from shop.accounts.services import create_user
 from shop.catalog.models import ProductImage
 from shop.extensions import db
-from shop.inventory import imports
+from shop.inventory import import_files, import_services
 from shop.inventory.models import StockImport
 from shop.producers.models import Certificate
 from shop.storage import CERTIFICATES, IMPORTS, MEDIA, S3Storage, StorageError, StoredFileMissing, storage
@@ -190,13 +190,13 @@ def test_a_certificate_document_is_in_the_bucket_and_shown_only_to_operators(app
 def test_a_stock_import_stored_by_one_node_is_processed_by_a_worker_with_another_disk(
     app, shop, database_url, tmp_path, s3
 ):
-    uploaded = imports.create_upload(shop["producer"], None, "kho.csv", io.BytesIO(b"sku,quantity\nMO-1,42\n"))
+    uploaded = import_services.create_upload(shop["producer"], None, "kho.csv", io.BytesIO(b"sku,quantity\nMO-1,42\n"))
     key = uploaded.stock_import.file_path
     assert storage().get(IMPORTS, key).startswith(b"sku,quantity")
     assert not any((tmp_path / "node1").rglob("*.csv"))
     worker = node(database_url, tmp_path / "worker", **s3)
     with worker.app_context():
-        assert imports.process_import(uploaded.stock_import.id) == "done"
+        assert import_services.process_import(uploaded.stock_import.id) == "done"
         assert db.session.get(StockImport, uploaded.stock_import.id).status == "done"
 
 
@@ -265,18 +265,18 @@ def test_a_photo_uploaded_while_the_store_is_down_is_refused_clearly_and_nothing
 
 def test_a_stock_file_uploaded_while_the_store_is_down_is_refused_clearly(store_down, shop):
     with store_down.app_context():
-        with pytest.raises(imports.ImportRefused, match="kho lưu trữ tệp không phản hồi"):
-            imports.create_upload(shop["producer"], None, "kho.csv", io.BytesIO(b"sku,quantity\nMO-1,4\n"))
+        with pytest.raises(import_files.ImportRefused, match="kho lưu trữ tệp không phản hồi"):
+            import_services.create_upload(shop["producer"], None, "kho.csv", io.BytesIO(b"sku,quantity\nMO-1,4\n"))
         assert db.session.scalar(select(func.count(StockImport.id))) == 0
 
 
 def test_a_worker_that_cannot_reach_the_store_retries_instead_of_failing_the_import(app, store_down, shop):
-    uploaded = imports.create_upload(shop["producer"], None, "kho.csv", io.BytesIO(b"sku,quantity\nMO-1,42\n"))
+    uploaded = import_services.create_upload(shop["producer"], None, "kho.csv", io.BytesIO(b"sku,quantity\nMO-1,42\n"))
     with store_down.app_context():
         with pytest.raises(StorageError):
-            imports.process_import(uploaded.stock_import.id)
+            import_services.process_import(uploaded.stock_import.id)
         assert db.session.get(StockImport, uploaded.stock_import.id).status in ("queued", "running")  # not failed
-    assert imports.process_import(uploaded.stock_import.id) == "done"
+    assert import_services.process_import(uploaded.stock_import.id) == "done"
 
 
 def test_media_is_a_503_while_the_store_is_down(store_down):

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shop.inventory import stock
-from shop.inventory.imports import ImportRefused, parse_file
+from shop.inventory.import_files import ImportRefused, parse_file
 from shop.partners.signing import signature, verify
 
 
