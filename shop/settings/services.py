@@ -1,5 +1,6 @@
 """Typed access to run-time settings, with defaults for a fresh database."""
 
+from flask import has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -34,19 +35,27 @@ TEXT_DEFAULTS: dict[str, str] = {
 
 
 def _stored() -> dict[str, str]:
-    """Every stored setting, read once per transaction: a checkout page asks for up to
-    six, and each one left at its default (no row for the identity map to hold) was a
-    SELECT of its own. A change through set_int/set_text is read back at once."""
+    """Every stored setting, read once per request and transaction: a checkout page asks
+    for up to six, and each one left at its default (no row for the identity map to hold)
+    was a SELECT of its own. A change through set_int/set_text is read back at once;
+    outside a request (tasks, commands) every call reads."""
     session = db.session()
-    held = session.info.get("settings")
+    if not has_request_context():
+        return _read_all()
+    held = request.environ.get("shop.settings")
     if held is None or held[0] is not session.get_transaction():
-        values = dict(session.execute(select(Setting.key, Setting.value)).tuples().all())
-        held = session.info["settings"] = (session.get_transaction(), values)
+        values = _read_all()
+        held = request.environ["shop.settings"] = (session.get_transaction(), values)
     return held[1]
 
 
+def _read_all() -> dict[str, str]:
+    return dict(db.session.execute(select(Setting.key, Setting.value)).tuples().all())
+
+
 def _forget() -> None:
-    db.session().info.pop("settings", None)
+    if has_request_context():
+        request.environ.pop("shop.settings", None)
 
 
 def get_int(key: str) -> int:
