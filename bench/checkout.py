@@ -12,7 +12,14 @@
    measured in the same run on the same database: 16 threads running the least
    an order must write in one transaction (two conditional stock UPDATEs, an
    order row and two line rows) with plain SQL.
-2. Flash sale: 500 buyers (64 at a time) for a promotion week's quota of 100
+2. Place order alone (a separate figure, not the journey's): the same 16 buyers,
+   each first given --place-carts reviewed carts (two adds, checkout form,
+   delivery form, review page), then only the "place order" requests are timed —
+   orders/s, p50/p95 and gunicorn's CPU per order for that request alone.
+3. Hello-world: the smallest Flask app under the same gunicorn (wrk, 16
+   connections): its req/s divided by 9 is what no 9-request journey can beat
+   on this machine, whatever the app does.
+4. Flash sale: 500 buyers (64 at a time) for a promotion week's quota of 100
    units of one SKU (its whole stock): exactly 100 orders must be placed, stock
    and quota never below zero; p50/p95 of "place order" reported.
 
@@ -30,7 +37,7 @@ from pathlib import Path
 
 import requests
 
-from common import APP_PRELUDE, ROOT, Backend, Gunicorn, RedisServer, app_env, flask, python
+from common import APP_PRELUDE, ROOT, Backend, Gunicorn, RedisServer, app_env, flask, need_wrk, python, wrk
 
 FIELDS = re.compile(r'name="(csrf_token|checkout_key|expected_total)"[^>]*?value="([^"]*)"')
 
@@ -99,11 +106,11 @@ def _sent(response: requests.Response) -> requests.Response:
     return response
 
 
-def journey(base: str, facts: dict, items: list[int], n: int) -> tuple[bool, float, float]:
-    """One buyer's whole checkout; returns (placed, place-order seconds, journey seconds)."""
+def reviewed_cart(base: str, facts: dict, items: list[int], n: int) -> tuple[requests.Session, dict[str, str]]:
+    """A buyer who has filled the cart and the delivery form and opened the review
+    page: the session and the review form's fields (empty if it did not get there)."""
     s = requests.Session()
     s.headers["Origin"] = base
-    started = time.perf_counter()
     for variant in items:
         _sent(s.post(base + "/gio-hang/them", data={"variant_id": variant, "quantity": 1}, timeout=60))
     page = _sent(s.get(base + "/thanh-toan", timeout=60)).text
@@ -119,17 +126,28 @@ def journey(base: str, facts: dict, items: list[int], n: int) -> tuple[bool, flo
     }
     _sent(s.post(base + "/thanh-toan", data=delivery, timeout=60))
     review = _sent(s.get(base + "/thanh-toan/xac-nhan", timeout=60)).text
-    fields = dict(FIELDS.findall(review))
+    return s, dict(FIELDS.findall(review))
+
+
+def place(base: str, s: requests.Session, fields: dict[str, str]) -> bool:
+    """Submit the review page for cash on delivery: True when the order was placed."""
     if "checkout_key" not in fields:
-        return False, 0.0, time.perf_counter() - started
-    placing = time.perf_counter()
+        return False
     placed = _sent(
         s.post(
             base + "/thanh-toan/dat-hang", data={**fields, "payment_method": "cod"}, allow_redirects=False, timeout=60
         )
     )
+    return placed.status_code == 303 and "/don-hang/" in placed.headers.get("Location", "")
+
+
+def journey(base: str, facts: dict, items: list[int], n: int) -> tuple[bool, float, float]:
+    """One buyer's whole checkout; returns (placed, place-order seconds, journey seconds)."""
+    started = time.perf_counter()
+    s, fields = reviewed_cart(base, facts, items, n)
+    placing = time.perf_counter()
+    ok = place(base, s, fields)
     done = time.perf_counter()
-    ok = placed.status_code == 303 and "/don-hang/" in placed.headers.get("Location", "")
     return ok, done - placing, done - started
 
 
@@ -279,6 +297,56 @@ def throughput(base: str, facts: dict, buyers: int, seconds: float, pid: int, da
     }
 
 
+def place_only(base: str, facts: dict, buyers: int, carts: int, pid: int) -> dict:
+    """Orders/s of the "place order" request alone: each buyer thread first gets
+    `carts` reviewed carts ready, then all place theirs at once, timed."""
+    ready: list[list[tuple[requests.Session, dict[str, str]]]] = [[] for _ in range(buyers)]
+    start = threading.Barrier(buyers + 1)
+    placing: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+
+    def buyer(i: int) -> None:
+        for k in range(carts):
+            ready[i].append(reviewed_cart(base, facts, [facts["a"], facts["b"]], 2 * 10**6 + i * carts + k))
+        start.wait()
+        for s, fields in ready[i]:
+            began = time.perf_counter()
+            ok = place(base, s, fields)
+            with lock:
+                if ok:
+                    placing.append(time.perf_counter() - began)
+                else:
+                    failures[0] += 1
+
+    threads = [threading.Thread(target=buyer, args=(i,)) for i in range(buyers)]
+    for t in threads:
+        t.start()
+    start.wait()  # every cart is reviewed: from here only "place order" runs
+    cpu_before, started = server_cpu(pid), time.monotonic()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    cpu = server_cpu(pid) - cpu_before
+    return {
+        "orders": len(placing),
+        "failed": failures[0],
+        "orders_per_s": len(placing) / elapsed,
+        "cpu_per_order_ms": cpu / max(1, len(placing)) * 1000,
+        "place_p50": percentile(placing, 50),
+        "place_p95": percentile(placing, 95),
+    }
+
+
+def hello_world(env: dict, seconds: int, connections: int) -> float:
+    """Requests/s of the smallest Flask app under the same gunicorn (the ceiling for any request)."""
+    hello = Gunicorn("bench.hello:app", env)
+    try:
+        return float(wrk(hello.url("/"), seconds, connections)["rps"])
+    finally:
+        hello.stop()
+
+
 def flash_sale(base: str, facts: dict, buyers: int, concurrency: int) -> dict:
     placing: list[float] = []
 
@@ -299,8 +367,11 @@ def main() -> int:
     parser.add_argument("--buyers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--flash-buyers", type=int, default=500)
+    parser.add_argument("--place-carts", type=int, default=12, help="reviewed carts per buyer for place-order alone")
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "results"))
     args = parser.parse_args()
+    if not need_wrk():
+        return 2
     folder = Path(args.workdir) / f"checkout-{args.backend}"
     redis = RedisServer().start()
     try:
@@ -310,11 +381,13 @@ def main() -> int:
             flask(["seed-demo", "--no-orders"], env)
             facts = json.loads(python(SETUP, env))
             bare = bare_orders(database_url, facts, args.buyers, min(args.seconds, 10))
+            hello = hello_world(env, 5, args.buyers)
             app = Gunicorn("wsgi:app", env)
             try:
                 journey(app.url(), facts, [facts["a"]], 0)  # warm both workers' caches
                 journey(app.url(), facts, [facts["b"]], 1)
                 result = throughput(app.url(), facts, args.buyers, args.seconds, app.proc.pid, database_url)
+                alone = place_only(app.url(), facts, args.buyers, args.place_carts, app.proc.pid)
                 sale = flash_sale(app.url(), facts, args.flash_buyers, 64)
             finally:
                 app.stop()
@@ -336,6 +409,19 @@ def main() -> int:
         f"  whole journey ({result['requests_per_journey']:.0f} HTTP requests) p50 {result['journey_p50']:.0f} ms,"
         f" p95 {result['journey_p95']:.0f} ms"
     )
+    print(
+        f"  hello-world under the same gunicorn: {hello:.0f} req/s — ÷ 9 requests = {hello / 9:.0f} journeys/s,"
+        f" the most any 9-request journey could reach here; this journey is at {result['orders_per_s'] / hello * 9:.1%}"
+        " of that"
+    )
+    print(f"place order alone ({args.buyers} buyers, each with {args.place_carts} reviewed carts ready):")
+    print(
+        f"  {alone['orders_per_s']:.1f} orders/s ({alone['orders']} orders, {alone['failed']} failed) — ratio"
+        f" {alone['orders_per_s'] / bare:.1%} of the bare transaction,"
+        f" {alone['orders_per_s'] / hello:.1%} of hello-world;"
+        f" p50 {alone['place_p50']:.0f} ms, p95 {alone['place_p95']:.0f} ms; gunicorn CPU per order"
+        f" {alone['cpu_per_order_ms']:.0f} ms"
+    )
     print(f"flash sale: {args.flash_buyers} buyers, 64 at a time, for a quota of {counts['quota']}")
     print(
         f"  {sale['placed']} orders placed; {counts['sale_lines']} order lines for the SKU; stock left "
@@ -344,7 +430,7 @@ def main() -> int:
     )
     ok = sale["placed"] == counts["quota"] == counts["sale_lines"] == counts["sold"] and counts["stock"] == 0
     print("  exactly the quota was sold" if ok else "  THE FLASH SALE DID NOT SELL EXACTLY ITS QUOTA")
-    return 0 if ok and result["failed"] == 0 else 1
+    return 0 if ok and result["failed"] == 0 and alone["failed"] == 0 else 1
 
 
 def run_count(env: dict, sale: int) -> str:

@@ -64,10 +64,14 @@ def media_url(path: str | None) -> str:
     return media_path_url(path)
 
 
-def cart_count() -> int:
-    """The header's cart count, on pages rendered for one visitor (see shop.page_cache)."""
+def cart_count(view=None) -> int:
+    """The header's cart count, on pages rendered for one visitor (see shop.page_cache):
+    from the page's own priced cart (`view`, a CartView) when it has one (the cart and
+    checkout pages; the same units), else one query."""
     if is_shared():
         return 0
+    if view is not None:
+        return view.count
     from shop.cart.services import count_items
     from shop.cart.views import cart_owner
 

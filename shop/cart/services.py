@@ -83,8 +83,9 @@ def add_item(user_id: int | None, token: str | None, variant_id: int, quantity: 
         db.session.add(CartLine(cart_id=cart.id, variant_id=variant_id, quantity=allowed))
     else:
         line.quantity = allowed
+    token = cart.token  # read before the commit expires the cart (a SELECT more)
     db.session.commit()
-    return cart.token, AddResult(allowed, allowed < wanted)
+    return token, AddResult(allowed, allowed < wanted)
 
 
 def set_quantity(user_id: int | None, token: str | None, variant_id: int, quantity: int) -> AddResult:

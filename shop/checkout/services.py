@@ -64,18 +64,13 @@ def address_text(delivery: Delivery) -> tuple[Province, str]:
     return province, f"{delivery.street}, {ward.name}, {province.name}"
 
 
-def _commission_rates(lines: list[LineView]) -> dict[tuple[int, int], int]:
-    """The commission rate in force now for each (producer, category) of the lines, looked up once each."""
-    rates: dict[tuple[int, int], int] = {}
-    for line in lines:
-        if line.facts is not None:
-            key = (line.facts.producer_id, line.facts.category_id)
-            if key not in rates:
-                rates[key] = ledger.commission_rate_bp(*key)
-    return rates
+def _commission_rates(lines: list[LineView]) -> dict[tuple[int, int | None], int]:
+    """The commission rate in force now for each (producer, category) of the lines, looked up together."""
+    keys = {(line.facts.producer_id, line.facts.category_id) for line in lines if line.facts is not None}
+    return ledger.commission_rates_bp(list(keys))
 
 
-def _order_line(line: LineView, view: CartView, rates: dict[tuple[int, int], int]) -> OrderLine:
+def _order_line(line: LineView, view: CartView, rates: dict[tuple[int, int | None], int]) -> OrderLine:
     """The order's snapshot of a cart line: prices, each discount, who funds it,
     why it was given, and the commission rate in force now."""
     promo, voucher = line.promo_discount, line.voucher_discount

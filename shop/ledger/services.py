@@ -14,6 +14,7 @@ never writes an entry twice. `record_delivery` and `sync_reversals` run inside
 the caller's transaction (no commit); the others commit once and write the
 operator's action to the audit log."""
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
@@ -60,24 +61,38 @@ def commission_rate_bp(producer_id: int, category_id: int | None) -> int:
     the producer's rate for that category or its nearest ancestor, else the
     producer's own rate, else the marketplace default (setting default_commission_bp).
     Checkout freezes it on each order line."""
-    overrides = dict(
-        db.session.execute(
-            select(CommissionOverride.category_id, CommissionOverride.rate_bp).where(
-                CommissionOverride.producer_id == producer_id
-            )
+    return commission_rates_bp([(producer_id, category_id)])[(producer_id, category_id)]
+
+
+def commission_rates_bp(keys: Sequence[tuple[int, int | None]]) -> dict[tuple[int, int | None], int]:
+    """commission_rate_bp for each (producer, category) of `keys`, in two queries for
+    all of them (an order of two producers took four)."""
+    producer_ids = {producer_id for producer_id, _category in keys}
+    overrides: dict[int, dict[int, int]] = {}
+    for producer_id, category_id, rate in db.session.execute(
+        select(CommissionOverride.producer_id, CommissionOverride.category_id, CommissionOverride.rate_bp).where(
+            CommissionOverride.producer_id.in_(producer_ids)
         )
+    ):
+        overrides.setdefault(producer_id, {})[category_id] = rate
+    own = dict(
+        db.session.execute(select(Producer.id, Producer.commission_bp).where(Producer.id.in_(producer_ids)))
         .tuples()
         .all()
     )
-    seen = set()
-    current = category_id
-    while overrides and current is not None and current not in seen:
-        if current in overrides:
-            return overrides[current]
-        seen.add(current)
-        current = db.session.scalar(select(Category.parent_id).where(Category.id == current))
-    own = db.session.scalar(select(Producer.commission_bp).where(Producer.id == producer_id))
-    return own if own is not None else get_int("default_commission_bp")
+    rates: dict[tuple[int, int | None], int] = {}
+    for producer_id, category_id in keys:
+        mine, seen, current = overrides.get(producer_id, {}), set(), category_id
+        while mine and current is not None and current not in seen:
+            if current in mine:
+                rates[(producer_id, category_id)] = mine[current]
+                break
+            seen.add(current)
+            current = db.session.scalar(select(Category.parent_id).where(Category.id == current))
+        else:
+            rate = own.get(producer_id)
+            rates[(producer_id, category_id)] = rate if rate is not None else get_int("default_commission_bp")
+    return rates
 
 
 def set_producer_rate(producer_id: int, rate_bp: int | None, actor_id: int) -> None:

@@ -1,6 +1,8 @@
 """Typed access to run-time settings, with defaults for a fresh database."""
 
+from flask import has_request_context, request
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from shop.audit.services import record
 from shop.errors import ShopError
@@ -32,22 +34,47 @@ TEXT_DEFAULTS: dict[str, str] = {
 }
 
 
+def _stored() -> dict[str, str]:
+    """Every stored setting, read once per request and transaction: a checkout page asks
+    for up to six, and each one left at its default (no row for the identity map to hold)
+    was a SELECT of its own. A change through set_int/set_text is read back at once;
+    outside a request (tasks, commands) every call reads."""
+    session = db.session()
+    if not has_request_context():
+        return _read_all()
+    held = request.environ.get("shop.settings")
+    if held is None or held[0] is not session.get_transaction():
+        values = _read_all()
+        held = request.environ["shop.settings"] = (session.get_transaction(), values)
+    return held[1]
+
+
+def _read_all() -> dict[str, str]:
+    return dict(db.session.execute(select(Setting.key, Setting.value)).tuples().all())
+
+
+def _forget() -> None:
+    if has_request_context():
+        request.environ.pop("shop.settings", None)
+
+
 def get_int(key: str) -> int:
-    row = db.session.get(Setting, key)
-    return int(row.value) if row is not None else DEFAULTS[key]
+    value = _stored().get(key)
+    return int(value) if value is not None else DEFAULTS[key]
 
 
 def get_text(key: str) -> str:
     if key not in TEXT_DEFAULTS:
         raise KeyError(key)
-    row = db.session.get(Setting, key)
-    return row.value if row is not None else TEXT_DEFAULTS[key]
+    value = _stored().get(key)
+    return value if value is not None else TEXT_DEFAULTS[key]
 
 
 def set_text(key: str, value: str) -> None:
     """Change a text setting (no commit)."""
     if key not in TEXT_DEFAULTS:
         raise KeyError(key)
+    _forget()
     row = db.session.get(Setting, key)
     if row is None:
         db.session.add(Setting(key=key, value=value))
@@ -59,6 +86,7 @@ def set_int(key: str, value: int) -> None:
     """Change a setting (no commit: the caller's use case commits)."""
     if key not in DEFAULTS:
         raise KeyError(key)
+    _forget()
     row = db.session.get(Setting, key)
     if row is None:
         db.session.add(Setting(key=key, value=str(int(value))))
