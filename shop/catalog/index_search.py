@@ -133,11 +133,10 @@ class SearchIndex:
         # The rest of the text matches: the words side by side in the text first,
         # then by how many of the words the name has, the first word (the head of a
         # Vietnamese noun phrase: "trà" in "trà xanh") counting before the others.
-        name_hits: dict[tuple[int, bool], list[int]] = {}
         per_term = [self._exact(self.name_words, t) for t in terms[:-1]] + [self._prefix(terms[-1], name_only=True)]
-        for r in text & in_name:
-            name_hits.setdefault((sum(r in bm for bm in per_term), r in per_term[0]), []).append(r)
-        close = [self._side_by_side(text, terms)] + [BitMap(name_hits[k]) for k in sorted(name_hits, reverse=True)]
+        close = [self._side_by_side(text, terms)]
+        for having in reversed(_by_count(text & in_name, per_term)):
+            close += [having & per_term[0], having - per_term[0]]
         tiers, seen = [], BitMap()
         for tier in (leading, in_order, whole, starts, named, *close):
             tier = tier - seen
@@ -192,3 +191,18 @@ class SearchIndex:
                         speller.create_dictionary_entry(word, len(bm))
             self._spell, self._speller_size = speller, len(self.name_words) + len(self.body_words)
         return self._spell
+
+
+def _by_count(candidates: BitMap, sets: Sequence[BitMap]) -> list[BitMap]:
+    """`candidates` split by how many of `sets` hold each: item n holds those in exactly
+    n of them (bitmap operations; a loop over the candidates took 60% of a new search
+    at 1,000,000 products)."""
+    exactly = [candidates]
+    for bm in sets:
+        grown = [BitMap() for _ in range(len(exactly) + 1)]
+        for n, having in enumerate(exactly):
+            inside = having & bm
+            grown[n + 1] |= inside
+            grown[n] |= having - inside
+        exactly = grown
+    return exactly
