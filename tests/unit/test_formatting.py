@@ -50,3 +50,12 @@ def test_sold_counts_read_as_the_big_marketplaces_print_them_never_rounded_up():
     cases += [(12_345, "12k"), (999_999, "999k"), (1_000_000, "1tr"), (1_250_000, "1,2tr")]
     assert [compact_count(n) for n, _ in cases] == [text for _, text in cases]
     assert [compact_count(n, "en") for n in (35, 1200, 12_345, 1_250_000)] == ["35", "1.2k", "12k", "1.2M"]
+
+
+@pytest.mark.parametrize("language, babel_locale", [("vi", "vi_VN"), ("en", "en_US")])
+def test_vnd_writes_what_babel_writes_for_the_language(language, babel_locale):
+    from babel.numbers import format_currency
+
+    amounts = [0, 1, 9, 10, 999, 1000, 9999, 95_000, 120_000, 1_234_567, 999_999_999, 10**12, -1, -5000, -1_250_000]
+    for amount in amounts:
+        assert vnd(amount, language) == format_currency(amount, "VND", locale=babel_locale), amount
