@@ -41,7 +41,7 @@ from shop.catalog.index_search import SearchIndex
 from shop.catalog.models import Product
 from shop.database import catalog_read_session
 from shop.extensions import db
-from shop.formatting import as_utc
+from shop.formatting import as_utc, utcnow
 from shop.producers.models import OWNER_TYPES
 from shop.text import folded_words
 
@@ -108,6 +108,9 @@ class CatalogIndex(SearchIndex):
         self.lock = threading.RLock()
         self.loaded = False
         self.watermark: datetime | None = None
+        # This process's clock just before its last read of the rows: a row stamped more
+        # than SYNC_MARGIN before it had committed by then, so that read saw it.
+        self.read_at: datetime | None = None
         self.synced_seq: int | None = None
         self.synced_at = 0.0
 
@@ -157,6 +160,7 @@ class CatalogIndex(SearchIndex):
         # On the read replica when there is one: the incremental sync below reads the
         # primary from this load's watermark on, so a lagging replica delays nothing.
         reads = catalog_read_session()
+        self.read_at = utcnow()
         try:
             rows = reads.execute(select(*_COLUMNS).order_by(Product.created_at, Product.id)).all()
         finally:
@@ -357,7 +361,13 @@ class CatalogIndex(SearchIndex):
             latest = as_utc(db.session.scalar(select(func.max(Product.updated_at))))
             if latest is None or (self.watermark is not None and latest <= self.watermark):
                 return
-            since = (self.watermark or latest) - SYNC_MARGIN
+            # From the newest change seen, or from the last read when that is later: after a
+            # bulk write (a seed, an import, a migration) that stamped every row alike, the
+            # newest change seen is that stamp, and re-reading from it re-read the whole
+            # catalog under the lock at the first change after a load (~70 s at 1,000,000
+            # products, every request of the process waiting).
+            since = max(self.watermark or latest, self.read_at or latest) - SYNC_MARGIN
+            read_at = utcnow()
             rows = db.session.execute(select(*_COLUMNS).where(Product.updated_at >= since)).all()
             for row in sorted(rows, key=lambda r: (as_utc(r.created_at), r.id)):
                 rank = self.rank_of.get(row.id)
@@ -370,7 +380,7 @@ class CatalogIndex(SearchIndex):
                     self._append(row)
                 else:
                     self._set(rank, row)
-            self.watermark = latest
+            self.watermark, self.read_at = latest, read_at
 
     # --- answering ------------------------------------------------------------------
 
