@@ -3,11 +3,20 @@ parse what was typed; the rules about the values stay in the services, whose
 refusals the views put beside the field they name (`show_error`)."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
+    BooleanField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import Regexp
+from wtforms.widgets import CheckboxInput
 
 from shop.forms import Form
 from shop.portal.forms import DayField
+from shop.promotions.voucher_services import VoucherDraft
 
 
 def _clip(limit: int):
@@ -80,3 +89,71 @@ class BankSettingsForm(Form):
         validators=[Regexp(r"^[0-9]+$", message=_l("Nhập số phút."))],
         render_kw={"inputmode": "numeric"},
     )
+
+
+class CheckList(SelectMultipleField):
+    """Ticked boxes, one per choice (rendered by `checklist` in templates/_forms.html).
+    The choices are set by the view; ids no longer there are refused by the service."""
+
+    option_widget = CheckboxInput()
+
+    def __init__(self, label=None, **kwargs):
+        super().__init__(label, validate_choice=False, **kwargs)
+
+
+_NUMBER = {"inputmode": "numeric", "autocomplete": "off"}
+
+
+class VoucherForm(Form):
+    """A voucher as typed (/ops/ma-giam-gia). Every value is judged by
+    `shop.promotions.voucher_services.validate`, which names the fields at fault.
+    No defaults here: a new voucher's start values come from `VoucherDraft()`."""
+
+    code = StringField(
+        _l("Mã"),
+        render_kw={"maxlength": "32", "autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+    description = StringField(_l("Mô tả (khách thấy)"), render_kw={"maxlength": "300"})
+    kind = RadioField(
+        _l("Kiểu giảm"),
+        choices=[SelectChoice("percent", _l("Theo phần trăm")), SelectChoice("fixed", _l("Số tiền cố định (đồng)"))],
+        validate_choice=False,
+    )
+    value = StringField(_l("Giá trị"), render_kw=_NUMBER)
+    max_discount = StringField(_l("Giảm tối đa (đồng, không bắt buộc)"), render_kw=_NUMBER)
+    min_order = StringField(_l("Đơn tối thiểu (đồng, tiền hàng sau khuyến mãi)"), render_kw=_NUMBER)
+    usage_limit = StringField(_l("Tổng số lượt (trống: không giới hạn)"), render_kw=_NUMBER)
+    per_customer_limit = StringField(_l("Số lượt mỗi khách (trống: không giới hạn)"), render_kw=_NUMBER)
+    starts_at = StringField(_l("Bắt đầu (giờ Việt Nam)"), render_kw={"type": "datetime-local"})
+    ends_at = StringField(_l("Kết thúc (giờ Việt Nam)"), render_kw={"type": "datetime-local"})
+    producers = CheckList(_l("Nhà sản xuất"))
+    provinces = CheckList(_l("Tỉnh, thành"))
+    categories = CheckList(_l("Nhóm sản phẩm"))
+    min_stars = SelectField(
+        _l("Số sao OCOP tối thiểu"),
+        choices=[SelectChoice("", _l("Không yêu cầu"))] + [SelectChoice(n, f"{n}★") for n in ("3", "4", "5")],
+        validate_choice=False,
+    )
+    active = BooleanField(_l("Đang bật (khách dùng được trong thời gian trên)"), render_kw={"value": "1"})
+
+    def draft(self) -> VoucherDraft:
+        def text(field) -> str:
+            return field.data or ""
+
+        return VoucherDraft(
+            code=text(self.code),
+            description=text(self.description),
+            kind=text(self.kind),
+            value=text(self.value),
+            max_discount=text(self.max_discount),
+            min_order=text(self.min_order),
+            usage_limit=text(self.usage_limit),
+            per_customer_limit=text(self.per_customer_limit),
+            starts_at=text(self.starts_at),
+            ends_at=text(self.ends_at),
+            producers=tuple(self.producers.data or ()),
+            provinces=tuple(self.provinces.data or ()),
+            categories=tuple(self.categories.data or ()),
+            min_stars=text(self.min_stars),
+            active=bool(self.active.data),
+        )
