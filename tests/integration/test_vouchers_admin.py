@@ -89,6 +89,8 @@ BAD_INPUT = [
     ({"kind": "bogo"}, "kind", "kiểu giảm"),
     ({"max_discount": "0"}, "max_discount", "lớn hơn 0"),
     ({"min_order": "ba trăm"}, "min_order", "số đồng nguyên"),
+    ({"kind": "fixed", "value": "9" * 40}, "value", "tối đa là 2.000.000.000"),  # was a 500
+    ({"max_discount": "3.000.000.000"}, "max_discount", "tối đa là 2.000.000.000"),
     ({"usage_limit": "0"}, "usage_limit", "từ 1"),
     ({"per_customer_limit": "200"}, "per_customer_limit", "không được lớn hơn tổng"),
     ({"ends_at": "2026-01-01T00:00"}, "ends_at", "phải sau"),
