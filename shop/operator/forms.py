@@ -157,3 +157,38 @@ class VoucherForm(Form):
             min_stars=text(self.min_stars),
             active=bool(self.active.data),
         )
+
+
+class KeyedForm(Form):
+    """One of many alike forms on a page (one per category, one per part of an order).
+    `placed` gives its inputs ids under the form's key; the field names stay the same.
+    SUFFIXES shortens an id ("vi" for name_vi)."""
+
+    SUFFIXES: dict[str, str] = {}
+
+    def placed(self, prefix: str):
+        for field in self:
+            field.id = field.label.field_id = f"{prefix}-{self.SUFFIXES.get(field.name, field.name)}"
+        return self
+
+
+def keyed(form_class: type[KeyedForm], posted: tuple | None):
+    """For a template: `make(key, prefix, **saved)` gives the form sent as `key` when
+    `posted` is (key, form) (a refusal shown again as typed), else a fresh one holding `saved`."""
+
+    def make(key, prefix: str, **saved):
+        if posted is not None and posted[0] == key and isinstance(posted[1], form_class):
+            return posted[1].placed(prefix)
+        return form_class(formdata=None, data=saved, meta={"csrf": False}).placed(prefix)
+
+    return make
+
+
+class CategoryNamesForm(KeyedForm):
+    """A category's two names (/ops/danh-muc: adding one, renaming one). The names are
+    judged by shop.operator.catalog_services."""
+
+    SUFFIXES = {"name_vi": "vi", "name_en": "en"}
+
+    name_vi = StringField(_l("Tên tiếng Việt"), render_kw={"maxlength": "200"})
+    name_en = StringField(_l("Tên tiếng Anh"), render_kw={"maxlength": "200", "lang": "en"})

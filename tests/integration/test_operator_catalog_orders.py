@@ -7,6 +7,7 @@ Every action is audited; every refusal says why and changes nothing."""
 import csv
 import dataclasses
 import io
+import re
 import secrets
 from datetime import UTC, datetime
 
@@ -344,6 +345,25 @@ def test_renaming_keeps_the_address_and_search_finds_the_products_by_the_new_nam
     assert entry.before["name_vi"] == "Chế biến từ gạo, ngũ cốc" and entry.after["name_vi"] == "Cốm làng Vòng"
     response = ops.post(f"/ops/danh-muc/{leaf.id}/doi-ten", data={"name_vi": "", "name_en": "x"})
     assert response.status_code == 400 and fresh(Category, leaf.id).name_vi == "Cốm làng Vòng"
+
+
+def test_a_refused_name_is_shown_beside_its_input_in_the_form_it_was_typed_in(ops, shop):
+    leaf = category()
+    response = ops.post(f"/ops/danh-muc/{leaf.id}/doi-ten", data={"name_vi": "Cốm", "name_en": "x" * 201})
+    page = text_of(response)
+    assert response.status_code == 400
+    field = re.search(rf'<div class="field has-error">\s*<label for="rn-{leaf.id}-en">.*?</div>', page, re.S)
+    assert field and 'aria-invalid="true"' in field[0] and "Tên dài tối đa 200 ký tự." in field[0]
+    assert f'id="rn-{leaf.id}-vi"' in page and 'value="Cốm"' in page  # what was typed, in its own form
+    assert page.count('aria-invalid="true"') == 1  # only the form that was sent
+    assert re.search(r'<details class="oc-edit" open>', page)
+
+    response = ops.post("/ops/danh-muc/them", data={"parent_id": "", "name_vi": "", "name_en": "Gifts"})
+    page = text_of(response)
+    assert response.status_code == 400
+    assert re.search(r'<details class="oc-add" open>', page)
+    assert 'aria-describedby="add-0-vi-error"' in page and "Nhập tên tiếng Việt." in page
+    assert 'value="Gifts"' in page
 
 
 def test_reordering_moves_a_category_one_place_among_its_siblings(ops, shop):
