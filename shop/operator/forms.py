@@ -10,6 +10,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WT
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import Regexp
 from wtforms.widgets import CheckboxInput
@@ -192,3 +193,22 @@ class CategoryNamesForm(KeyedForm):
 
     name_vi = StringField(_l("Tên tiếng Việt"), render_kw={"maxlength": "200"})
     name_en = StringField(_l("Tên tiếng Anh"), render_kw={"maxlength": "200", "lang": "en"})
+
+
+def _reason(label):
+    return TextAreaField(label, default="", render_kw={"rows": "2", "maxlength": "1000", "required": True})
+
+
+class CancelForm(KeyedForm):
+    """Cancelling an order or one producer's part of it (/ops/don-hang/<id>)."""
+
+    reason = _reason(_l("Lý do huỷ (gửi cho người mua)"))
+
+
+class RefundForm(KeyedForm):
+    """Refunding part of an order: an amount, or everything left when the "all" button
+    (mode) was pressed. The amount is read by parse_dong, the rest by the service."""
+
+    amount = StringField(_l("Số tiền hoàn (đ)"), default="", render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    reason = _reason(_l("Lý do hoàn tiền"))
+    mode = StringField()  # the value of the button pressed; not rendered

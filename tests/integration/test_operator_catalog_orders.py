@@ -672,6 +672,7 @@ BAD_REFUNDS = [
     ("0", "hỏng", "Số tiền phải lớn hơn 0."),
     ("50000", "", "Nhập lý do"),
     ("99000000", "hỏng", "Không thể hoàn"),
+    ("9" * 40, "hỏng", "Số tiền tối đa là 2.000.000.000 đồng."),
 ]
 
 
@@ -686,6 +687,23 @@ def test_a_refund_with_a_bad_amount_or_no_reason_is_refused_and_nothing_moves(op
     assert fresh(SubOrder, sub.id).refunded_amount == 0
     assert refunded_at_stripe(card_payments, paid_order.id) == 0
     assert audit("sub_order.refund") == []
+
+
+def test_a_refused_refund_comes_back_as_typed_with_the_message_under_its_field(ops, shop, paid_order, card_payments):
+    sub = part_of(paid_order, shop.mine)
+    url = f"/ops/don-hang/{paid_order.id}/phan/{sub.id}/hoan-tien"
+    page = text_of(ops.post(url, data={"mode": "amount", "amount": "1.5", "reason": "hàng vỡ"}))
+    key = f"hoan-{sub.id}"
+    amount = re.search(rf'<div class="field has-error">\s*<label for="{key}-amount">.*?</div>', page, re.S)
+    assert amount and 'value="1.5"' in amount[0] and "Nhập số tiền là số đồng nguyên" in amount[0]
+    assert f'aria-describedby="{key}-amount-error"' in amount[0]
+    assert re.search(rf'<textarea[^>]*id="{key}-reason"[^>]*>\s*hàng vỡ</textarea>', page)
+    assert re.search(rf'<details class="oc-confirm" id="{key}" open>', page)
+    assert page.count('aria-invalid="true"') == 1  # the other parts' forms are untouched
+
+    page = text_of(ops.post(url, data={"mode": "all", "amount": "", "reason": " "}))
+    reason = re.search(rf'<div class="field has-error">\s*<label for="{key}-reason">.*?</div>', page, re.S)
+    assert reason and "Nhập lý do" in reason[0]
 
 
 def test_cancelling_a_paid_part_refunds_it_first(ops, shop, paid_order, card_payments):
