@@ -12,7 +12,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WT
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Regexp
+from wtforms.validators import AnyOf, Regexp
 from wtforms.widgets import CheckboxInput
 
 from shop.forms import Form
@@ -212,3 +212,21 @@ class RefundForm(KeyedForm):
     amount = StringField(_l("Số tiền hoàn (đ)"), default="", render_kw={"inputmode": "numeric", "autocomplete": "off"})
     reason = _reason(_l("Lý do hoàn tiền"))
     mode = StringField()  # the value of the button pressed; not rendered
+
+
+class LedgerAdjustmentForm(Form):
+    """A manual entry in a producer's ledger (/ops/doi-soat/nha-san-xuat/<id>): added to
+    or taken from what the producer is owed. The amount is read by parse_dong, the
+    reason judged by shop.ledger.services.adjust."""
+
+    direction = RadioField(
+        _l("Loại"),
+        choices=[
+            SelectChoice("credit", _l("Cộng cho nhà sản xuất")),
+            SelectChoice("debit", _l("Trừ của nhà sản xuất")),
+        ],
+        validate_choice=False,  # no default: a post without a direction is refused, never a credit
+        validators=[AnyOf(("credit", "debit"), message=_l("Chọn cộng tiền hay trừ tiền."))],
+    )
+    amount = StringField(_l("Số tiền (đồng)"), default="", render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    reason = TextAreaField(_l("Lý do"), default="", render_kw={"rows": "2", "maxlength": "2000"})
