@@ -13,6 +13,7 @@ from shop.catalog.models import PRODUCT_STATUSES
 from shop.errors import NotFound, ShopError
 from shop.operator import bp
 from shop.operator import catalog_services as admin
+from shop.operator.forms import CategoryNamesForm, keyed, show_error
 
 STATUS_LABELS = {"draft": _l("Bản nháp"), "published": _l("Đang bán"), "archived": _l("Ngừng bán")}
 LEVEL_LABELS = {1: _l("Nhóm"), 2: _l("Phân nhóm"), 3: _l("Bộ sản phẩm")}
@@ -105,16 +106,21 @@ def product_allow(product_id: int):
 
 
 def _categories_page(
-    errors: dict | None = None, status: int = 200, values: dict | None = None, summary: list | None = None
+    errors: dict | None = None,
+    status: int = 200,
+    summary: list | None = None,
+    posted: tuple | None = None,
 ):
+    """The tree. `posted` is (key, CategoryNamesForm) of a refused add or rename, shown
+    again where it was typed; every other names form shows the saved names."""
     return render_template(
         "operator/categories.html",
         tree=admin.category_tree(),
         parents=admin.parent_choices(),
         level_labels=LEVEL_LABELS,
         errors=errors or {},
-        values=values or {},
         summary=summary or [],
+        names_form=keyed(CategoryNamesForm, posted),
     ), status
 
 
@@ -123,42 +129,46 @@ def categories():
     return _categories_page()
 
 
-def _category_action(key, action, done: str):
+def _category_action(key, action, done: str, form: CategoryNamesForm | None = None):
     """Run one change of the tree; a refusal is shown at the top of the page and
-    beside the form `key` names (when the page has that form)."""
+    beside the form `key` names (when the page has that form): beside the name
+    it is about, for a names form."""
     try:
         action()
     except NotFound:
         raise
     except ShopError as err:
-        field = getattr(err, "field", None)
         anchor = f"dm-{key[1]}" if key[1] else ""
-        return _categories_page(
-            {key: err.message, (key, "field"): field}, 400, {key: dict(request.form)}, [(err.message, anchor)]
-        )
+        summary = [(err.message, anchor)]
+        if form is None:
+            return _categories_page({key: err.message}, 400, summary)
+        show_error(form, getattr(err, "field", None), err.message)
+        return _categories_page({}, 400, summary, (key, form))
     flash(done, "success")
     return redirect(url_for(".categories", _anchor=request.form.get("anchor") or None), code=303)
 
 
 @bp.post("/danh-muc/them", endpoint="category_add")
 def category_add():
+    form = CategoryNamesForm()
     return _category_action(
         ("add", _form_int("parent_id") or 0),
         lambda: admin.add_category(
-            current_user.id, _form_int("parent_id"), request.form.get("name_vi", ""), request.form.get("name_en", "")
+            current_user.id, _form_int("parent_id"), form.name_vi.data or "", form.name_en.data or ""
         ),
         _("Đã thêm danh mục."),
+        form,
     )
 
 
 @bp.post("/danh-muc/<int:category_id>/doi-ten", endpoint="category_rename")
 def category_rename(category_id: int):
+    form = CategoryNamesForm()
     return _category_action(
         ("rename", category_id),
-        lambda: admin.rename_category(
-            current_user.id, category_id, request.form.get("name_vi", ""), request.form.get("name_en", "")
-        ),
+        lambda: admin.rename_category(current_user.id, category_id, form.name_vi.data or "", form.name_en.data or ""),
         _("Đã đổi tên danh mục."),
+        form,
     )
 
 

@@ -3,11 +3,21 @@ parse what was typed; the rules about the values stay in the services, whose
 refusals the views put beside the field they name (`show_error`)."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import Regexp
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
+    BooleanField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, Regexp
+from wtforms.widgets import CheckboxInput
 
 from shop.forms import Form
 from shop.portal.forms import DayField
+from shop.promotions.voucher_services import VoucherDraft
 
 
 def _clip(limit: int):
@@ -80,3 +90,143 @@ class BankSettingsForm(Form):
         validators=[Regexp(r"^[0-9]+$", message=_l("Nhập số phút."))],
         render_kw={"inputmode": "numeric"},
     )
+
+
+class CheckList(SelectMultipleField):
+    """Ticked boxes, one per choice (rendered by `checklist` in templates/_forms.html).
+    The choices are set by the view; ids no longer there are refused by the service."""
+
+    option_widget = CheckboxInput()
+
+    def __init__(self, label=None, **kwargs):
+        super().__init__(label, validate_choice=False, **kwargs)
+
+
+_NUMBER = {"inputmode": "numeric", "autocomplete": "off"}
+
+
+class VoucherForm(Form):
+    """A voucher as typed (/ops/ma-giam-gia). Every value is judged by
+    `shop.promotions.voucher_services.validate`, which names the fields at fault.
+    No defaults here: a new voucher's start values come from `VoucherDraft()`."""
+
+    code = StringField(
+        _l("Mã"),
+        render_kw={"maxlength": "32", "autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+    description = StringField(_l("Mô tả (khách thấy)"), render_kw={"maxlength": "300"})
+    kind = RadioField(
+        _l("Kiểu giảm"),
+        choices=[SelectChoice("percent", _l("Theo phần trăm")), SelectChoice("fixed", _l("Số tiền cố định (đồng)"))],
+        validate_choice=False,
+    )
+    value = StringField(_l("Giá trị"), render_kw=_NUMBER)
+    max_discount = StringField(_l("Giảm tối đa (đồng, không bắt buộc)"), render_kw=_NUMBER)
+    min_order = StringField(_l("Đơn tối thiểu (đồng, tiền hàng sau khuyến mãi)"), render_kw=_NUMBER)
+    usage_limit = StringField(_l("Tổng số lượt (trống: không giới hạn)"), render_kw=_NUMBER)
+    per_customer_limit = StringField(_l("Số lượt mỗi khách (trống: không giới hạn)"), render_kw=_NUMBER)
+    starts_at = StringField(_l("Bắt đầu (giờ Việt Nam)"), render_kw={"type": "datetime-local"})
+    ends_at = StringField(_l("Kết thúc (giờ Việt Nam)"), render_kw={"type": "datetime-local"})
+    producers = CheckList(_l("Nhà sản xuất"))
+    provinces = CheckList(_l("Tỉnh, thành"))
+    categories = CheckList(_l("Nhóm sản phẩm"))
+    min_stars = SelectField(
+        _l("Số sao OCOP tối thiểu"),
+        choices=[SelectChoice("", _l("Không yêu cầu"))] + [SelectChoice(n, f"{n}★") for n in ("3", "4", "5")],
+        validate_choice=False,
+    )
+    active = BooleanField(_l("Đang bật (khách dùng được trong thời gian trên)"), render_kw={"value": "1"})
+
+    def draft(self) -> VoucherDraft:
+        def text(field) -> str:
+            return field.data or ""
+
+        return VoucherDraft(
+            code=text(self.code),
+            description=text(self.description),
+            kind=text(self.kind),
+            value=text(self.value),
+            max_discount=text(self.max_discount),
+            min_order=text(self.min_order),
+            usage_limit=text(self.usage_limit),
+            per_customer_limit=text(self.per_customer_limit),
+            starts_at=text(self.starts_at),
+            ends_at=text(self.ends_at),
+            producers=tuple(self.producers.data or ()),
+            provinces=tuple(self.provinces.data or ()),
+            categories=tuple(self.categories.data or ()),
+            min_stars=text(self.min_stars),
+            active=bool(self.active.data),
+        )
+
+
+class KeyedForm(Form):
+    """One of many alike forms on a page (one per category, one per part of an order).
+    `placed` gives its inputs ids under the form's key; the field names stay the same.
+    SUFFIXES shortens an id ("vi" for name_vi)."""
+
+    SUFFIXES: dict[str, str] = {}
+
+    def placed(self, prefix: str):
+        for field in self:
+            field.id = field.label.field_id = f"{prefix}-{self.SUFFIXES.get(field.name, field.name)}"
+        return self
+
+
+def keyed(form_class: type[KeyedForm], posted: tuple | None):
+    """For a template: `make(key, prefix, **saved)` gives the form sent as `key` when
+    `posted` is (key, form) (a refusal shown again as typed), else a fresh one holding `saved`."""
+
+    def make(key, prefix: str, **saved):
+        if posted is not None and posted[0] == key and isinstance(posted[1], form_class):
+            return posted[1].placed(prefix)
+        return form_class(formdata=None, data=saved, meta={"csrf": False}).placed(prefix)
+
+    return make
+
+
+class CategoryNamesForm(KeyedForm):
+    """A category's two names (/ops/danh-muc: adding one, renaming one). The names are
+    judged by shop.operator.catalog_services."""
+
+    SUFFIXES = {"name_vi": "vi", "name_en": "en"}
+
+    name_vi = StringField(_l("Tên tiếng Việt"), render_kw={"maxlength": "200"})
+    name_en = StringField(_l("Tên tiếng Anh"), render_kw={"maxlength": "200", "lang": "en"})
+
+
+def _reason(label):
+    return TextAreaField(label, default="", render_kw={"rows": "2", "maxlength": "1000", "required": True})
+
+
+class CancelForm(KeyedForm):
+    """Cancelling an order or one producer's part of it (/ops/don-hang/<id>)."""
+
+    reason = _reason(_l("Lý do huỷ (gửi cho người mua)"))
+
+
+class RefundForm(KeyedForm):
+    """Refunding part of an order: an amount, or everything left when the "all" button
+    (mode) was pressed. The amount is read by parse_dong, the rest by the service."""
+
+    amount = StringField(_l("Số tiền hoàn (đ)"), default="", render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    reason = _reason(_l("Lý do hoàn tiền"))
+    mode = StringField()  # the value of the button pressed; not rendered
+
+
+class LedgerAdjustmentForm(Form):
+    """A manual entry in a producer's ledger (/ops/doi-soat/nha-san-xuat/<id>): added to
+    or taken from what the producer is owed. The amount is read by parse_dong, the
+    reason judged by shop.ledger.services.adjust."""
+
+    direction = RadioField(
+        _l("Loại"),
+        choices=[
+            SelectChoice("credit", _l("Cộng cho nhà sản xuất")),
+            SelectChoice("debit", _l("Trừ của nhà sản xuất")),
+        ],
+        validate_choice=False,  # no default: a post without a direction is refused, never a credit
+        validators=[AnyOf(("credit", "debit"), message=_l("Chọn cộng tiền hay trừ tiền."))],
+    )
+    amount = StringField(_l("Số tiền (đồng)"), default="", render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    reason = TextAreaField(_l("Lý do"), default="", render_kw={"rows": "2", "maxlength": "2000"})

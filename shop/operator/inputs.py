@@ -13,6 +13,9 @@ from shop.errors import ShopError
 # 3000000 or 3.000.000 (Vietnamese thousands) or 3 000 000; never a decimal part.
 _DONG = re.compile(r"\d+|\d{1,3}(?:[.\s]\d{3})+")
 _PERCENT = re.compile(r"\d{1,3}(?:[.,]\d{1,2})?")
+# The most an amount may be: money columns are 32-bit integers (PostgreSQL's
+# `integer` stops at 2,147,483,647; SQLite refuses Python ints past 64 bits).
+MAX_DONG = 2_000_000_000
 
 
 class InputError(ShopError):
@@ -27,7 +30,7 @@ class InputError(ShopError):
 
 def parse_dong(raw: str | None, field: str, *, positive: bool = False) -> int:
     """Whole đồng: "120000" or "120.000" -> 120000. Refuses blanks, signs,
-    decimals ("1.5", "1,5") and words ("abc")."""
+    decimals ("1.5", "1,5"), words ("abc") and amounts above MAX_DONG."""
     text = (raw or "").strip()
     if not _DONG.fullmatch(text):
         raise InputError(
@@ -36,6 +39,12 @@ def parse_dong(raw: str | None, field: str, *, positive: bool = False) -> int:
     value = int(re.sub(r"\D", "", text))
     if positive and value <= 0:
         raise InputError(_("Số tiền phải lớn hơn 0."), field=field, code="bad_amount")
+    if value > MAX_DONG:
+        raise InputError(
+            _("Số tiền tối đa là %(most)s đồng.", most=f"{MAX_DONG:,}".replace(",", ".")),
+            field=field,
+            code="bad_amount",
+        )
     return value
 
 

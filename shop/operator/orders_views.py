@@ -14,6 +14,7 @@ from shop.errors import NotFound, ShopError
 from shop.formatting import today_vn, vnd
 from shop.operator import bp
 from shop.operator import orders_services as admin
+from shop.operator.forms import CancelForm, KeyedForm, RefundForm, keyed, show_error
 from shop.operator.inputs import InputError, parse_dong, percent_text
 from shop.orders import csv_export as export
 from shop.orders.models import (
@@ -166,7 +167,8 @@ def _event_text(event) -> str:
     return f"{label}: {note}" if note else label
 
 
-def _order_page(order_id: int, errors: dict | None = None, status: int = 200, values: dict | None = None):
+def _order_page(order_id: int, status: int = 200, summary: list | None = None, posted: tuple | None = None):
+    """The order. `posted` is (key, form) of a refused cancel or refund, shown again as typed."""
     detail = admin.order_detail(order_id)
     return render_template(
         "operator/order.html",
@@ -178,9 +180,9 @@ def _order_page(order_id: int, errors: dict | None = None, status: int = 200, va
         payment_labels=PAYMENT_LABELS,
         payment_status_labels=PAYMENT_STATUS_LABELS,
         transfers=bank.transfers_of_order(order_id),
-        errors=errors or {},
-        values=values or {},
-        summary=[(message, anchor) for (message, anchor) in (errors or {}).get("_summary", [])],
+        cancel_form=keyed(CancelForm, posted),
+        refund_form=keyed(RefundForm, posted),
+        summary=summary or [],
     ), status
 
 
@@ -189,26 +191,29 @@ def order(order_id: int):
     return _order_page(order_id)
 
 
-def _act(order_id: int, key: str, action, done, anchor: str):
+def _act(order_id: int, key: str, form: KeyedForm, action, done, anchor: str):
     """Run one action on the order; a refusal is shown at the top of the page and
-    beside the form `key` names (when the order still offers that form)."""
+    in the form `key` names (when the order still offers that form), beside the
+    field it is about."""
     try:
         result = action()
     except NotFound:
         raise
     except ShopError as err:
-        errors = {key: err.message, (key, "field"): getattr(err, "field", None), "_summary": [(err.message, anchor)]}
-        return _order_page(order_id, errors, err.status, {key: dict(request.form)})
+        show_error(form, getattr(err, "field", None), err.message)
+        return _order_page(order_id, err.status, [(err.message, anchor)], (key, form))
     flash(done(result) if callable(done) else done, "success")
     return redirect(url_for(".order", order_id=order_id, _anchor=key), code=303)
 
 
 @bp.post("/don-hang/<int:order_id>/phan/<int:sub_order_id>/huy", endpoint="order_cancel_part")
 def order_cancel_part(order_id: int, sub_order_id: int):
+    form = CancelForm()
     return _act(
         order_id,
         f"huy-{sub_order_id}",
-        lambda: admin.cancel_sub_order(current_user.id, order_id, sub_order_id, request.form.get("reason", "")),
+        form,
+        lambda: admin.cancel_sub_order(current_user.id, order_id, sub_order_id, form.reason.data or ""),
         _("Đã huỷ phần đơn. Hàng đã về kho; tiền thẻ (nếu có) đã được hoàn."),
         f"phan-{sub_order_id}",
     )
@@ -216,14 +221,17 @@ def order_cancel_part(order_id: int, sub_order_id: int):
 
 @bp.post("/don-hang/<int:order_id>/phan/<int:sub_order_id>/hoan-tien", endpoint="order_refund")
 def order_refund(order_id: int, sub_order_id: int):
+    form = RefundForm()
+
     def refund():
-        whole = request.form.get("mode") == "all"
-        amount = None if whole else parse_dong(request.form.get("amount"), "amount", positive=True)
-        return admin.refund_sub_order(current_user.id, order_id, sub_order_id, amount, request.form.get("reason", ""))
+        whole = form.mode.data == "all"
+        amount = None if whole else parse_dong(form.amount.data, "amount", positive=True)
+        return admin.refund_sub_order(current_user.id, order_id, sub_order_id, amount, form.reason.data or "")
 
     return _act(
         order_id,
         f"hoan-{sub_order_id}",
+        form,
         refund,
         lambda amount: _("Đã hoàn %(amount)s vào thẻ của người mua.", amount=vnd(amount, _locale())),
         f"phan-{sub_order_id}",
@@ -232,10 +240,12 @@ def order_refund(order_id: int, sub_order_id: int):
 
 @bp.post("/don-hang/<int:order_id>/huy", endpoint="order_cancel")
 def order_cancel(order_id: int):
+    form = CancelForm()
     return _act(
         order_id,
         "huy-don",
-        lambda: admin.cancel_order(current_user.id, order_id, request.form.get("reason", "")),
+        form,
+        lambda: admin.cancel_order(current_user.id, order_id, form.reason.data or ""),
         _("Đã huỷ cả đơn. Hàng đã về kho và người mua đã được báo."),
         "huy-don",
     )

@@ -17,6 +17,7 @@ from shop.ledger import queries, statements
 from shop.ledger import services as ledger
 from shop.ledger.services import LedgerError
 from shop.operator import bp
+from shop.operator.forms import LedgerAdjustmentForm, show_error
 from shop.operator.inputs import InputError, parse_dong, parse_percent_bp, percent_text
 
 
@@ -138,7 +139,7 @@ def payout_mark_paid(payout_id: int):
 # --- one producer's ledger ----------------------------------------------------------------------
 
 
-def _ledger_page(producer_id: int, errors: dict | None = None, status_code: int = 200):
+def _ledger_page(producer_id: int, form: LedgerAdjustmentForm | None = None, status_code: int = 200):
     summary = queries.balance_of(producer_id)
     return render_template(
         "operator/payouts_ledger.html",
@@ -147,8 +148,7 @@ def _ledger_page(producer_id: int, errors: dict | None = None, status_code: int 
         statement=statements.unsettled(summary.producer),
         entries=queries.recent_entries(producer_id),
         payouts=queries.payouts(producer_id=producer_id, per_page=20).items,
-        errors=errors or {},
-        form=request.form if request.method == "POST" else {},
+        form=form or LedgerAdjustmentForm(formdata=None, data={"direction": "credit"}),
         **_helpers(),
     ), status_code
 
@@ -160,26 +160,26 @@ def ledger_producer(producer_id: int):
 
 @bp.post("/doi-soat/nha-san-xuat/<int:producer_id>/dieu-chinh")
 def ledger_adjust(producer_id: int):
-    direction = request.form.get("direction")
-    errors = {}
+    form = LedgerAdjustmentForm()
+    valid = form.validate()
     amount = 0
-    if direction not in ("credit", "debit"):
-        errors["direction"] = _("Chọn cộng tiền hay trừ tiền.")
     try:
-        amount = parse_dong(request.form.get("amount"), "amount", positive=True)
+        amount = parse_dong(form.amount.data, "amount", positive=True)
     except InputError as err:
-        errors["amount"] = err.message
-    if errors:
-        return _ledger_page(producer_id, errors, 400)
+        show_error(form, "amount", err.message)
+        valid = False
+    if not valid:
+        return _ledger_page(producer_id, form, 400)
     try:
         ledger.adjust(
             producer_id,
-            amount if direction == "credit" else -amount,
-            request.form.get("reason", ""),
+            amount if form.direction.data == "credit" else -amount,
+            form.reason.data or "",
             current_user.id,
         )
     except LedgerError as err:
-        return _ledger_page(producer_id, {err.field or "amount": err.message}, 400)
+        show_error(form, err.field or "amount", err.message)
+        return _ledger_page(producer_id, form, 400)
     flash(_("Đã ghi khoản điều chỉnh."), "success")
     return redirect(url_for(".ledger_producer", producer_id=producer_id), code=303)
 

@@ -2,36 +2,20 @@
 code has been used, a form to create or edit one, and switching one off or on.
 Redemption at checkout lives in shop.promotions.vouchers."""
 
+from dataclasses import asdict
+
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; types-wtforms 3.2 lacks it
 
 from shop.catalog.reference import reference
 from shop.ledger.queries import categories_for_rates, commission_rows
 from shop.operator import bp
+from shop.operator.forms import VoucherForm, show_error
 from shop.promotions import voucher_services
 from shop.promotions.voucher_services import VoucherDraft, VoucherInvalid
-
-
-def _draft() -> VoucherDraft:
-    form = request.form
-    return VoucherDraft(
-        code=form.get("code", ""),
-        description=form.get("description", ""),
-        kind=form.get("kind", ""),
-        value=form.get("value", ""),
-        max_discount=form.get("max_discount", ""),
-        min_order=form.get("min_order", ""),
-        usage_limit=form.get("usage_limit", ""),
-        per_customer_limit=form.get("per_customer_limit", ""),
-        starts_at=form.get("starts_at", ""),
-        ends_at=form.get("ends_at", ""),
-        producers=tuple(form.getlist("producers")),
-        provinces=tuple(form.getlist("provinces")),
-        categories=tuple(form.getlist("categories")),
-        min_stars=form.get("min_stars", ""),
-        active=form.get("active") == "1",
-    )
 
 
 @bp.get("/ma-giam-gia")
@@ -49,32 +33,39 @@ def vouchers():
     )
 
 
-def _form_page(draft: VoucherDraft, voucher=None, errors: dict | None = None, status: int = 200):
-    ref = reference()
+def _form_page(form: VoucherForm, voucher=None, status: int = 200):
+    loc = str(get_locale())
+    form.producers.choices = [SelectChoice(str(row.producer.id), row.producer.name) for row in commission_rows()]
+    form.provinces.choices = [SelectChoice(str(p.id), p.name) for p in reference().provinces]
+    form.categories.choices = [
+        SelectChoice(str(c.id), c.name(loc), render_kw={"class": "is-child"} if c.level > 1 else {})
+        for c in categories_for_rates()
+    ]
     return render_template(
-        "operator/voucher.html",
-        draft=draft,
-        voucher=voucher,
-        errors=errors or {},
-        producers=[row.producer for row in commission_rows()],
-        provinces=ref.provinces,
-        categories=categories_for_rates(),
-        state_of=voucher_services.state_of,
+        "operator/voucher.html", form=form, voucher=voucher, state_of=voucher_services.state_of
     ), status
+
+
+def _refused(form: VoucherForm, err: VoucherInvalid, voucher=None):
+    for name, message in err.errors.items():
+        show_error(form, name, message)
+    return _form_page(form, voucher, 400)
 
 
 @bp.get("/ma-giam-gia/moi")
 def voucher_new():
-    return _form_page(VoucherDraft())
+    return _form_page(VoucherForm(data=asdict(VoucherDraft())))
 
 
 @bp.post("/ma-giam-gia/moi")
 def voucher_create():
-    draft = _draft()
+    form = VoucherForm()
+    if not form.validate():
+        return _form_page(form, status=400)
     try:
-        voucher = voucher_services.create_voucher(draft, current_user.id)
+        voucher = voucher_services.create_voucher(form.draft(), current_user.id)
     except VoucherInvalid as err:
-        return _form_page(draft, errors=err.errors, status=400)
+        return _refused(form, err)
     flash(_("Đã tạo mã %(code)s.", code=voucher.code), "success")
     return redirect(url_for(".vouchers"), code=303)
 
@@ -82,17 +73,19 @@ def voucher_create():
 @bp.get("/ma-giam-gia/<int:voucher_id>")
 def voucher(voucher_id: int):
     found = voucher_services.get_voucher(voucher_id)
-    return _form_page(voucher_services.draft_of(found), found)
+    return _form_page(VoucherForm(data=asdict(voucher_services.draft_of(found))), found)
 
 
 @bp.post("/ma-giam-gia/<int:voucher_id>")
 def voucher_update(voucher_id: int):
     found = voucher_services.get_voucher(voucher_id)
-    draft = _draft()
+    form = VoucherForm()
+    if not form.validate():
+        return _form_page(form, found, 400)
     try:
-        voucher_services.update_voucher(voucher_id, draft, current_user.id)
+        voucher_services.update_voucher(voucher_id, form.draft(), current_user.id)
     except VoucherInvalid as err:
-        return _form_page(draft, found, err.errors, 400)
+        return _refused(form, err, found)
     flash(_("Đã lưu mã %(code)s.", code=found.code), "success")
     return redirect(url_for(".voucher", voucher_id=voucher_id), code=303)
 

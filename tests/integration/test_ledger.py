@@ -574,11 +574,16 @@ def test_a_bad_adjustment_form_is_shown_again_with_its_message_and_changes_nothi
         ({"direction": "credit", "amount": "1,5", "reason": "x"}, "số đồng nguyên"),
         ({"direction": "credit", "amount": "0", "reason": "x"}, "lớn hơn 0"),
         ({"direction": "sideways", "amount": "5000", "reason": "x"}, "cộng tiền hay trừ tiền"),
+        ({"amount": "5000", "reason": "x"}, "cộng tiền hay trừ tiền"),  # no direction is never a credit
+        ({"direction": "debit", "amount": "9" * 40, "reason": "x"}, "tối đa là 2.000.000.000"),
     ]
     for form, message in cases:
         response = operator.post(f"/ops/doi-soat/nha-san-xuat/{shop.mine}/dieu-chinh", data=form)
         assert response.status_code == 400
         assert message in response.get_data(as_text=True), form
+    page = response.get_data(as_text=True)  # the last one: shown again as typed, the message under the amount
+    assert re.search(r'<input checked id="direction-1" name="direction" type="radio" value="debit">', page)
+    assert 'aria-describedby="amount-error"' in page and 'value="' + "9" * 40 + '"' in page
     assert entries(shop.mine) == []
 
 

@@ -7,6 +7,7 @@ Every action is audited; every refusal says why and changes nothing."""
 import csv
 import dataclasses
 import io
+import re
 import secrets
 from datetime import UTC, datetime
 
@@ -346,6 +347,25 @@ def test_renaming_keeps_the_address_and_search_finds_the_products_by_the_new_nam
     assert response.status_code == 400 and fresh(Category, leaf.id).name_vi == "Cốm làng Vòng"
 
 
+def test_a_refused_name_is_shown_beside_its_input_in_the_form_it_was_typed_in(ops, shop):
+    leaf = category()
+    response = ops.post(f"/ops/danh-muc/{leaf.id}/doi-ten", data={"name_vi": "Cốm", "name_en": "x" * 201})
+    page = text_of(response)
+    assert response.status_code == 400
+    field = re.search(rf'<div class="field has-error">\s*<label for="rn-{leaf.id}-en">.*?</div>', page, re.S)
+    assert field and 'aria-invalid="true"' in field[0] and "Tên dài tối đa 200 ký tự." in field[0]
+    assert f'id="rn-{leaf.id}-vi"' in page and 'value="Cốm"' in page  # what was typed, in its own form
+    assert page.count('aria-invalid="true"') == 1  # only the form that was sent
+    assert re.search(r'<details class="oc-edit" open>', page)
+
+    response = ops.post("/ops/danh-muc/them", data={"parent_id": "", "name_vi": "", "name_en": "Gifts"})
+    page = text_of(response)
+    assert response.status_code == 400
+    assert re.search(r'<details class="oc-add" open>', page)
+    assert 'aria-describedby="add-0-vi-error"' in page and "Nhập tên tiếng Việt." in page
+    assert 'value="Gifts"' in page
+
+
 def test_reordering_moves_a_category_one_place_among_its_siblings(ops, shop):
     parent = subgroup()
     first, second = list(
@@ -652,6 +672,7 @@ BAD_REFUNDS = [
     ("0", "hỏng", "Số tiền phải lớn hơn 0."),
     ("50000", "", "Nhập lý do"),
     ("99000000", "hỏng", "Không thể hoàn"),
+    ("9" * 40, "hỏng", "Số tiền tối đa là 2.000.000.000 đồng."),
 ]
 
 
@@ -666,6 +687,23 @@ def test_a_refund_with_a_bad_amount_or_no_reason_is_refused_and_nothing_moves(op
     assert fresh(SubOrder, sub.id).refunded_amount == 0
     assert refunded_at_stripe(card_payments, paid_order.id) == 0
     assert audit("sub_order.refund") == []
+
+
+def test_a_refused_refund_comes_back_as_typed_with_the_message_under_its_field(ops, shop, paid_order, card_payments):
+    sub = part_of(paid_order, shop.mine)
+    url = f"/ops/don-hang/{paid_order.id}/phan/{sub.id}/hoan-tien"
+    page = text_of(ops.post(url, data={"mode": "amount", "amount": "1.5", "reason": "hàng vỡ"}))
+    key = f"hoan-{sub.id}"
+    amount = re.search(rf'<div class="field has-error">\s*<label for="{key}-amount">.*?</div>', page, re.S)
+    assert amount and 'value="1.5"' in amount[0] and "Nhập số tiền là số đồng nguyên" in amount[0]
+    assert f'aria-describedby="{key}-amount-error"' in amount[0]
+    assert re.search(rf'<textarea[^>]*id="{key}-reason"[^>]*>\s*hàng vỡ</textarea>', page)
+    assert re.search(rf'<details class="oc-confirm" id="{key}" open>', page)
+    assert page.count('aria-invalid="true"') == 1  # the other parts' forms are untouched
+
+    page = text_of(ops.post(url, data={"mode": "all", "amount": "", "reason": " "}))
+    reason = re.search(rf'<div class="field has-error">\s*<label for="{key}-reason">.*?</div>', page, re.S)
+    assert reason and "Nhập lý do" in reason[0]
 
 
 def test_cancelling_a_paid_part_refunds_it_first(ops, shop, paid_order, card_payments):

@@ -2,6 +2,7 @@
 is refused with a message on the field at fault and nothing is saved; every
 change is in the audit log. Times are typed in Vietnam time."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from shop.accounts.services import create_user
 from shop.audit.models import AuditEntry
+from shop.catalog.models import Category
 from shop.extensions import db
 from shop.promotions import voucher_services
 from shop.promotions.models import Voucher
@@ -87,6 +89,8 @@ BAD_INPUT = [
     ({"kind": "bogo"}, "kind", "kiểu giảm"),
     ({"max_discount": "0"}, "max_discount", "lớn hơn 0"),
     ({"min_order": "ba trăm"}, "min_order", "số đồng nguyên"),
+    ({"kind": "fixed", "value": "9" * 40}, "value", "tối đa là 2.000.000.000"),  # was a 500
+    ({"max_discount": "3.000.000.000"}, "max_discount", "tối đa là 2.000.000.000"),
     ({"usage_limit": "0"}, "usage_limit", "từ 1"),
     ({"per_customer_limit": "200"}, "per_customer_limit", "không được lớn hơn tổng"),
     ({"ends_at": "2026-01-01T00:00"}, "ends_at", "phải sau"),
@@ -180,4 +184,28 @@ def test_vouchers_are_for_operators_only(app, client):
     shopper.post("/tai-khoan/dang-nhap", data={"email": "khach@example.vn", "password": PASSWORD})
     assert shopper.get("/ops/ma-giam-gia").status_code == 404
     assert shopper.post("/ops/ma-giam-gia/moi", data=GOOD).status_code == 404
+    assert count() == 0
+
+
+def test_odd_input_is_shown_again_on_its_field_with_the_ticked_boxes(console):
+    producer = make_producer("HTX Mộc Châu")
+    sub_group = db.session.scalars(select(Category).where(Category.level == 2)).first()
+    form = dict(GOOD, kind="fixed", value="30.000", provinces=["abc"], min_stars="9" * 30, usage_limit="1" * 25)
+    form.update(producers=[str(producer.id)], categories=[str(sub_group.id)])
+    form.pop("active")
+
+    response = console.post("/ops/ma-giam-gia/moi", data=form)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    for message in (
+        "Lựa chọn không hợp lệ.",  # provinces
+        "Số sao tối thiểu là 3, 4 hoặc 5.",
+        "Số lượt dùng là số nguyên từ 1, hoặc để trống nếu không giới hạn.",
+    ):
+        assert message in page
+    assert re.search(rf'<input checked id="producers-0"[^>]*value="{producer.id}"', page), "stays ticked"
+    assert re.search(rf'<label class="is-child"><input[^>]*value="{sub_group.id}"', page)
+    assert not re.search(r'<input[^>]*name="active"[^>]*checked', page), "switched off stays off"
+    assert re.search(r'<input checked[^>]*name="kind"[^>]*value="fixed"', page)
     assert count() == 0
