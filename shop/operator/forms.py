@@ -230,3 +230,32 @@ class LedgerAdjustmentForm(Form):
     )
     amount = StringField(_l("Số tiền (đồng)"), default="", render_kw={"inputmode": "numeric", "autocomplete": "off"})
     reason = TextAreaField(_l("Lý do"), default="", render_kw={"rows": "2", "maxlength": "2000"})
+
+
+class ReviewReasonForm(KeyedForm):
+    """A decision on a producer or a certificate (/ops/nha-san-xuat, /ops/giay-chung-nhan):
+    its reason, judged by shop.operator.producers_services (needed to refuse, suspend or
+    reinstate; at most REASON_MAX characters). Approving sends none. The input's id is the
+    prefix the page gives it ("reason-reject", "reason-certificate-7")."""
+
+    reason = TextAreaField(_l("Lý do"), default="")
+
+    def placed(self, prefix: str):
+        self.reason.id = self.reason.label.field_id = prefix
+        return self
+
+
+def _review_reason(label):
+    return TextAreaField(label, default="", render_kw={"rows": "2", "maxlength": "2000", "required": True})
+
+
+class RejectReasonForm(ReviewReasonForm):
+    reason = _review_reason(_l("Lý do từ chối"))
+
+
+class SuspendReasonForm(ReviewReasonForm):
+    reason = _review_reason(_l("Lý do tạm ngưng"))
+
+
+class ReinstateReasonForm(ReviewReasonForm):
+    reason = _review_reason(_l("Lý do mở lại"))

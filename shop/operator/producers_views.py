@@ -19,10 +19,18 @@ from shop.errors import NotFound
 from shop.formatting import today_vn
 from shop.inputs import parse_int
 from shop.operator import bp, producers_services, queries
+from shop.operator.forms import (
+    ReinstateReasonForm,
+    RejectReasonForm,
+    ReviewReasonForm,
+    SuspendReasonForm,
+    keyed,
+    show_error,
+)
 from shop.operator.producers_services import ReviewError
 from shop.operator.view_helpers import _int_arg, _next, _page
 from shop.portal.files import document_file
-from shop.portal.forms import CERTIFICATE_STATE_LABELS, ReasonForm
+from shop.portal.forms import CERTIFICATE_STATE_LABELS
 from shop.portal.images import DOCUMENT_TYPES
 from shop.storage import CERTIFICATES, storage
 
@@ -43,8 +51,7 @@ def producers():
         filters={"status": status, "province": province_id, "q": q},
         status_labels=queries.PRODUCER_STATUS_LABELS,
         state_labels=CERTIFICATE_STATE_LABELS,
-        form=ReasonForm(formdata=None),
-        errors={},
+        reject_form=keyed(RejectReasonForm, None),
     )
 
 
@@ -55,7 +62,17 @@ def _not_found(message: str, back_endpoint: str, back_label: str):
     ), 404
 
 
-def _producer_page(producer_id: int, errors: dict | None = None, status: int = 200):
+def _refused(posted: tuple | None) -> dict:
+    """{key: message} of a refused decision (`posted` is (key, form)), for the page's
+    summary when that form is no longer offered."""
+    if posted is None:
+        return {}
+    form = posted[1]
+    return {posted[0]: " ".join(str(m) for m in [*form.form_errors, *form.reason.errors])}
+
+
+def _producer_page(producer_id: int, posted: tuple | None = None, status: int = 200):
+    """The producer's file. `posted` is (action, form) of a refused decision, shown again as typed."""
     file = queries.producer_file(producer_id)
     if file is None:
         return _not_found(_("Không tìm thấy nhà sản xuất."), ".producers", _("Về danh sách nhà sản xuất"))
@@ -65,9 +82,10 @@ def _producer_page(producer_id: int, errors: dict | None = None, status: int = 2
         status_labels=queries.PRODUCER_STATUS_LABELS,
         state_labels=CERTIFICATE_STATE_LABELS,
         ledger_labels=queries.LEDGER_KIND_LABELS,
-        form=ReasonForm(formdata=None),
-        errors=errors or {},
-        typed=request.form.get("reason", "") if errors else "",
+        reject_form=keyed(RejectReasonForm, posted),
+        suspend_form=keyed(SuspendReasonForm, posted),
+        reinstate_form=keyed(ReinstateReasonForm, posted),
+        errors=_refused(posted),
     ), status
 
 
@@ -76,20 +94,16 @@ def producer(producer_id: int):
     return _producer_page(producer_id)
 
 
-def _producer_action(producer_id: int, action: str, call, done: str):
-    form = ReasonForm()
+def _producer_action(producer_id: int, action: str, form: ReviewReasonForm, call, done: str):
     if not form.validate_on_submit():
-        if form.errors.keys() - {"reason"}:
-            abort(400)  # no CSRF token: nothing to show again
-        return _producer_page(
-            producer_id, {action: _("Lý do dài tối đa %(n)s ký tự.", n=producers_services.REASON_MAX)}, 400
-        )
+        abort(400)  # no CSRF token: nothing to show again (the reason is judged by the service)
     try:
         call(current_user.id, producer_id, form.reason.data or "")
     except NotFound as err:
         return _not_found(err.message, ".producers", _("Về danh sách nhà sản xuất"))
     except ReviewError as err:
-        return _producer_page(producer_id, {action: err.message}, 400)
+        show_error(form, err.field, err.message)
+        return _producer_page(producer_id, (action, form), 400)
     flash(done, "success")
     return redirect(_next(url_for(".producer", producer_id=producer_id)))
 
@@ -103,7 +117,7 @@ def approve(producer_id: int):
     def decide(actor: int, pid: int, reason: str) -> None:
         waiting.append(producers_services.decide_application(actor, pid, True, reason, verify))
 
-    response = _producer_action(producer_id, "approve", decide, _("Đã duyệt hồ sơ."))
+    response = _producer_action(producer_id, "approve", ReviewReasonForm(), decide, _("Đã duyệt hồ sơ."))
     if waiting and waiting[0]:
         flash(
             ngettext(
@@ -121,6 +135,7 @@ def reject(producer_id: int):
     return _producer_action(
         producer_id,
         "reject",
+        RejectReasonForm(),
         lambda actor, pid, reason: producers_services.decide_application(actor, pid, False, reason),
         _("Đã từ chối hồ sơ."),
     )
@@ -131,6 +146,7 @@ def suspend_producer(producer_id: int):
     return _producer_action(
         producer_id,
         "suspend",
+        SuspendReasonForm(),
         producers_services.suspend_producer,
         _("Đã tạm ngưng nhà sản xuất; sản phẩm của họ không còn hiển thị."),
     )
@@ -141,12 +157,14 @@ def reinstate_producer(producer_id: int):
     return _producer_action(
         producer_id,
         "reinstate",
+        ReinstateReasonForm(),
         producers_services.reinstate_producer,
         _("Đã mở lại nhà sản xuất; sản phẩm đang bán hiển thị trở lại."),
     )
 
 
-def _certificates_page(tab: str, errors: dict | None = None, status: int = 200):
+def _certificates_page(tab: str, posted: tuple | None = None, status: int = 200):
+    """A tab of certificates. `posted` is (certificate id, form) of a refused rejection."""
     today = today_vn()
     if tab == "expiring":
         items = queries.expiring_certificates(today)
@@ -162,9 +180,8 @@ def _certificates_page(tab: str, errors: dict | None = None, status: int = 200):
         today=today,
         soon=today + timedelta(days=queries.EXPIRING_DAYS),
         expiring_days=queries.EXPIRING_DAYS,
-        form=ReasonForm(formdata=None),
-        errors=errors or {},
-        typed=request.form.get("reason", "") if errors else "",
+        reject_form=keyed(RejectReasonForm, posted),
+        errors=_refused(posted),
         state_labels=CERTIFICATE_STATE_LABELS,
         status_labels=queries.PRODUCER_STATUS_LABELS,
     ), status
@@ -176,19 +193,16 @@ def certificates():
 
 
 def _certificate_action(certificate_id: int, verify: bool, done: str):
-    form = ReasonForm()
+    form = RejectReasonForm()
     if not form.validate_on_submit():
-        if form.errors.keys() - {"reason"}:
-            abort(400)
-        return _certificates_page(
-            "pending", {certificate_id: _("Lý do dài tối đa %(n)s ký tự.", n=producers_services.REASON_MAX)}, 400
-        )
+        abort(400)  # no CSRF token
     try:
         producers_services.decide_certificate(current_user.id, certificate_id, verify, form.reason.data or "")
     except NotFound as err:
         return _not_found(err.message, ".certificates", _("Về danh sách giấy chứng nhận"))
     except ReviewError as err:
-        return _certificates_page("pending", {certificate_id: err.message}, 400)
+        show_error(form, err.field, err.message)
+        return _certificates_page("pending", (certificate_id, form), 400)
     flash(done, "success")
     return redirect(_next(url_for(".certificates")))
 

@@ -343,6 +343,25 @@ def test_a_reason_longer_than_two_thousand_characters_is_refused(ops, shop):
     refused = ops.post(f"/ops/nha-san-xuat/{shop.mine}/tam-ngung", data={"reason": "x" * 2001})
     assert refused.status_code == 400 and "Lý do dài tối đa 2000 ký tự." in text(refused)
     assert fresh(Producer, shop.mine).status == "approved" and audit_rows() == []
+    # Shown again as typed, the message under the reason and tied to it.
+    page = refused.get_data(as_text=True)
+    textarea = re.search(r"<textarea ([^>]*)>([^<]*)</textarea>", page)
+    assert textarea and 'id="reason-suspend"' in textarea[1] and textarea[2].strip() == "x" * 2001
+    assert 'aria-invalid="true"' in textarea[1] and "reason-suspend-error" in textarea[1]
+    assert re.search(r'<p class="field-error" id="reason-suspend-error">Lý do dài tối đa 2000 ký tự.</p>', page)
+
+
+def test_a_refused_certificate_rejection_comes_back_as_typed_under_its_certificate(app, ops, shop):
+    first = pending_certificate(app, shop.other, shop.tea_product, "png", "11/QĐ-UBND")
+    second = pending_certificate(app, shop.other, shop.tea_product, "png", "22/QĐ-UBND")
+    refused = ops.post(f"/ops/giay-chung-nhan/{first.id}/tu-choi", data={"reason": "y" * 2001})
+    assert refused.status_code == 400 and fresh(Certificate, first.id).state == "pending"
+    page = refused.get_data(as_text=True)
+    mine = re.search(rf'<textarea ([^>]*id="reason-certificate-{first.id}"[^>]*)>([^<]*)</textarea>', page)
+    assert mine and 'aria-invalid="true"' in mine[1] and mine[2].strip() == "y" * 2001
+    assert f'<p class="field-error" id="reason-certificate-{first.id}-error">Lý do dài tối đa 2000 ký tự.' in page
+    other = re.search(rf'<textarea ([^>]*id="reason-certificate-{second.id}"[^>]*)>([^<]*)</textarea>', page)
+    assert other and "aria-invalid" not in other[1] and other[2].strip() == ""
 
 
 def test_an_action_on_a_producer_that_does_not_exist_is_a_404_that_changes_nothing(ops, shop):
