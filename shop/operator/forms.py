@@ -5,6 +5,7 @@ refusals the views put beside the field they name (`show_error`)."""
 from flask_babel import lazy_gettext as _l
 from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
     BooleanField,
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -259,3 +260,29 @@ class SuspendReasonForm(ReviewReasonForm):
 
 class ReinstateReasonForm(ReviewReasonForm):
     reason = _review_reason(_l("Lý do mở lại"))
+
+
+_PERCENT_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
+
+
+class ProducerRateForm(KeyedForm):
+    """A producer's own commission rate (/ops/doi-soat/hoa-hong, one per producer): a
+    percentage read by parse_percent_bp; blank, or the "Dùng mặc định" button (clear),
+    goes back to the platform's default. `q` is the search to return to."""
+
+    SUFFIXES = {"q": "rate-q"}
+
+    rate = StringField(_l("Tỷ lệ riêng (%)"), default="", render_kw=_PERCENT_INPUT)
+    clear = StringField()  # the value of the "Dùng mặc định" button; not rendered
+    q = HiddenField(default="")
+
+
+class CategoryRateForm(KeyedForm):
+    """A producer's rate for one category and those under it. The categories are set by
+    the view; one that does not exist is refused by shop.ledger.services.set_category_rate."""
+
+    SUFFIXES = {"category_id": "cat", "category_rate": "cat-rate", "q": "cat-q"}
+
+    category_id = SelectField(_l("Danh mục"), validate_choice=False, default="")
+    category_rate = StringField(_l("Tỷ lệ (%)"), default="", render_kw=_PERCENT_INPUT)
+    q = HiddenField(default="")

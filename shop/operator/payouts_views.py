@@ -9,15 +9,17 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; types-wtforms 3.2 lacks it
 
 from shop.bank import services as bank
 from shop.errors import NotFound
 from shop.formatting import today_vn
+from shop.inputs import parse_int
 from shop.ledger import queries, statements
 from shop.ledger import services as ledger
 from shop.ledger.services import LedgerError
 from shop.operator import bp
-from shop.operator.forms import LedgerAdjustmentForm, show_error
+from shop.operator.forms import CategoryRateForm, LedgerAdjustmentForm, ProducerRateForm, keyed, show_error
 from shop.operator.inputs import InputError, parse_dong, parse_percent_bp, percent_text
 
 
@@ -187,16 +189,28 @@ def ledger_adjust(producer_id: int):
 # --- commission rates -------------------------------------------------------------------------
 
 
-def _commissions_page(errors: dict | None = None, status_code: int = 200):
+def _commissions_page(posted: tuple | None = None, status_code: int = 200):
+    """The rates, one card per producer. `posted` is (producer id, form) of a refused
+    rate, shown again as typed in that producer's card."""
     search = request.args.get("q", "")
+    choices = [SelectChoice("", _("— chọn —"))] + [
+        SelectChoice(str(c.id), ("— " if c.level > 1 else "") + c.name(_locale()))
+        for c in queries.categories_for_rates()
+    ]
+    make_category_form = keyed(CategoryRateForm, posted)
+
+    def category_form(key, prefix: str, **saved):
+        form = make_category_form(key, prefix, **saved)
+        form.category_id.choices = choices
+        return form
+
     return render_template(
         "operator/commissions.html",
         rows=queries.commission_rows(search),
         default_bp=queries.default_rate_bp(),
-        categories=queries.categories_for_rates(),
         search=search,
-        errors=errors or {},
-        form=request.form if request.method == "POST" else {},
+        rate_form=keyed(ProducerRateForm, posted),
+        category_form=category_form,
         **_helpers(),
     ), status_code
 
@@ -206,43 +220,45 @@ def commissions():
     return _commissions_page()
 
 
-def _back_to_commissions(producer_id: int):
-    return redirect(url_for(".commissions", q=request.form.get("q") or None) + f"#nsx-{producer_id}", code=303)
+def _back_to_commissions(producer_id: int, search: str | None):
+    return redirect(url_for(".commissions", q=search or None) + f"#nsx-{producer_id}", code=303)
 
 
 @bp.post("/doi-soat/hoa-hong/<int:producer_id>")
 def commission_set(producer_id: int):
-    raw = (request.form.get("rate") or "").strip()
+    form = ProducerRateForm()
+    raw = (form.rate.data or "").strip()
     try:
-        rate = None if not raw or request.form.get("clear") else parse_percent_bp(raw, "rate")
+        rate = None if not raw or form.clear.data else parse_percent_bp(raw, "rate")
         ledger.set_producer_rate(producer_id, rate, current_user.id)
     except (InputError, LedgerError) as err:
-        return _commissions_page({(producer_id, "rate"): err.message}, 400)
+        show_error(form, "rate", err.message)
+        return _commissions_page((producer_id, form), 400)
     flash(_("Đã lưu tỷ lệ hoa hồng. Đơn đã đặt giữ tỷ lệ cũ."), "success")
-    return _back_to_commissions(producer_id)
+    return _back_to_commissions(producer_id, form.q.data)
 
 
 @bp.post("/doi-soat/hoa-hong/<int:producer_id>/danh-muc")
 def commission_category_set(producer_id: int):
-    errors = {}
-    category_raw = request.form.get("category_id", "")
+    form = CategoryRateForm()
+    # Not a row id (blank, "²", 40 digits): refused here, never looked up.
+    category_id = parse_int(form.category_id.data, minimum=1)
+    if category_id is None:
+        show_error(form, "category_id", _("Chọn một danh mục."))
     rate = None
-    if not category_raw.isdigit():
-        errors[(producer_id, "category_id")] = _("Chọn một danh mục.")
     try:
-        rate = parse_percent_bp(request.form.get("category_rate"), "category_rate")
+        rate = parse_percent_bp(form.category_rate.data, "category_rate")
     except InputError as err:
-        errors[(producer_id, "category_rate")] = err.message
-    if rate is not None and not errors:
+        show_error(form, "category_rate", err.message)
+    if category_id is not None and rate is not None:
         try:
-            ledger.set_category_rate(producer_id, int(category_raw), rate, current_user.id)
+            ledger.set_category_rate(producer_id, category_id, rate, current_user.id)
         except LedgerError as err:
-            field = "category_rate" if err.field == "rate" else (err.field or "category_id")
-            errors[(producer_id, field)] = err.message
-    if errors:
-        return _commissions_page(errors, 400)
+            show_error(form, "category_rate" if err.field == "rate" else (err.field or "category_id"), err.message)
+    if form.category_id.errors or form.category_rate.errors:
+        return _commissions_page((producer_id, form), 400)
     flash(_("Đã lưu tỷ lệ theo danh mục."), "success")
-    return _back_to_commissions(producer_id)
+    return _back_to_commissions(producer_id, form.q.data)
 
 
 @bp.post("/doi-soat/hoa-hong/muc/<int:override_id>/xoa")

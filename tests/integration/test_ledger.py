@@ -629,6 +629,22 @@ def test_a_bad_commission_rate_is_refused_and_nothing_changes(operator, shop):
             f"/ops/doi-soat/hoa-hong/{shop.mine}/danh-muc", data={"category_id": "", "category_rate": rate}
         )
         assert bad_category.status_code == 400 and "Chọn một danh mục" in bad_category.get_data(as_text=True)
+    for category_id in ("²", "9" * 40, "0", "\x00"):  # "²".isdigit() once took it to int(): a 500
+        bad_category = operator.post(
+            f"/ops/doi-soat/hoa-hong/{shop.mine}/danh-muc", data={"category_id": category_id, "category_rate": "5"}
+        )
+        assert bad_category.status_code == 400, category_id
+    # The last refused rate comes back as typed in its producer's card, its message tied to it.
+    page = response.get_data(as_text=True)
+    rate = re.search(rf'<input ([^>]*id="nsx-{shop.mine}-rate"[^>]*)>', page)
+    assert rate and 'value="-3"' in rate[1] and f'aria-describedby="nsx-{shop.mine}-rate-error"' in rate[1]
+    group = db.session.scalars(select(Category).where(Category.level == 2).order_by(Category.id)).first()
+    kept = operator.post(
+        f"/ops/doi-soat/hoa-hong/{shop.mine}/danh-muc", data={"category_id": str(group.id), "category_rate": "8,555"}
+    ).get_data(as_text=True)
+    assert re.search(rf'<option selected value="{group.id}">', kept)
+    assert re.search(rf'<input [^>]*id="nsx-{shop.mine}-cat-rate"[^>]*value="8,555"', kept)
+    assert '<details class="ops-data" open>' in kept
     assert fresh(Producer, shop.mine).commission_bp is None
     assert db.session.scalar(select(func.count(CommissionOverride.id))) == 0
 
