@@ -286,3 +286,19 @@ class CategoryRateForm(KeyedForm):
     category_id = SelectField(_l("Danh mục"), validate_choice=False, default="")
     category_rate = StringField(_l("Tỷ lệ (%)"), default="", render_kw=_PERCENT_INPUT)
     q = HiddenField(default="")
+
+
+class ClosePeriodForm(Form):
+    """Closing a payout week by hand (/ops/doi-soat). The weeks are set by the view; the
+    Monday is read by the view and judged by shop.ledger.services.close_period."""
+
+    period_start = SelectField(_l("Tuần"), validate_choice=False, default="")
+
+
+class MarkPaidForm(Form):
+    """A due payout marked "đã chuyển" (/ops/doi-soat/<id>) with the bank transfer's
+    reference, judged by shop.ledger.services.mark_paid."""
+
+    reference = StringField(
+        _l("Mã giao dịch ngân hàng"), default="", render_kw={"maxlength": "120", "autocomplete": "off"}
+    )

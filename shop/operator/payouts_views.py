@@ -13,13 +13,21 @@ from wtforms import SelectChoice  # type: ignore[attr-defined]  # new in WTForms
 
 from shop.bank import services as bank
 from shop.errors import NotFound
-from shop.formatting import today_vn
+from shop.formatting import today_vn, vn_date
 from shop.inputs import parse_int
 from shop.ledger import queries, statements
 from shop.ledger import services as ledger
 from shop.ledger.services import LedgerError
 from shop.operator import bp
-from shop.operator.forms import CategoryRateForm, LedgerAdjustmentForm, ProducerRateForm, keyed, show_error
+from shop.operator.forms import (
+    CategoryRateForm,
+    ClosePeriodForm,
+    LedgerAdjustmentForm,
+    MarkPaidForm,
+    ProducerRateForm,
+    keyed,
+    show_error,
+)
 from shop.operator.inputs import InputError, parse_dong, parse_percent_bp, percent_text
 
 
@@ -58,13 +66,24 @@ def _parse_week(raw: str | None) -> date | None:
 # --- balances and payouts -------------------------------------------------------------------
 
 
-def _payouts_page(errors: dict | None = None, status_code: int = 200):
+def _payouts_page(form: ClosePeriodForm | None = None, status_code: int = 200):
+    """The balances and payouts; `form` is a refused week closing, shown again as sent."""
     status = request.args.get("status") or None
     if status not in (None, "due", "paid"):
         status = None
     producer_id = _int_arg("producer")
     week = _parse_week(request.args.get("week"))
     page = _int_arg("page") or 1
+    weeks = queries.week_states(_closable_weeks(today_vn()))
+    form = form or ClosePeriodForm(formdata=None)
+    form.period_start.choices = [
+        SelectChoice(
+            w.monday.isoformat(),
+            f"{vn_date(w.monday, _locale())} – {vn_date(w.sunday, _locale())} · "
+            + (_("đã chốt") if w.closed else _("chưa chốt")),
+        )
+        for w in weeks
+    ]
     return render_template(
         "operator/payouts.html",
         balances=queries.balances(),
@@ -72,8 +91,8 @@ def _payouts_page(errors: dict | None = None, status_code: int = 200):
         status=status,
         producer_id=producer_id,
         week=week,
-        weeks=queries.week_states(_closable_weeks(today_vn())),
-        errors=errors or {},
+        weeks=weeks,
+        form=form,
         **_helpers(),
     ), status_code
 
@@ -85,13 +104,16 @@ def payouts():
 
 @bp.post("/doi-soat/chot-ky")
 def payout_close():
-    week = _parse_week(request.form.get("period_start"))
+    form = ClosePeriodForm()
+    week = _parse_week(form.period_start.data)
     if week is None:
-        return _payouts_page({"period_start": _("Chọn tuần cần chốt.")}, 400)
+        show_error(form, "period_start", _("Chọn tuần cần chốt."))
+        return _payouts_page(form, 400)
     try:
         made = ledger.close_period(week, current_user.id)
     except LedgerError as err:
-        return _payouts_page({"period_start": err.message}, 400)
+        show_error(form, "period_start", err.message)
+        return _payouts_page(form, 400)
     if made:
         flash(_("Đã chốt kỳ: %(n)s bảng đối soát mới.", n=len(made)), "success")
     else:
@@ -102,7 +124,8 @@ def payout_close():
 # --- one statement ------------------------------------------------------------------------------
 
 
-def _payout_page(payout_id: int, errors: dict | None = None, status_code: int = 200):
+def _payout_page(payout_id: int, form: MarkPaidForm | None = None, status_code: int = 200):
+    """A statement; `form` is a refused "đã chuyển", shown again as typed."""
     payout = queries.payout(payout_id)
     return render_template(
         "operator/payout.html",
@@ -110,7 +133,7 @@ def _payout_page(payout_id: int, errors: dict | None = None, status_code: int = 
         statement=statements.for_payout(payout),
         transfer=bank.payout_transfer(payout),
         transfer_note=bank.payout_reference(payout),
-        errors=errors or {},
+        form=form or MarkPaidForm(formdata=None),
         **_helpers(),
     ), status_code
 
@@ -130,10 +153,12 @@ def payout_csv(payout_id: int):
 
 @bp.post("/doi-soat/<int:payout_id>/da-chuyen")
 def payout_mark_paid(payout_id: int):
+    form = MarkPaidForm()
     try:
-        ledger.mark_paid(payout_id, request.form.get("reference", ""), current_user.id)
+        ledger.mark_paid(payout_id, form.reference.data or "", current_user.id)
     except LedgerError as err:
-        return _payout_page(payout_id, {err.field or "reference": err.message}, 400)
+        show_error(form, err.field or "reference", err.message)  # "bank_account" is no field: above the form
+        return _payout_page(payout_id, form, 400)
     flash(_("Đã ghi nhận chuyển tiền."), "success")
     return redirect(url_for(".payout", payout_id=payout_id), code=303)
 

@@ -527,6 +527,13 @@ def test_the_operator_closes_a_week_reads_the_statement_and_marks_it_paid(operat
     refused = operator.post(f"/ops/doi-soat/{payout.id}/da-chuyen", data={"reference": ""})
     assert refused.status_code == 400 and "mã giao dịch" in refused.get_data(as_text=True)
     assert fresh(Payout, payout.id).status == "due"
+    too_long = operator.post(f"/ops/doi-soat/{payout.id}/da-chuyen", data={"reference": "FT" + "9" * 119})
+    page = too_long.get_data(as_text=True)  # shown again as typed, the message tied to the input
+    assert too_long.status_code == 400 and fresh(Payout, payout.id).status == "due"
+    reference = re.search(r'<input ([^>]*id="reference"[^>]*)>', page)
+    assert reference and f'value="FT{"9" * 119}"' in reference[1]
+    assert 'aria-describedby="reference-error"' in reference[1]
+    assert '<p class="field-error" id="reference-error">Mã giao dịch quá dài' in page
     done = operator.post(f"/ops/doi-soat/{payout.id}/da-chuyen", data={"reference": "FT24061234"})
     assert done.status_code == 303 and fresh(Payout, payout.id).status == "paid"
     again = operator.post(f"/ops/doi-soat/{payout.id}/da-chuyen", data={"reference": "FT-2"})
@@ -562,8 +569,14 @@ def test_closing_a_week_from_the_console_refuses_a_week_still_running(operator, 
     this_monday, _end = ledger.period_of(today_vn())
     response = operator.post("/ops/doi-soat/chot-ky", data={"period_start": this_monday.isoformat()})
     assert response.status_code == 400 and "chưa kết thúc" in response.get_data(as_text=True)
-    bad = operator.post("/ops/doi-soat/chot-ky", data={"period_start": "hôm qua"})
-    assert bad.status_code == 400
+    assert '<select aria-describedby="period_start-error" aria-invalid="true"' in response.get_data(as_text=True)
+    for week in ("hôm qua", "9" * 40, "2026-02-30", ""):
+        bad = operator.post("/ops/doi-soat/chot-ky", data={"period_start": week})
+        assert bad.status_code == 400, week
+        page = bad.get_data(as_text=True)
+        assert '<p class="field-error" id="period_start-error">Chọn tuần cần chốt.</p>' in page, week
+    missing = operator.post("/ops/doi-soat/chot-ky", data={})
+    assert missing.status_code == 400 and "Chọn tuần cần chốt." in missing.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Payout.id))) == 0
 
 
