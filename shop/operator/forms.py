@@ -302,3 +302,22 @@ class MarkPaidForm(Form):
     reference = StringField(
         _l("Mã giao dịch ngân hàng"), default="", render_kw={"maxlength": "120", "autocomplete": "off"}
     )
+
+
+def _setting(label, name: str):
+    return StringField(
+        label,
+        id=f"s-{name}",
+        default="",
+        filters=[_strip(30)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off", "required": True},
+    )
+
+
+class MarketSettingsForm(Form):
+    """The COD limit, the card order's hold and the default commission (/ops/cai-dat), as
+    typed: read by the view's parsers, judged by shop.settings.services.update_settings."""
+
+    cod_max_amount = _setting(_l("Hạn mức thanh toán khi nhận hàng (COD)"), "cod_max_amount")
+    card_reservation_minutes = _setting(_l("Thời gian giữ hàng khi chờ thanh toán thẻ"), "card_reservation_minutes")
+    default_commission_bp = _setting(_l("Hoa hồng mặc định"), "default_commission_bp")

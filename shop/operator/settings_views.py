@@ -14,7 +14,7 @@ from flask_login import current_user
 from shop.catalog import services as catalog
 from shop.errors import ShopError
 from shop.operator import bp
-from shop.operator.forms import LegalDetailsForm, show_error
+from shop.operator.forms import LegalDetailsForm, MarketSettingsForm, show_error
 from shop.operator.inputs import parse_count, parse_dong, parse_percent_bp, percent_text
 from shop.settings import legal
 from shop.settings import services as settings
@@ -88,14 +88,16 @@ def _rows_from_form() -> dict[str, list[BandRow]]:
 def _page(
     status: int = 200,
     *,
-    values: dict | None = None,
+    form: MarketSettingsForm | None = None,
     errors: dict | None = None,
     rows: dict | None = None,
     zone_errors: dict | None = None,
 ):
+    """The settings page; `form` is refused settings shown again as typed, `errors` and
+    `rows` a refused shipping table (its inputs by name)."""
     return render_template(
         "operator/settings.html",
-        values=values or _setting_values(),
+        form=form or MarketSettingsForm(formdata=None, data=_setting_values()),
         errors=errors or {},
         rows=rows or _rows_from_table(),
         zone_errors=zone_errors or {},
@@ -113,25 +115,25 @@ def settings_page():
 
 @bp.post("/cai-dat", endpoint="settings_save")
 def settings_save():
-    raw = {key: request.form.get(key, "").strip()[:30] for key in settings.LIMITS}
+    form = MarketSettingsForm()
     parsers = {
         "cod_max_amount": lambda text: parse_dong(text, "cod_max_amount"),
         "card_reservation_minutes": lambda text: parse_count(text, "card_reservation_minutes", minimum=5, maximum=1440),
         "default_commission_bp": lambda text: parse_percent_bp(text, "default_commission_bp"),
     }
-    values, errors = {}, {}
+    values = {}
     for key, parse in parsers.items():
         try:
-            values[key] = parse(raw[key])
+            values[key] = parse(form[key].data or "")
         except ShopError as err:
-            errors[key] = err.message
-    if not errors:
+            show_error(form, key, err.message)
+    if len(values) == len(parsers):
         try:
             changed = settings.update_settings(current_user.id, values)
         except settings.SettingError as err:
-            errors[err.field] = err.message
-    if errors:
-        return _page(400, values=raw, errors=errors)
+            show_error(form, err.field, err.message)
+    if form.errors:
+        return _page(400, form=form)
     flash(_("Đã lưu cài đặt.") if changed else _("Không có gì thay đổi."), "success")
     return redirect(url_for(".settings"), code=303)
 
