@@ -8,12 +8,21 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; types-wtforms 3.2 lacks it
 
 from shop.catalog.models import PRODUCT_STATUSES
 from shop.errors import NotFound, ShopError
 from shop.operator import bp
 from shop.operator import catalog_services as admin
-from shop.operator.forms import CategoryNamesForm, keyed, show_error
+from shop.operator.forms import (
+    CategoryDeleteForm,
+    CategoryMoveForm,
+    CategoryNamesForm,
+    CategoryOrderForm,
+    KeyedForm,
+    keyed,
+    show_error,
+)
 
 STATUS_LABELS = {"draft": _l("Bản nháp"), "published": _l("Đang bán"), "archived": _l("Ngừng bán")}
 LEVEL_LABELS = {1: _l("Nhóm"), 2: _l("Phân nhóm"), 3: _l("Bộ sản phẩm")}
@@ -29,7 +38,11 @@ def _yes_no_arg(name: str) -> bool | None:
 
 
 def _form_int(name: str) -> int | None:
-    raw = request.form.get(name, "").strip()
+    return _as_int(request.form.get(name))
+
+
+def _as_int(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
@@ -105,22 +118,32 @@ def product_allow(product_id: int):
 # --- categories -----------------------------------------------------------------------------
 
 
-def _categories_page(
-    errors: dict | None = None,
-    status: int = 200,
-    summary: list | None = None,
-    posted: tuple | None = None,
-):
-    """The tree. `posted` is (key, CategoryNamesForm) of a refused add or rename, shown
-    again where it was typed; every other names form shows the saved names."""
+def _categories_page(status: int = 200, summary: list | None = None, posted: tuple | None = None):
+    """The tree. `posted` is (key, form) of a refused change, shown again where it was
+    typed, its message in that form; every other form shows the saved values."""
+    parents = admin.parent_choices()
+    choices = [SelectChoice("", _("— Làm nhóm cấp 1 —"))] + [
+        SelectChoice(str(pid), ("— " if level == 2 else "") + name) for pid, name, level in parents
+    ]
+    offered = {choice.value for choice in choices}
+    make_move_form = keyed(CategoryMoveForm, posted)
+
+    def move_form(key, prefix: str, **saved):
+        form = make_move_form(key, prefix, **saved)
+        form.parent_id.choices = choices
+        if form.parent_id.data not in offered:  # a refused parent the list does not offer: show the saved one
+            form.parent_id.data = saved.get("parent_id", "")
+        return form
+
     return render_template(
         "operator/categories.html",
         tree=admin.category_tree(),
-        parents=admin.parent_choices(),
         level_labels=LEVEL_LABELS,
-        errors=errors or {},
         summary=summary or [],
         names_form=keyed(CategoryNamesForm, posted),
+        order_form=keyed(CategoryOrderForm, posted),
+        move_form=move_form,
+        delete_form=keyed(CategoryDeleteForm, posted),
     ), status
 
 
@@ -129,21 +152,17 @@ def categories():
     return _categories_page()
 
 
-def _category_action(key, action, done: str, form: CategoryNamesForm | None = None):
-    """Run one change of the tree; a refusal is shown at the top of the page and
-    beside the form `key` names (when the page has that form): beside the name
-    it is about, for a names form."""
+def _category_action(key, action, done: str, form: KeyedForm):
+    """Run one change of the tree; a refusal is shown at the top of the page and in
+    the form `key` names (when the page has that form), beside the field it is about."""
     try:
         action()
     except NotFound:
         raise
     except ShopError as err:
         anchor = f"dm-{key[1]}" if key[1] else ""
-        summary = [(err.message, anchor)]
-        if form is None:
-            return _categories_page({key: err.message}, 400, summary)
         show_error(form, getattr(err, "field", None), err.message)
-        return _categories_page({}, 400, summary, (key, form))
+        return _categories_page(400, [(err.message, anchor)], (key, form))
     flash(done, "success")
     return redirect(url_for(".categories", _anchor=request.form.get("anchor") or None), code=303)
 
@@ -174,19 +193,23 @@ def category_rename(category_id: int):
 
 @bp.post("/danh-muc/<int:category_id>/thu-tu", endpoint="category_reorder")
 def category_reorder(category_id: int):
+    form = CategoryOrderForm()
     return _category_action(
         ("order", category_id),
-        lambda: admin.reorder_category(current_user.id, category_id, request.form.get("direction", "")),
+        lambda: admin.reorder_category(current_user.id, category_id, form.direction.data or ""),
         _("Đã đổi thứ tự."),
+        form,
     )
 
 
 @bp.post("/danh-muc/<int:category_id>/chuyen", endpoint="category_move")
 def category_move(category_id: int):
+    form = CategoryMoveForm()
     return _category_action(
         ("move", category_id),
-        lambda: admin.move_category(current_user.id, category_id, _form_int("parent_id")),
+        lambda: admin.move_category(current_user.id, category_id, _as_int(form.parent_id.data)),
         _("Đã chuyển danh mục."),
+        form,
     )
 
 
@@ -196,4 +219,5 @@ def category_delete(category_id: int):
         ("delete", category_id),
         lambda: admin.delete_category(current_user.id, category_id),
         _("Đã xoá danh mục."),
+        CategoryDeleteForm(),
     )

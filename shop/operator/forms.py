@@ -321,3 +321,23 @@ class MarketSettingsForm(Form):
     cod_max_amount = _setting(_l("Hạn mức thanh toán khi nhận hàng (COD)"), "cod_max_amount")
     card_reservation_minutes = _setting(_l("Thời gian giữ hàng khi chờ thanh toán thẻ"), "card_reservation_minutes")
     default_commission_bp = _setting(_l("Hoa hồng mặc định"), "default_commission_bp")
+
+
+class CategoryOrderForm(KeyedForm):
+    """Moving a category up or down among its siblings (/ops/danh-muc); the direction is
+    the value of the button pressed, judged by shop.operator.catalog_services."""
+
+    direction = StringField()  # not rendered: the buttons carry it
+
+
+class CategoryMoveForm(KeyedForm):
+    """Moving a category under another parent, or to the top level (blank). The parents
+    are set by the view; one that cannot take it is refused by the service."""
+
+    SUFFIXES = {"parent_id": "to"}
+
+    parent_id = SelectField(_l("Chuyển vào"), validate_choice=False, default="")
+
+
+class CategoryDeleteForm(KeyedForm):
+    """Deleting a category (refused by the service while it has children or products)."""

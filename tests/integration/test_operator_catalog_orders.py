@@ -401,6 +401,15 @@ def test_moving_a_category_carries_its_children_and_refuses_cycles_and_a_fourth_
         response = ops.post(url, data={"parent_id": parent_id})
         assert response.status_code == 400 and message in text_of(response), parent_id
     assert fresh(Category, sub.id).parent_id == drinks.id
+    # The last refusal comes back in the category's own move form, the chosen parent kept.
+    select_ = re.search(rf'<select [^>]*id="mv-{sub.id}-to"[^>]*>(.*?)</select>', text_of(response), re.S)
+    assert select_ and f'<option selected value="{parent_id}">' in select_[1]
+    box = text_of(response).split(f'id="dm-{sub.id}"', 1)[1].split('class="oc-node-add"', 1)[0]
+    assert '<details class="oc-edit" open>' in box and "danh mục chỉ có ba cấp" in box
+    # A parent the list does not offer (a set) leaves the current parent chosen, not "top level".
+    response = ops.post(url, data={"parent_id": str(child.id)})
+    select_ = re.search(rf'<select [^>]*id="mv-{sub.id}-to"[^>]*>(.*?)</select>', text_of(response), re.S)
+    assert select_ and f'<option selected value="{drinks.id}">' in select_[1]
 
     # A set on its own may become a group; the tree is then one level shallower there.
     assert ops.post(f"/ops/danh-muc/{child.id}/chuyen", data={"parent_id": ""}).status_code == 303
