@@ -87,9 +87,19 @@ def _last_feed_import(producer_id: int) -> StockImport | None:
     ).first()
 
 
-def _feed_failed(feed_id: int, producer_id: int, url: str, message: str, now: datetime) -> None:
-    """Note the failure on the feed and in the sync log (once while it keeps failing the same way)."""
-    feed = db.session.get_one(ProducerFeed, feed_id)
+def _still_on(feed_id: int) -> ProducerFeed | None:
+    """The feed after a fetch, unless its producer deleted or switched it off meanwhile."""
+    feed = db.session.get(ProducerFeed, feed_id, populate_existing=True, with_for_update=True)
+    return feed if feed is not None and feed.active else None
+
+
+def _feed_failed(feed_id: int, producer_id: int, url: str, message: str, now: datetime) -> str:
+    """Note the failure on the feed and in the sync log (once while it keeps failing the
+    same way). Returns "error", or "inactive" if the feed went away during the fetch."""
+    feed = _still_on(feed_id)
+    if feed is None:
+        db.session.rollback()
+        return "inactive"
     feed.last_status, feed.last_error = "error", message
     last = _last_feed_import(producer_id)
     if last is None or last.status != "failed" or last.error != message:
@@ -105,11 +115,14 @@ def _feed_failed(feed_id: int, producer_id: int, url: str, message: str, now: da
             )
         )
     db.session.commit()
+    return "error"
 
 
 def pull_feed(feed_id: int, now: datetime | None = None) -> str:
     """Fetch one feed if it is due and apply it like an upload. Returns "applied",
-    "unchanged" (same content as the last applied pull), "error", "not_due" or "inactive"."""
+    "unchanged" (same content as the last applied pull), "error", "not_due" or "inactive"
+    (also when the producer deletes or switches off the feed while it is being fetched:
+    nothing of that fetch is applied)."""
     now = now or utcnow()
     feed = db.session.get(ProducerFeed, feed_id)
     if feed is None or not feed.active:
@@ -145,11 +158,13 @@ def pull_feed(feed_id: int, now: datetime | None = None) -> str:
         )
         parsed = parse_file(fetched.body, fetched.content_type)
     except (feeds.FeedError, ImportRefused) as err:
-        _feed_failed(feed_id, producer_id, url, err.message, now)
-        return "error"
+        return _feed_failed(feed_id, producer_id, url, err.message, now)
     content_hash = hashlib.sha256(fetched.body).hexdigest()
     last = _last_feed_import(producer_id)
-    feed = db.session.get_one(ProducerFeed, feed_id)
+    feed = _still_on(feed_id)
+    if feed is None:
+        db.session.rollback()
+        return "inactive"
     if last is not None and last.status == "done" and last.content_hash == content_hash:
         feed.last_status, feed.last_error = "unchanged", ""
         db.session.commit()
@@ -157,8 +172,7 @@ def pull_feed(feed_id: int, now: datetime | None = None) -> str:
     try:
         relative = store_file(producer_id, fetched.body, "." + parsed.fmt)
     except ImportRefused as err:
-        _feed_failed(feed_id, producer_id, url, err.message, now)
-        return "error"
+        return _feed_failed(feed_id, producer_id, url, err.message, now)
     imp = StockImport(
         producer_id=producer_id,
         source="feed",

@@ -573,3 +573,28 @@ def test_a_feed_cannot_change_another_producers_sku(app, shop, feed_server):
     feed_services.pull_feed(feed_id)
     assert stock_of(shop["tea"])[0] == 10  # the other producer's SKU
     assert import_queries.report_rows(last_import(shop["mine"]))[0].code == "other_producer"
+
+
+@pytest.mark.parametrize("path", ["/good.csv", "/page.html"])
+@pytest.mark.parametrize("change", ["deleted", "switched off"])
+def test_a_feed_deleted_or_switched_off_while_it_is_fetched_applies_nothing(
+    app, shop, feed_server, monkeypatch, path, change
+):
+    feed_server.csv = f"sku,quantity\n{shop['small']},12\n".encode()
+    feed_id = feed(shop["mine"], feed_server.url(path))
+    real_fetch = feed_services.feeds.fetch
+
+    def producer_changes_it_meanwhile(*args, **kwargs):
+        fetched = real_fetch(*args, **kwargs)
+        if change == "deleted":
+            feed_services.delete_feed(shop["mine"])
+        else:
+            feed_services.save_feed(shop["mine"], feed_server.url(path), 60, False)
+        return fetched
+
+    monkeypatch.setattr(feed_services.feeds, "fetch", producer_changes_it_meanwhile)
+    before = stock_of(shop["small"])
+    assert feed_services.pull_feed(feed_id) == "inactive"
+    assert stock_of(shop["small"]) == before
+    assert last_import(shop["mine"]) is None
+    assert db.session.scalar(select(func.count(ProducerFeed.id))) == (0 if change == "deleted" else 1)
