@@ -32,9 +32,10 @@ TAX_CODE = re.compile(r"(\d{10})(?:-?(\d{3}))?", re.ASCII)
 
 
 def bank_choices() -> list[SelectChoice]:
-    """The NAPAS banks for a bank picker (BIN as the value), an empty first choice."""
+    """The NAPAS banks for a bank picker (BIN as the value), an empty first choice.
+    A bank without a BIN (BIDC) cannot be told apart from "no bank": not offered."""
     return [SelectChoice("", _l("— Chọn ngân hàng —"))] + [
-        SelectChoice(b.bin, f"{b.short_name} — {b.name}") for b in directory.banks()
+        SelectChoice(b.bin, f"{b.short_name} — {b.name}") for b in directory.banks() if b.bin
     ]
 
 

@@ -595,6 +595,9 @@ def test_the_owner_cannot_be_removed_and_invites_cannot_reach_another_shop(owner
 
 
 def test_the_owner_sets_bank_details_and_a_free_shipping_threshold(owner, shops):
+    blank = text(owner.get("/producer/cai-dat/ngan-hang"))
+    # Nothing chosen yet: only the prompt is selected (BIDC, which has no BIN, is not offered).
+    assert blank.count("<option selected") == 1 and '<option selected value="">' in blank and "BIDC" not in blank
     saved = owner.post(
         "/producer/cai-dat/ngan-hang",
         data={
