@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from pyroaring import BitMap
 from symspellpy import SymSpell, Verbosity
 
-from shop.text import words
-
 MAX_PHRASE_CHECKS = 20_000  # candidates read for "the words side by side in the text"
 MAX_PREFIX_WORDS = 2000  # a one-letter prefix does not fan out to the whole vocabulary
 
@@ -71,9 +69,8 @@ class SearchIndex:
         "Chế biến từ thịt, trứng, sữa, thủy sản, mật ong")."""
         last = len(terms) - 1
         chosen: set[int] = set()
-        for c in ref.categories:
-            for name in (c.name_vi, c.name_en):
-                own = words(name)
+        for c, names in ref.name_words:
+            for own in names:
                 has_all = all(
                     t in own or (i == last and any(w.startswith(t) for w in own)) for i, t in enumerate(terms)
                 )

@@ -6,6 +6,7 @@ and checks the tag's stamp once per request instead of reading ~140 rows.
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from shop.cache import LocalMemo
 from shop.catalog.models import Category
 from shop.extensions import db
 from shop.places.models import Province
+from shop.text import words
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,13 @@ class Reference:
         for p in self.provinces:
             self.province_by_slug[p.slug] = p
             self.province_by_id[p.id] = p
+
+    @cached_property
+    def name_words(self) -> list[tuple[CategoryInfo, tuple[list[str], ...]]]:
+        """Each category with the folded words of its Vietnamese and English names
+        (search asks which categories a query names; folding ~140 names twice was
+        ~5% of a new search's CPU)."""
+        return [(c, (words(c.name_vi), words(c.name_en))) for c in self.categories]
 
     @property
     def groups(self) -> list[CategoryInfo]:
