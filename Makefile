@@ -36,7 +36,7 @@ cluster: dev-setup ## Two web nodes behind nginx, two workers, beat, PostgreSQL,
 	$(BIN)/python -m shop.cluster
 
 test: dev-setup ## Run the whole suite (unit, integration on SQLite+PostgreSQL, e2e in Chromium, fault and cluster tiers)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
 test-unit: dev-setup ## Unit tests only
 	$(BIN)/python -m pytest tests/unit

@@ -99,23 +99,15 @@ class PostgresServer:
             f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
         )
-        subprocess.run(
-            _as_postgres(
-                [
-                    str(PG_BIN / "pg_ctl"),
-                    "-D",
-                    str(self.data),
-                    "-l",
-                    str(self.base / "pg.log"),
-                    "-o",
-                    opts,
-                    "-w",
-                    "start",
-                ]
-            ),
-            check=True,
+        log = self.base / "pg.log"
+        started = subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(log), "-o", opts, "-w", "start"]),
             capture_output=True,
+            text=True,
         )
+        if started.returncode != 0:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start on port {self.port}: {started.stdout}{started.stderr}{tail}")
 
     def has_database(self, name: str) -> bool:
         import psycopg
@@ -131,8 +123,18 @@ class PostgresServer:
 
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+            # FILE_COPY: a copy of a small template in one step (the default, WAL_LOG, writes it
+            # through the WAL: 104-144 against 80-84 ms a copy of the tests' 11 MB template).
+            copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, cutting any session still connected to it."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self, mode: str = "immediate") -> None:
         subprocess.run(
