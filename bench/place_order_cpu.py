@@ -5,7 +5,8 @@ Seeds the demo (no orders) and bench/checkout.py's two-producer cart, then throu
 test client gets --orders reviewed carts ready (two adds, checkout form, delivery form,
 review page) and times only the cash-on-delivery "place order" POSTs: the process CPU time
 (time.process_time) per order, the SQL statements it sent and the Celery messages it queued
-(counted as they are sent to redis-server; no worker runs). `--profile` prints the CPU share of the
+(counted as they are sent to redis-server; no worker runs), then the CPU the worker
+spends rendering each of the e-mails those orders wrote. `--profile` prints the CPU share of the
 e-mail and queueing functions (cProfile on process time) and writes the pstats file next
 to the database."""
 
@@ -110,6 +111,10 @@ def measure(facts: dict, orders: int, profile_dir: Path | None) -> None:
     print(f"  CPU per order: median {statistics.median(cpu) * 1000:.1f} ms, min {min(cpu) * 1000:.1f} ms")
     print(f"  SQL statements per order: {statistics.median(counted):.0f}")
     print(f"  Celery messages per order: {statistics.median(len(s) for s in sent):.0f} ({', '.join(sent[-1])})")
+    with app.app_context():
+        rendered = render_cpu()
+    if rendered:
+        print(f"  the worker's rendering of those e-mails: median {statistics.median(rendered) * 1000:.1f} ms CPU each")
     if profiler and profile_dir is not None:
         import pstats
 
@@ -122,6 +127,24 @@ def measure(facts: dict, orders: int, profile_dir: Path | None) -> None:
             if name in WATCH and "shop/" in path:
                 print(f"    {name:<24} {row[3] / total:6.1%}")
         print(f"  profile: {report} (python -m pstats)")
+
+
+def render_cpu() -> list[float]:
+    """CPU of rendering each unrendered outbox row, as the worker does first (rolled back)."""
+    from sqlalchemy import select
+
+    from shop.extensions import db
+    from shop.notifications.models import OutboxEmail
+    from shop.notifications.services import render_outbox_row
+
+    times = []
+    for row in db.session.scalars(select(OutboxEmail).where(OutboxEmail.params.is_not(None))).all():
+        db.session.expire_all()  # as after the worker's claim commit: the order is read again
+        began = time.process_time()
+        render_outbox_row(row)
+        times.append(time.process_time() - began)
+    db.session.rollback()
+    return times
 
 
 if __name__ == "__main__":
