@@ -106,6 +106,19 @@ def _sent(response: requests.Response) -> requests.Response:
     return response
 
 
+def delivery_form(checkout_page: str, facts: dict, n: int) -> dict:
+    """Buyer n's delivery form, filled in on the checkout page."""
+    return {
+        "csrf_token": dict(FIELDS.findall(checkout_page)).get("csrf_token", ""),
+        "email": f"mua{n}@example.vn",
+        "recipient": "Nguyễn Văn Mua",
+        "phone": "0912345678",
+        "province_id": facts["province"],
+        "ward_id": facts["ward"],
+        "street": f"{n} Hàng Bạc",
+    }
+
+
 def reviewed_cart(base: str, facts: dict, items: list[int], n: int) -> tuple[requests.Session, dict[str, str]]:
     """A buyer who has filled the cart and the delivery form and opened the review
     page: the session and the review form's fields (empty if it did not get there)."""
@@ -114,17 +127,7 @@ def reviewed_cart(base: str, facts: dict, items: list[int], n: int) -> tuple[req
     for variant in items:
         _sent(s.post(base + "/gio-hang/them", data={"variant_id": variant, "quantity": 1}, timeout=60))
     page = _sent(s.get(base + "/thanh-toan", timeout=60)).text
-    fields = dict(FIELDS.findall(page))
-    delivery = {
-        "csrf_token": fields.get("csrf_token", ""),
-        "email": f"mua{n}@example.vn",
-        "recipient": "Nguyễn Văn Mua",
-        "phone": "0912345678",
-        "province_id": facts["province"],
-        "ward_id": facts["ward"],
-        "street": f"{n} Hàng Bạc",
-    }
-    _sent(s.post(base + "/thanh-toan", data=delivery, timeout=60))
+    _sent(s.post(base + "/thanh-toan", data=delivery_form(page, facts, n), timeout=60))
     review = _sent(s.get(base + "/thanh-toan/xac-nhan", timeout=60)).text
     return s, dict(FIELDS.findall(review))
 

@@ -56,6 +56,13 @@ def send_notification(self, outbox_id: int) -> bool:
     return notifications.send_outbox_email(outbox_id, claimant=self.request.id or "")
 
 
+@shared_task(name="notifications.send_many", bind=True, **RETRY)
+def send_notifications(self, outbox_ids: list[int]) -> int:
+    """The rows one commit wrote (an order's e-mails), one after the other; each row is
+    claimed on its own, so a retry or a redelivered copy sends only what is left."""
+    return sum(notifications.send_outbox_email(outbox_id, claimant=self.request.id or "") for outbox_id in outbox_ids)
+
+
 @shared_task(name="notifications.sweep", **RETRY)
 def sweep_notifications() -> int:
     """Queue the rows whose own task never ran (Redis was down, a worker died)."""

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import Model
@@ -11,7 +11,11 @@ class OutboxEmail(Model):
     """An e-mail written in the same transaction as the change that causes it and
     sent after the commit by the worker. `dedupe_key` makes each notice unique, so
     writing it twice is harmless; `sent_at` makes a second send a no-op. Failed
-    attempts are retried with backoff up to a cap, then the row is `failed_at`."""
+    attempts are retried with backoff up to a cap, then the row is `failed_at`.
+
+    A row may be written unrendered (`params` set, subject and bodies empty): the
+    worker renders it the first time it handles it, stores the subject and bodies and
+    clears `params` in one commit before sending, so every copy is the same mail."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -32,3 +36,5 @@ class OutboxEmail(Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column()  # backoff: not before this
     failed_at: Mapped[datetime | None] = mapped_column(index=True)  # given up; listed in /ops
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # What to render (ids, the recipient's language, links), until it has been rendered.
+    params: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))

@@ -1,9 +1,11 @@
 """Notifications by e-mail through an outbox.
 
 A use case that causes a notice calls one of the `notify_*` functions before
-its commit: they render the message in the recipient's language and add an
-OutboxEmail row to the same transaction (nothing is sent if the change rolls
-back). After the commit every new row is queued for the worker
+its commit: they add an OutboxEmail row to the same transaction (nothing is sent
+if the change rolls back), rendered in the recipient's language — or, for the
+order e-mails that checkout writes, unrendered: the row says what to render and
+the worker renders it once, before its first send (`render_outbox_row`). After
+the commit the new rows are queued for the worker, one message per commit
 (`register_outbox_hooks`); the worker's `send_outbox_email` sends a row once,
 and a periodic sweeper sends rows whose task was lost (Redis down, worker died).
 """
@@ -42,33 +44,54 @@ LOW_STOCK = 5  # units left at which a SKU's producer is told it is running out
 def queue_email(kind: str, dedupe_key: str, to: str, locale: str, template: str, subject_fn, **context) -> None:
     """Render `template` (.txt and .html under templates/email/) in `locale` and add
     an outbox row, unless a row with this `dedupe_key` exists already."""
-    if not to:
+    if not to or not _new_keys([dedupe_key]):
         return
-    if db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)) is not None:
-        return
-    for pending in db.session.new:
-        if isinstance(pending, OutboxEmail) and pending.dedupe_key == dedupe_key:
-            return
-    with force_locale(locale or "vi"):
-        subject = subject_fn()
-        text = render_template(f"email/{template}.txt", **context)
-        html = render_template(f"email/{template}.html", **context)
+    subject, text, html = _render(locale, template, subject_fn, context)
     db.session.add(
         OutboxEmail(kind=kind, dedupe_key=dedupe_key, to_email=to, subject=subject, text_body=text, html_body=html)
     )
 
 
+def _new_keys(keys: list[str]) -> set[str]:
+    """The dedupe keys no outbox row has yet, in the database or in this session."""
+    taken = set(db.session.scalars(select(OutboxEmail.dedupe_key).where(OutboxEmail.dedupe_key.in_(keys))))
+    taken.update(row.dedupe_key for row in db.session.new if isinstance(row, OutboxEmail))
+    return set(keys) - taken
+
+
+def _render(locale: str, template: str, subject_fn, context: dict) -> tuple[str, str, str]:
+    with force_locale(locale or "vi"):
+        subject = subject_fn()
+        text = render_template(f"email/{template}.txt", **context)
+        html = render_template(f"email/{template}.html", **context)
+    return subject, text, html
+
+
 def _producer_recipients(producer: Producer) -> list[tuple[str, str]]:
     """(email, locale) of whoever runs the producer: its members, or its contact e-mail."""
-    rows = db.session.execute(
-        select(User.email, User.locale)
-        .join(ProducerMember, ProducerMember.user_id == User.id)
-        .where(ProducerMember.producer_id == producer.id, User.active.is_(True))
-    ).all()
-    found = [(email, locale) for email, locale in rows]
-    if not found and producer.email:
-        found = [(producer.email, "vi")]
-    return found
+    return _producers_to_tell([producer.id])[producer.id][1]
+
+
+def _producers_to_tell(producer_ids: list[int]) -> dict[int, tuple[str, list[tuple[str, str]]]]:
+    """Each producer's name and (email, locale) of whoever runs it — its active members,
+    or else its contact e-mail — in one query, without loading the producers."""
+    names: dict[int, str] = {}
+    contacts: dict[int, str] = {}
+    members: dict[int, list[tuple[str, str]]] = {producer_id: [] for producer_id in producer_ids}
+    for producer_id, name, contact, email, locale in db.session.execute(
+        select(Producer.id, Producer.name, Producer.email, User.email, User.locale)
+        .outerjoin(ProducerMember, ProducerMember.producer_id == Producer.id)
+        .outerjoin(User, and_(User.id == ProducerMember.user_id, User.active.is_(True)))
+        .where(Producer.id.in_(producer_ids))
+        .order_by(Producer.id, User.id)
+    ):
+        names[producer_id], contacts[producer_id] = name, contact
+        if email:
+            members[producer_id].append((email, locale))
+    return {
+        producer_id: (name, members[producer_id] or ([(contacts[producer_id], "vi")] if contacts[producer_id] else []))
+        for producer_id, name in names.items()
+    }
 
 
 def order_link(order: Order) -> str:
@@ -79,32 +102,54 @@ def order_link(order: Order) -> str:
 
 
 def notify_order_placed(order: Order) -> None:
-    """The shopper's confirmation and one new-order notice per producer of the order."""
-    link = order_link(order)
-    queue_email(
-        "order_placed",
-        f"order_placed:{order.id}",
-        order.email,
-        order.locale,
-        "order_placed",
-        lambda: _("Chợ OCOP: đã nhận đơn hàng %(number)s", number=order.number),
-        order=order,
-        link=link,
-    )
+    """The shopper's confirmation and one new-order notice per producer of the order,
+    written unrendered: the worker renders them (`render_outbox_row`). Everything
+    they show is stored on the order as placed (prices, lines, address); the shop
+    names are copied here, since a producer may rename its shop before the worker runs."""
+    told = _producers_to_tell([sub.producer_id for sub in order.sub_orders])
+    names = {str(sub.id): told[sub.producer_id][0] for sub in order.sub_orders}
+    rows = []
+    if order.email:
+        params = {"order_id": order.id, "locale": order.locale or "vi", "link": order_link(order), "names": names}
+        rows.append(("order_placed", f"order_placed:{order.id}", order.email, params))
+    portal = _has_portal_orders()
     for sub in order.sub_orders:
-        portal = absolute_url("portal.order_detail", sub_order_id=sub.id) if _has_portal_orders() else ""
-        for email, locale in _producer_recipients(sub.producer):
-            queue_email(
-                "new_order",
-                f"new_order:{sub.id}:{email}",
-                email,
-                locale,
-                "new_order",
-                lambda: _("Đơn mới %(number)s trên Chợ OCOP", number=order.number),
-                order=order,
-                sub=sub,
-                link=portal,
-            )
+        link = absolute_url("portal.order_detail", sub_order_id=sub.id) if portal else ""
+        for email, locale in told[sub.producer_id][1]:
+            params = {"order_id": order.id, "sub_order_id": sub.id, "locale": locale or "vi", "link": link}
+            params["names"] = {str(sub.id): names[str(sub.id)]}
+            rows.append(("new_order", f"new_order:{sub.id}:{email}", email, params))
+    new = _new_keys([key for _kind, key, _to, _params in rows])
+    for kind, key, to, params in rows:
+        if key in new:
+            db.session.add(OutboxEmail(kind=kind, dedupe_key=key, to_email=to, subject="", text_body="", params=params))
+
+
+def _order_placed_mail(params: dict) -> tuple:
+    order = db.session.get_one(Order, params["order_id"])
+    names = {int(sub_id): name for sub_id, name in params["names"].items()}
+    subject = lambda: _("Chợ OCOP: đã nhận đơn hàng %(number)s", number=order.number)  # noqa: E731
+    return subject, {"order": order, "link": params["link"], "names": names}
+
+
+def _new_order_mail(params: dict) -> tuple:
+    sub = db.session.get_one(SubOrder, params["sub_order_id"])
+    names = {int(sub_id): name for sub_id, name in params["names"].items()}
+    subject = lambda: _("Đơn mới %(number)s trên Chợ OCOP", number=sub.order.number)  # noqa: E731
+    return subject, {"order": sub.order, "sub": sub, "link": params["link"], "names": names}
+
+
+# The e-mails written unrendered: kind → (params → subject function, template context).
+LATER = {"order_placed": _order_placed_mail, "new_order": _new_order_mail}
+
+
+def render_outbox_row(row: OutboxEmail) -> None:
+    """Render a row written unrendered into its subject and bodies (no commit)."""
+    if row.params is None:
+        return
+    subject_fn, context = LATER[row.kind](row.params)
+    row.subject, row.text_body, row.html_body = _render(row.params["locale"], row.kind, subject_fn, context)
+    row.params = None
 
 
 def _has_portal_orders() -> bool:
@@ -255,12 +300,20 @@ def register_outbox_hooks() -> None:
 
     @event.listens_for(Session, "after_commit")
     def queue(session):
-        for outbox_id in session.info.pop("outbox_ids", []):
-            enqueue("notifications.send", outbox_id)
+        queue_sends(session.info.pop("outbox_ids", []))
 
     @event.listens_for(Session, "after_soft_rollback")
     def forget(session, _previous):
         session.info.pop("outbox_ids", None)
+
+
+def queue_sends(outbox_ids: list[int]) -> None:
+    """One Celery message for the rows of one commit (an order's confirmation and its
+    producers' notices), not one per row: each row is still claimed and sent on its own."""
+    if len(outbox_ids) == 1:
+        enqueue("notifications.send", outbox_ids[0])
+    elif outbox_ids:
+        enqueue("notifications.send_many", list(outbox_ids))
 
 
 # --- the worker's side ---------------------------------------------------------
@@ -329,25 +382,39 @@ def send_outbox_email(outbox_id: int, claimant: str) -> bool:
     if row.attempts > max_attempts or row.maybe_sent >= max_maybe:
         _give_up(row, row.last_error or "an attempt ended without an answer (worker stopped)")
         return False
+    if row.params is not None:
+        # Rendered once, under the claim, and committed before any send: a later
+        # attempt sends exactly these bytes.
+        try:
+            render_outbox_row(row)
+            db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - recorded on the row and retried later, as a failed send
+            db.session.rollback()
+            return _attempt_failed(row, exc)
     try:
         send_email(row.to_email, row.subject, row.text_body, row.html_body or None, message_id=message_id_of(row))
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row and retried later
-        error = f"{type(exc).__name__}: {exc}"[:1000]
-        if isinstance(exc, MaybeDelivered):
-            row.maybe_sent += 1
-        row.claimed_at, row.claimed_by, row.last_error = None, "", error
-        if row.attempts >= max_attempts or row.maybe_sent >= max_maybe:
-            _give_up(row, error)
-        else:
-            row.next_attempt_at = utcnow() + _retry_delay(row.attempts)
-            db.session.commit()
-            log.warning(
-                "e-mail %s attempt %s failed (%s); next at %s", row.id, row.attempts, error, row.next_attempt_at
-            )
-        return False
+        return _attempt_failed(row, exc)
     row.sent_at, row.last_error = utcnow(), ""
     db.session.commit()
     return True
+
+
+def _attempt_failed(row: OutboxEmail, exc: Exception) -> bool:
+    """Record a failed attempt: the row's next attempt after a backoff, or given up."""
+    config = current_app.config
+    max_attempts, max_maybe = int(config["OUTBOX_MAX_ATTEMPTS"]), int(config["OUTBOX_MAX_MAYBE_SENT"])
+    error = f"{type(exc).__name__}: {exc}"[:1000]
+    if isinstance(exc, MaybeDelivered):
+        row.maybe_sent += 1
+    row.claimed_at, row.claimed_by, row.last_error = None, "", error
+    if row.attempts >= max_attempts or row.maybe_sent >= max_maybe:
+        _give_up(row, error)
+    else:
+        row.next_attempt_at = utcnow() + _retry_delay(row.attempts)
+        db.session.commit()
+        log.warning("e-mail %s attempt %s failed (%s); next at %s", row.id, row.attempts, error, row.next_attempt_at)
+    return False
 
 
 def _give_up(row: OutboxEmail, error: str) -> None:
