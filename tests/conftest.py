@@ -136,7 +136,6 @@ def auth(client):
     return AuthActions(client)
 
 
-
 def pytest_xdist_make_scheduler(config, log):
     """How `make test` shares the suite between its two xdist workers (`--dist
     loadfile`): a test module stays on one worker, so its module fixtures are built
