@@ -20,6 +20,7 @@ from shop.operator.forms import (
     CategoryNamesForm,
     CategoryOrderForm,
     KeyedForm,
+    TakeDownForm,
     keyed,
     show_error,
 )
@@ -61,8 +62,9 @@ def _product_query() -> admin.ProductQuery:
     )
 
 
-def _products_page(errors: dict | None = None, status: int = 200, values: dict | None = None):
-    """The product table; `errors` maps a product id to the refusal shown on its row."""
+def _products_page(errors: dict | None = None, status: int = 200, posted: tuple | None = None):
+    """The product table; `errors` maps a product id to the refusal shown on its row,
+    `posted` is (product id, form) of a refused take-down, shown again as typed."""
     query = _product_query()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
@@ -74,7 +76,7 @@ def _products_page(errors: dict | None = None, status: int = 200, values: dict |
         statuses=PRODUCT_STATUSES,
         args=args,
         errors=errors or {},
-        values=values or {},
+        take_down_form=keyed(TakeDownForm, posted),
         summary=[(message, f"sp-{pid}") for pid, message in (errors or {}).items()],
     ), status
 
@@ -92,13 +94,14 @@ def _back_to_products():
 
 @bp.post("/san-pham/<int:product_id>/go", endpoint="product_unpublish")
 def product_unpublish(product_id: int):
-    reason = request.form.get("reason", "")
+    form = TakeDownForm()
     try:
-        admin.unpublish_product(current_user.id, product_id, reason)
+        admin.unpublish_product(current_user.id, product_id, form.reason.data or "")
     except NotFound:
         raise
     except ShopError as err:
-        return _products_page({product_id: err.message}, 400, {product_id: reason})
+        show_error(form, getattr(err, "field", None) or "reason", err.message)
+        return _products_page({product_id: err.message}, 400, (product_id, form))
     flash(_("Đã gỡ sản phẩm khỏi chợ. Nhà sản xuất sẽ nhận được lý do."), "success")
     return _back_to_products()
 

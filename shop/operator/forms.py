@@ -262,6 +262,13 @@ class ReinstateReasonForm(ReviewReasonForm):
     reason = _review_reason(_l("Lý do mở lại"))
 
 
+class TakeDownForm(ReviewReasonForm):
+    """Taking a product off the market (/ops/san-pham, one per product): the reason the
+    producer reads, judged by shop.operator.catalog_services.unpublish_product."""
+
+    reason = _review_reason(_l("Lý do (nhà sản xuất sẽ đọc)"))
+
+
 _PERCENT_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
 
 

@@ -228,6 +228,23 @@ def test_a_take_down_needs_a_reason_and_a_product_that_exists(ops, shop):
     assert audit("product.unpublish") == []
 
 
+def test_a_refused_take_down_comes_back_as_typed_beside_its_message(ops, shop):
+    url = f"/ops/san-pham/{shop.honey_product}/go"
+    missing = ops.post(url, data={})
+    assert missing.status_code == 400 and "Nhập lý do: nhà sản xuất sẽ đọc lý do này." in text_of(missing)
+    assert ops.post(url, data={"reason": "lỗi\x00"}).status_code == 400  # a NUL byte: refused, no 500
+    page = text_of(ops.post(url, data={"reason": " \t "}))
+    reason = re.search(rf'<textarea ([^>]*id="reason-{shop.honey_product}"[^>]*)>\r?\n?([^<]*)</textarea>', page)
+    assert reason and reason[2] == " \t "  # as typed, its message tied to it
+    assert f'aria-describedby="reason-{shop.honey_product}-error"' in reason[1] and 'aria-invalid="true"' in reason[1]
+    assert f'<p class="field-error" id="reason-{shop.honey_product}-error">Nhập lý do' in page
+    assert '<details class="oc-confirm" open>' in page
+    assert (fresh(Product, shop.honey_product).listed, audit("product.unpublish")) == (True, [])
+    # Odd but real text is a reason like any other, kept whole (up to the service's 2000 characters).
+    assert ops.post(url, data={"reason": " ² " + "9" * 40}).status_code == 303
+    assert fresh(Product, shop.honey_product).moderation_reason == "² " + "9" * 40
+
+
 def test_a_product_taken_down_twice_or_allowed_when_not_down_is_refused(ops, shop):
     response = ops.post(f"/ops/san-pham/{shop.honey_product}/cho-phep")
     assert response.status_code == 400 and "Sản phẩm này không bị gỡ." in text_of(response)
