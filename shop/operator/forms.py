@@ -13,7 +13,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WT
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, Regexp
+from wtforms.validators import AnyOf, DataRequired, Regexp
 from wtforms.widgets import CheckboxInput
 
 from shop.forms import Form
@@ -348,3 +348,40 @@ class CategoryMoveForm(KeyedForm):
 
 class CategoryDeleteForm(KeyedForm):
     """Deleting a category (refused by the service while it has children or products)."""
+
+
+class TransferMatchForm(KeyedForm):
+    """An unmatched bank transfer given to an order (/ops/chuyen-khoan, one per transfer).
+    The order is looked up by shop.bank.services.match; the note goes to the audit log."""
+
+    SUFFIXES = {"order_number": "order", "reason": "note"}
+
+    order_number = StringField(
+        _l("Mã đơn hàng"),
+        default="",
+        filters=[_clip(40)],
+        validators=[DataRequired(message=_l("Nhập mã đơn hàng."))],
+        render_kw={"maxlength": "40", "required": True, "autocomplete": "off", "placeholder": "OC261202-ABCDE"},
+    )
+    reason = StringField(_l("Ghi chú"), default="", filters=[_clip(500)], render_kw={"maxlength": "500"})
+
+
+class TransferRefundForm(KeyedForm):
+    """An unmatched transfer flagged to go back to its sender, with the reason
+    (judged by shop.bank.services.mark_for_refund)."""
+
+    reason = StringField(
+        _l("Lý do hoàn"), default="", filters=[_clip(500)], render_kw={"maxlength": "500", "required": True}
+    )
+
+
+class TransferRefundedForm(KeyedForm):
+    """Money flagged for refund recorded as sent back, with the bank's reference
+    (judged by shop.bank.services.mark_refunded)."""
+
+    reference = StringField(
+        _l("Mã GD hoàn tiền"),
+        default="",
+        filters=[_clip(200)],
+        render_kw={"maxlength": "120", "required": True, "autocomplete": "off"},
+    )
