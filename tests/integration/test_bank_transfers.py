@@ -342,6 +342,22 @@ def test_a_refused_action_on_a_transfer_comes_back_as_typed_beside_its_message(a
     assert fresh(order.id).status == "awaiting_payment"
 
 
+def test_the_forms_on_a_transfer_carry_their_csrf_token(app, shop):
+    post(app.test_client(), notice(None, 75_000, content="khong ro"))
+    (row,) = transfers()
+    ops = app.test_client()
+    ops.post("/tai-khoan/dang-nhap", data={"email": "vanhanh@example.vn", "password": "mat-khau-an-toan-1"})
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = ops.get("/ops/chuyen-khoan").get_data(as_text=True)
+    action = f'action="/ops/chuyen-khoan/{row.id}/ghep"'
+    form = page[page.index(action) : page.index("</form>", page.index(action))]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token, "the match form posts no CSRF token: its form would refuse every real post"
+    answer = ops.post(f"/ops/chuyen-khoan/{row.id}/ghep", data={"csrf_token": token[1], "order_number": "OC1"})
+    assert answer.status_code == 400 and "mang mã OC1." in answer.get_data(as_text=True)
+    assert "CSRF" not in answer.get_data(as_text=True)
+
+
 def test_the_console_saves_the_vietqr_settings_and_shows_a_refusal_beside_its_field(app, vietqr_on):
     ops = app.test_client()
     ops.post("/tai-khoan/dang-nhap", data={"email": "vanhanh@example.vn", "password": "mat-khau-an-toan-1"})
