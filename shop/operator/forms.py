@@ -5,6 +5,8 @@ refusals the views put beside the field they name (`show_error`)."""
 from flask_babel import lazy_gettext as _l
 from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
     BooleanField,
+    FieldList,
+    FormField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -13,12 +15,17 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WT
     StringField,
     TextAreaField,
 )
+from wtforms import Form as SubForm
 from wtforms.validators import AnyOf, DataRequired, Regexp
 from wtforms.widgets import CheckboxInput
 
 from shop.forms import Form
+from shop.operator.inputs import InputError, parse_count, parse_dong
 from shop.portal.forms import DayField
 from shop.promotions.voucher_services import VoucherDraft
+from shop.shipping.models import ZONES
+from shop.shipping.rules import Rate
+from shop.shipping.services import MAX_BAND_GRAMS
 
 
 def _clip(limit: int):
@@ -385,3 +392,121 @@ class TransferRefundedForm(KeyedForm):
         filters=[_clip(200)],
         render_kw={"maxlength": "120", "required": True, "autocomplete": "off"},
     )
+
+
+class IndexedList(FieldList):
+    """A FieldList reading only ASCII row numbers: WTForms' own takes any key whose
+    index passes str.isdigit(), so a posted "zone-bands-²-max" reached int(): a 500."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split(self._field_separator, 1)[0]  # type: ignore[attr-defined]  # not in types-wtforms
+                if index.isascii() and index.isdigit():
+                    yield int(index)
+
+
+_BAND_INPUT = {"inputmode": "numeric", "autocomplete": "off", "class": "oc-num-input"}
+
+
+def _band_input(label):
+    return StringField(label, default="", filters=[_strip(60)], render_kw=_BAND_INPUT)
+
+
+class BandForm(SubForm):
+    """One band of a zone's shipping table (/ops/cai-dat) as typed: up to a weight in
+    grams, its fee and the extra per kg above the heaviest band (blank: 0). Each value
+    is read here; the rules across bands are shop.shipping.services.replace_rates'."""
+
+    max = _band_input(_l("Đến khối lượng (gam)"))
+    fee = _band_input(_l("Phí (đ)"))
+    extra = _band_input(_l("Phụ phí mỗi kg vượt (đ)"))
+    remove = BooleanField(_l("Bỏ"), render_kw={"value": "1"})
+
+    band: tuple[int, int, int] | None = None  # (max grams, fee, extra) once validated
+
+    def skipped(self) -> bool:
+        """Left out of the table: ticked "Bỏ"."""
+        return bool(self.remove.data)
+
+    def validate(self, extra_validators=None) -> bool:
+        self.band = None
+        if not super().validate(extra_validators):
+            return False
+        if self.skipped():
+            return True
+        parsers = (
+            (self.max, lambda text, name: parse_count(text, name, minimum=1, maximum=MAX_BAND_GRAMS)),
+            (self.fee, parse_dong),
+            (self.extra, lambda text, name: parse_dong(text or "0", name)),
+        )
+        values = []
+        for field, parse in parsers:
+            try:
+                values.append(parse(field.data or "", field.name))
+            except InputError as err:
+                field.errors = [*field.errors, err.message]
+        if len(values) < len(parsers):
+            return False
+        self.band = (values[0], values[1], values[2])
+        return True
+
+
+class NewBandForm(BandForm):
+    """The empty row under a zone's bands, for adding one; left blank, nothing is added."""
+
+    max = _band_input(_l("Đến khối lượng (gam), mức mới"))
+    fee = _band_input(_l("Phí (đ), mức mới"))
+    extra = _band_input(_l("Phụ phí mỗi kg vượt (đ), mức mới"))
+    remove = None  # type: ignore[assignment]  # a new row has nothing to remove
+
+    def skipped(self) -> bool:
+        return not (self.max.data or self.fee.data or self.extra.data)
+
+
+class ZoneForm(SubForm):
+    """One zone's table: its bands as saved (or as typed), then the new row."""
+
+    bands = IndexedList(FormField(BandForm), max_entries=200)
+    new = FormField(NewBandForm)
+
+
+class ShippingRatesForm(Form):
+    """The three zones' shipping tables, saved as a whole (/ops/cai-dat). Inputs are
+    named "<zone>-bands-<i>-max" and "<zone>-new-max"; a refused table comes back as
+    typed, each message beside its cell or above its zone."""
+
+    same_province = FormField(ZoneForm)
+    same_region = FormField(ZoneForm)
+    elsewhere = FormField(ZoneForm)
+
+    @classmethod
+    def of(cls, table: dict[str, list[Rate]]) -> "ShippingRatesForm":
+        """The saved table, ready to edit."""
+        data = {
+            zone: {
+                "bands": [
+                    {"max": str(b.max_weight_grams), "fee": str(b.fee), "extra": str(b.extra_per_kg)}
+                    for b in table.get(zone, [])
+                ]
+            }
+            for zone in ZONES
+        }
+        return cls(formdata=None, data=data)
+
+    def zone(self, zone: str) -> ZoneForm:
+        return self[zone].form  # a FormField's form
+
+    def rates(self) -> list[Rate]:
+        """The table as validated: every band kept, with its zone."""
+        table = []
+        for zone in ZONES:
+            rows = (*(entry.form for entry in self.zone(zone).bands), self.zone(zone).new.form)
+            table += [Rate(zone, *row.band) for row in rows if not row.skipped() and row.band]
+        return table
+
+    def refuse(self, zone: str | None, message) -> None:
+        """A refusal of the whole table, above the zone it names (or above the form)."""
+        target = self.zone(zone) if zone in ZONES else self
+        target.form_errors.append(message)

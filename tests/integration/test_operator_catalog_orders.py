@@ -836,11 +836,10 @@ def rates_form(table=None, **changes) -> dict:
     table = table or rate_table()
     data = {}
     for zone, bands in table.items():
-        data[f"{zone}-count"] = str(len(bands))
         for i, band in enumerate(bands):
-            data[f"{zone}-{i}-max"] = str(band.max_weight_grams)
-            data[f"{zone}-{i}-fee"] = str(band.fee)
-            data[f"{zone}-{i}-extra"] = str(band.extra_per_kg)
+            data[f"{zone}-bands-{i}-max"] = str(band.max_weight_grams)
+            data[f"{zone}-bands-{i}-fee"] = str(band.fee)
+            data[f"{zone}-bands-{i}-extra"] = str(band.extra_per_kg)
         for part in ("max", "fee", "extra"):
             data[f"{zone}-new-{part}"] = ""
     data.update(changes)
@@ -850,11 +849,11 @@ def rates_form(table=None, **changes) -> dict:
 def test_an_operator_edits_adds_and_removes_shipping_bands(ops, shop):
     data = rates_form(
         **{
-            "same_province-0-fee": "20.000",
+            "same_province-bands-0-fee": "20.000",
             "same_province-new-max": "10000",
             "same_province-new-fee": "60000",
             "same_province-new-extra": "4000",
-            "elsewhere-1-remove": "1",
+            "elsewhere-bands-1-remove": "1",
         }
     )
     response = ops.post("/ops/cai-dat/phi-van-chuyen", data=data)
@@ -875,20 +874,73 @@ def test_an_operator_edits_adds_and_removes_shipping_bands(ops, shop):
 
 
 BAD_RATES = [
-    ({"same_region-0-fee": "-5"}, "Nhập số tiền là số đồng nguyên"),
-    ({"same_region-0-fee": "abc"}, "Nhập số tiền là số đồng nguyên"),
-    ({"same_region-0-extra": "1.5"}, "Nhập số tiền là số đồng nguyên"),
-    ({"same_region-0-max": "0"}, "Nhập một số từ 1 đến 1000000."),
-    ({"same_region-0-max": "2,5"}, "Nhập một số nguyên không âm."),
-    ({"same_region-1-max": "1000"}, "không được có cùng khối lượng tối đa"),
+    ({"same_region-bands-0-fee": "-5"}, "Nhập số tiền là số đồng nguyên"),
+    ({"same_region-bands-0-fee": "abc"}, "Nhập số tiền là số đồng nguyên"),
+    ({"same_region-bands-0-extra": "1.5"}, "Nhập số tiền là số đồng nguyên"),
+    ({"same_region-bands-0-max": "0"}, "Nhập một số từ 1 đến 1000000."),
+    ({"same_region-bands-0-max": "2,5"}, "Nhập một số nguyên không âm."),
+    ({"same_region-bands-1-max": "1000"}, "không được có cùng khối lượng tối đa"),
     ({"same_region-new-max": "3000", "same_region-new-fee": "1"}, "không được có cùng khối lượng tối đa"),
     ({"same_region-new-fee": "30000"}, "Nhập một số nguyên không âm."),
     (
-        {"same_region-0-remove": "1", "same_region-1-remove": "1", "same_region-2-remove": "1"},
+        {"same_region-bands-0-remove": "1", "same_region-bands-1-remove": "1", "same_region-bands-2-remove": "1"},
         "Mỗi vùng cần ít nhất một mức phí.",
     ),
-    ({"same_region-1-max": "500"}, "Gói nặng hơn không được có phí thấp hơn"),
+    ({"same_region-bands-1-max": "500"}, "Gói nặng hơn không được có phí thấp hơn"),
 ]
+
+
+def test_a_refused_shipping_table_comes_back_as_typed_with_each_message_beside_its_cell(ops, shop):
+    before = rate_table()
+    typed = rates_form(
+        before,
+        **{
+            "same_region-bands-0-fee": "²",
+            "same_region-bands-1-max": "9" * 40,
+            "elsewhere-bands-1-remove": "1",
+            "same_province-new-fee": "7",
+        },
+    )
+    del typed["elsewhere-bands-0-fee"]  # a missing field is a blank one
+    response = ops.post("/ops/cai-dat/phi-van-chuyen", data=typed)
+    page = text_of(response)
+    assert response.status_code == 400
+    for name, value, message in (
+        ("same_region-bands-0-fee", "²", "Nhập số tiền là số đồng nguyên"),
+        ("same_region-bands-1-max", "9" * 40, "Nhập một số từ 1 đến 1000000."),
+        ("elsewhere-bands-0-fee", "", "Nhập số tiền là số đồng nguyên"),
+        ("same_province-new-max", "", "Nhập một số nguyên không âm."),
+    ):
+        cell = re.search(rf'<input ([^>]*id="{name}"[^>]*)>', page)
+        assert cell and input_value(page, name) == value, name  # as typed
+        assert f'aria-describedby="{name}-error"' in cell[1] and 'aria-invalid="true"' in cell[1], name
+        assert f'<p class="field-error" id="{name}-error">{message}' in page, name
+    assert input_value(page, "same_province-new-fee") == "7"
+    assert re.search(r'<input checked id="elsewhere-bands-1-remove" name="elsewhere-bands-1-remove"', page)
+    assert page.count('class="field-error"') == 4  # the rows typed right carry no message
+
+    # A whole-table refusal is said above its zone, the table still as typed.
+    removed = {f"same_region-bands-{i}-remove": "1" for i in range(3)}
+    page = text_of(ops.post("/ops/cai-dat/phi-van-chuyen", data=rates_form(before, **removed)))
+    zone = page[page.index("Nội vùng") : page.index("Liên vùng")]
+    assert '<div class="form-errors" role="alert">' in zone and "Mỗi vùng cần ít nhất một mức phí." in zone
+    assert zone.count("<input checked") == 3
+
+    assert (
+        ops.post(
+            "/ops/cai-dat/phi-van-chuyen", data=rates_form(before, **{"elsewhere-bands-0-fee": "1\x00"})
+        ).status_code
+        == 400
+    )
+    assert rate_table() == before and audit("shipping.rates") == []
+    # Row numbers are read as ASCII digits only: "²" passes str.isdigit() and once reached int().
+    odd = rates_form(before, **{"same_region-bands-²-max": "5", "same_region-bands-٣-fee": "5"})
+    assert ops.post("/ops/cai-dat/phi-van-chuyen", data=odd).status_code == 303
+    far = rates_form(
+        before, **{f"same_region-bands-{'9' * 40}-max": "8000", f"same_region-bands-{'9' * 40}-fee": "60000"}
+    )
+    assert ops.post("/ops/cai-dat/phi-van-chuyen", data=far).status_code == 303  # any row number: one more band
+    assert [r.max_weight_grams for r in rate_table()["same_region"]][-1] == 8000
 
 
 def test_a_bad_shipping_table_is_refused_and_the_old_one_kept(ops, shop):
