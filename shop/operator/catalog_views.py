@@ -15,6 +15,7 @@ from shop.errors import NotFound, ShopError
 from shop.operator import bp
 from shop.operator import catalog_services as admin
 from shop.operator.forms import (
+    CategoryAddForm,
     CategoryDeleteForm,
     CategoryMoveForm,
     CategoryNamesForm,
@@ -36,10 +37,6 @@ def _int_arg(name: str) -> int | None:
 
 def _yes_no_arg(name: str) -> bool | None:
     return {"1": True, "0": False}.get(request.args.get(name, ""))
-
-
-def _form_int(name: str) -> int | None:
-    return _as_int(request.form.get(name))
 
 
 def _as_int(raw: str | None) -> int | None:
@@ -172,12 +169,14 @@ def _category_action(key, action, done: str, form: KeyedForm):
 
 @bp.post("/danh-muc/them", endpoint="category_add")
 def category_add():
-    form = CategoryNamesForm()
+    form = CategoryAddForm()
+    raw_parent = (form.parent_id.data or "").strip()
+    parent_id = _as_int(raw_parent)
+    if raw_parent and parent_id is None:  # "²", "abc", 40 digits: no category, never the top level
+        raise NotFound(_("Không tìm thấy danh mục."))
     return _category_action(
-        ("add", _form_int("parent_id") or 0),
-        lambda: admin.add_category(
-            current_user.id, _form_int("parent_id"), form.name_vi.data or "", form.name_en.data or ""
-        ),
+        ("add", parent_id or 0),
+        lambda: admin.add_category(current_user.id, parent_id, form.name_vi.data or "", form.name_en.data or ""),
         _("Đã thêm danh mục."),
         form,
     )

@@ -203,6 +203,13 @@ class CategoryNamesForm(KeyedForm):
     name_en = StringField(_l("Tên tiếng Anh"), render_kw={"maxlength": "200", "lang": "en"})
 
 
+class CategoryAddForm(CategoryNamesForm):
+    """A new category's names and its parent (a hidden input on the parent's row;
+    blank: a group at the top level)."""
+
+    parent_id = HiddenField(default="")
+
+
 def _reason(label):
     return TextAreaField(label, default="", render_kw={"rows": "2", "maxlength": "1000", "required": True})
 

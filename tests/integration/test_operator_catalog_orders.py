@@ -350,6 +350,22 @@ def test_adding_a_category_refuses_missing_names_a_fourth_level_and_an_unknown_p
     assert count(Category) == before and audit("category.add") == []
 
 
+def test_a_parent_that_does_not_parse_is_no_category_not_the_top_level(ops, shop):
+    before = count(Category)
+    for parent in ("²", "9" * 40, "abc", "-1"):  # these once added a top-level group
+        response = ops.post("/ops/danh-muc/them", data={"parent_id": parent, "name_vi": "Bánh", "name_en": "Cake"})
+        assert response.status_code == 404 and "Không tìm thấy danh mục." in text_of(response), parent
+    assert ops.post("/ops/danh-muc/them", data={"parent_id": "1\x00", "name_vi": "Bánh"}).status_code == 400
+    assert count(Category) == before and audit("category.add") == []
+    # Blank or missing is the top level, as the "add a group" form sends it.
+    assert (
+        ops.post("/ops/danh-muc/them", data={"parent_id": " ", "name_vi": "Quà", "name_en": "Gifts"}).status_code == 303
+    )
+    assert ops.post("/ops/danh-muc/them", data={"name_vi": "Quà Tết", "name_en": "Tet gifts"}).status_code == 303
+    added = db.session.scalars(select(Category).where(Category.name_vi.in_(["Quà", "Quà Tết"]))).all()
+    assert sorted((c.level, c.parent_id) for c in added) == [(1, None), (1, None)]
+
+
 def test_renaming_keeps_the_address_and_search_finds_the_products_by_the_new_name(ops, client, shop):
     leaf = category()
     assert "Mật ong hoa rừng" not in text_of(client.get("/san-pham?q=com+lang+vong"))
