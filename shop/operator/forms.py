@@ -110,6 +110,26 @@ class CheckList(SelectMultipleField):
         super().__init__(label, validate_choice=False, **kwargs)
 
 
+class Switch(BooleanField):
+    """On only when the page's own value "1" is sent: "0" (a hidden input turning it
+    off), nothing (a box left unticked) or anything else is off."""
+
+    def process_formdata(self, valuelist):
+        self.data = bool(valuelist) and valuelist[0] == "1"
+
+
+class UnstarredSectionForm(Form):
+    """The "Sản phẩm chưa có sao" section on or off (/ops/cai-dat)."""
+
+    unstarred_section = Switch(_l("Mở khu “Sản phẩm chưa có sao”"), render_kw={"value": "1"})
+
+
+class VoucherSwitchForm(Form):
+    """A voucher's "Tắt mã" / "Bật lại mã" button: `active` is what it asks for."""
+
+    active = Switch()
+
+
 _NUMBER = {"inputmode": "numeric", "autocomplete": "off"}
 
 
@@ -258,6 +278,13 @@ class ReviewReasonForm(KeyedForm):
     def placed(self, prefix: str):
         self.reason.id = self.reason.label.field_id = prefix
         return self
+
+
+class ApproveForm(ReviewReasonForm):
+    """Approving an application: the certificates ticked "Xác minh luôn" (ids; one
+    that does not parse names nothing, one not in the file is ignored by the service)."""
+
+    verify_certificate = CheckList(_l("Xác minh luôn"))
 
 
 def _review_reason(label):

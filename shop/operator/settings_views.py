@@ -3,7 +3,7 @@ an unpaid card order holds its stock, the default commission (typed as a
 percent, kept in basis points) and the shipping rate tables. Values that do not
 parse are shown beside their input with a 400 and nothing is saved."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,7 +12,13 @@ from flask_login import current_user
 from shop.catalog import services as catalog
 from shop.errors import ShopError
 from shop.operator import bp
-from shop.operator.forms import LegalDetailsForm, MarketSettingsForm, ShippingRatesForm, show_error
+from shop.operator.forms import (
+    LegalDetailsForm,
+    MarketSettingsForm,
+    ShippingRatesForm,
+    UnstarredSectionForm,
+    show_error,
+)
 from shop.operator.inputs import parse_count, parse_dong, parse_percent_bp, percent_text
 from shop.settings import legal
 from shop.settings import services as settings
@@ -54,7 +60,9 @@ def _page(
         zones=ZONES,
         zone_labels=ZONE_LABELS,
         zone_hints=ZONE_HINTS,
-        unstarred_on=settings.get_int("unstarred_section") == 1,
+        unstarred_form=UnstarredSectionForm(
+            formdata=None, data={"unstarred_section": settings.get_int("unstarred_section") == 1}
+        ),
     ), status
 
 
@@ -90,7 +98,7 @@ def settings_save():
 
 @bp.post("/cai-dat/chua-co-sao", endpoint="settings_unstarred")
 def settings_unstarred():
-    on = request.form.get("unstarred_section") == "1"
+    on = bool(UnstarredSectionForm().unstarred_section.data)
     if not catalog.set_unstarred_section(current_user.id, on):
         flash(_("Không có gì thay đổi."), "success")
     elif on:

@@ -847,6 +847,21 @@ def test_a_setting_that_does_not_parse_is_explained_and_nothing_is_saved(ops, sh
     assert audit("settings.update") == []
 
 
+def test_the_unstarred_section_is_switched_on_only_by_its_box(ops, shop):
+    url = "/ops/cai-dat/chua-co-sao"
+    assert ops.post(url, data={"unstarred_section": "1"}).status_code == 303
+    assert get_int("unstarred_section") == 1
+    box = re.search(r'<input [^>]*id="unstarred_section"[^>]*>', text_of(ops.get("/ops/cai-dat")))
+    assert box and "checked" in box[0] and '<label for="unstarred_section">' in text_of(ops.get("/ops/cai-dat"))
+    for odd in ("²", "9" * 40, "", "0", None):  # a box left unticked sends nothing: off, as anything but "1"
+        response = ops.post(url, data={} if odd is None else {"unstarred_section": odd})
+        assert response.status_code == 303 and get_int("unstarred_section") == 0, odd
+    assert ops.post(url, data={"unstarred_section": "1\x00"}).status_code == 400
+    box = re.search(r'<input [^>]*id="unstarred_section"[^>]*>', text_of(ops.get("/ops/cai-dat")))
+    assert box and "checked" not in box[0]
+    assert [e.after for e in audit("settings.update")] == [{"unstarred_section": 1}, {"unstarred_section": 0}]
+
+
 def rates_form(table=None, **changes) -> dict:
     """The shipping form as the page sends it, from the current table, with changes."""
     table = table or rate_table()
