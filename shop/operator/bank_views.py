@@ -3,6 +3,8 @@ claimed (match one to an order, or flag it for refund), the money to send back,
 and the VietQR settings (receiving account, hold time, on/off). Every action is a
 POST, audited by the service."""
 
+from collections.abc import Callable
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,7 +13,15 @@ from wtforms import SelectChoice  # type: ignore[attr-defined]  # SelectChoice i
 from shop.bank import directory
 from shop.bank import services as bank
 from shop.operator import bp
-from shop.operator.forms import BankSettingsForm, show_error
+from shop.operator.forms import (
+    BankSettingsForm,
+    KeyedForm,
+    TransferMatchForm,
+    TransferRefundedForm,
+    TransferRefundForm,
+    keyed,
+    show_error,
+)
 from shop.settings import services as settings
 
 VIEWS = ("unmatched", "refund", "all")
@@ -30,8 +40,10 @@ def _settings_form() -> BankSettingsForm:
     )
 
 
-def _page(status: int = 200, *, form: BankSettingsForm | None = None):
-    view = request.args.get("xem", "unmatched")
+def _page(status: int = 200, *, form: BankSettingsForm | None = None, posted: tuple | None = None):
+    """The queue and the settings. `form` is refused settings shown again as typed;
+    `posted` is ((action, transfer id), form) of a refused action on one transfer."""
+    view = request.values.get("xem", "unmatched")
     view = view if view in VIEWS else "unmatched"
     form = form or _settings_form()
     # A bank without a BIN (BIDC) cannot receive a VietQR transfer: not offered.
@@ -44,7 +56,11 @@ def _page(status: int = 200, *, form: BankSettingsForm | None = None):
         rows=bank.transfers_for_console(view),
         counts=bank.queue_counts(),
         form=form,
-        row_error=request.args.get("loi_id", type=int),
+        # A refused action's messages, also at the top: its row may have left this list.
+        refused=[(m, f"gd-{posted[0][1]}") for ms in posted[1].errors.values() for m in ms] if posted else [],
+        match_form=keyed(TransferMatchForm, posted),
+        refund_form=keyed(TransferRefundForm, posted),
+        refunded_form=keyed(TransferRefundedForm, posted),
     ), status
 
 
@@ -53,52 +69,61 @@ def bank_transfers():
     return _page()
 
 
-def _back(transfer_id: int | None = None):
+def _back():
     return redirect(url_for(".bank_transfers", xem=request.form.get("xem") or None), code=303)
+
+
+def _transfer_action(key: tuple, form: KeyedForm, action: Callable[[], str], field: str):
+    """Run `action` (which returns the message to flash); a refusal shows the page
+    again with `form` as typed, the message beside `field` (or the field it names)."""
+    if not form.validate():
+        return _page(400, posted=(key, form))
+    try:
+        done = action()
+    except bank.BankError as err:
+        show_error(form, err.field or field, err.message)
+        return _page(400, posted=(key, form))
+    flash(done, "success")
+    return _back()
 
 
 @bp.post("/chuyen-khoan/<int:transfer_id>/ghep", endpoint="bank_transfer_match")
 def bank_transfer_match(transfer_id: int):
-    try:
-        outcome = bank.match(
-            transfer_id,
-            request.form.get("order_number", "")[:40],
-            current_user.id,
-            reason=request.form.get("reason", "")[:500],
-        )
-    except bank.BankError as err:
-        flash(err.message, "error")
-        return _back()
+    form = TransferMatchForm()
     labels = {
         "paid": _("Đã ghép: đơn đã được thanh toán."),
         "partly_paid": _("Đã ghép: đơn mới được trả một phần."),
         "surplus": _("Đã ghép: đơn đã được thanh toán, phần thừa chờ hoàn."),
         "refund": _("Đã ghép, nhưng đơn đã thanh toán hoặc đã huỷ: khoản này chờ hoàn."),
     }
-    flash(labels.get(outcome, _("Đã ghép.")), "success")
-    return _back()
+
+    def match() -> str:
+        outcome = bank.match(transfer_id, form.order_number.data or "", current_user.id, reason=form.reason.data or "")
+        return labels.get(outcome, _("Đã ghép."))
+
+    return _transfer_action(("match", transfer_id), form, match, "order_number")
 
 
 @bp.post("/chuyen-khoan/<int:transfer_id>/hoan", endpoint="bank_transfer_refund")
 def bank_transfer_refund(transfer_id: int):
-    try:
-        bank.mark_for_refund(transfer_id, current_user.id, request.form.get("reason", "")[:500])
-    except bank.BankError as err:
-        flash(err.message, "error")
-        return _back()
-    flash(_("Đã đánh dấu cần hoàn tiền."), "success")
-    return _back()
+    form = TransferRefundForm()
+
+    def flag() -> str:
+        bank.mark_for_refund(transfer_id, current_user.id, form.reason.data or "")
+        return _("Đã đánh dấu cần hoàn tiền.")
+
+    return _transfer_action(("refund", transfer_id), form, flag, "reason")
 
 
 @bp.post("/chuyen-khoan/<int:transfer_id>/da-hoan", endpoint="bank_transfer_refunded")
 def bank_transfer_refunded(transfer_id: int):
-    try:
-        bank.mark_refunded(transfer_id, request.form.get("reference", "")[:200], current_user.id)
-    except bank.BankError as err:
-        flash(err.message, "error")
-        return _back()
-    flash(_("Đã ghi nhận hoàn tiền."), "success")
-    return _back()
+    form = TransferRefundedForm()
+
+    def refunded() -> str:
+        bank.mark_refunded(transfer_id, form.reference.data or "", current_user.id)
+        return _("Đã ghi nhận hoàn tiền.")
+
+    return _transfer_action(("refunded", transfer_id), form, refunded, "reference")
 
 
 @bp.post("/chuyen-khoan/cai-dat", endpoint="bank_settings_save")

@@ -15,11 +15,13 @@ from shop.errors import NotFound, ShopError
 from shop.operator import bp
 from shop.operator import catalog_services as admin
 from shop.operator.forms import (
+    CategoryAddForm,
     CategoryDeleteForm,
     CategoryMoveForm,
     CategoryNamesForm,
     CategoryOrderForm,
     KeyedForm,
+    TakeDownForm,
     keyed,
     show_error,
 )
@@ -35,10 +37,6 @@ def _int_arg(name: str) -> int | None:
 
 def _yes_no_arg(name: str) -> bool | None:
     return {"1": True, "0": False}.get(request.args.get(name, ""))
-
-
-def _form_int(name: str) -> int | None:
-    return _as_int(request.form.get(name))
 
 
 def _as_int(raw: str | None) -> int | None:
@@ -61,8 +59,9 @@ def _product_query() -> admin.ProductQuery:
     )
 
 
-def _products_page(errors: dict | None = None, status: int = 200, values: dict | None = None):
-    """The product table; `errors` maps a product id to the refusal shown on its row."""
+def _products_page(errors: dict | None = None, status: int = 200, posted: tuple | None = None):
+    """The product table; `errors` maps a product id to the refusal shown on its row,
+    `posted` is (product id, form) of a refused take-down, shown again as typed."""
     query = _product_query()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
@@ -74,7 +73,7 @@ def _products_page(errors: dict | None = None, status: int = 200, values: dict |
         statuses=PRODUCT_STATUSES,
         args=args,
         errors=errors or {},
-        values=values or {},
+        take_down_form=keyed(TakeDownForm, posted),
         summary=[(message, f"sp-{pid}") for pid, message in (errors or {}).items()],
     ), status
 
@@ -92,13 +91,14 @@ def _back_to_products():
 
 @bp.post("/san-pham/<int:product_id>/go", endpoint="product_unpublish")
 def product_unpublish(product_id: int):
-    reason = request.form.get("reason", "")
+    form = TakeDownForm()
     try:
-        admin.unpublish_product(current_user.id, product_id, reason)
+        admin.unpublish_product(current_user.id, product_id, form.reason.data or "")
     except NotFound:
         raise
     except ShopError as err:
-        return _products_page({product_id: err.message}, 400, {product_id: reason})
+        show_error(form, getattr(err, "field", None) or "reason", err.message)
+        return _products_page({product_id: err.message}, 400, (product_id, form))
     flash(_("Đã gỡ sản phẩm khỏi chợ. Nhà sản xuất sẽ nhận được lý do."), "success")
     return _back_to_products()
 
@@ -169,12 +169,14 @@ def _category_action(key, action, done: str, form: KeyedForm):
 
 @bp.post("/danh-muc/them", endpoint="category_add")
 def category_add():
-    form = CategoryNamesForm()
+    form = CategoryAddForm()
+    raw_parent = (form.parent_id.data or "").strip()
+    parent_id = _as_int(raw_parent)
+    if raw_parent and parent_id is None:  # "²", "abc", 40 digits: no category, never the top level
+        raise NotFound(_("Không tìm thấy danh mục."))
     return _category_action(
-        ("add", _form_int("parent_id") or 0),
-        lambda: admin.add_category(
-            current_user.id, _form_int("parent_id"), form.name_vi.data or "", form.name_en.data or ""
-        ),
+        ("add", parent_id or 0),
+        lambda: admin.add_category(current_user.id, parent_id, form.name_vi.data or "", form.name_en.data or ""),
         _("Đã thêm danh mục."),
         form,
     )

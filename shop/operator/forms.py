@@ -5,6 +5,8 @@ refusals the views put beside the field they name (`show_error`)."""
 from flask_babel import lazy_gettext as _l
 from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WTForms 3.3; types-wtforms 3.2 lacks it
     BooleanField,
+    FieldList,
+    FormField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -13,12 +15,17 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice is new in WT
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, Regexp
+from wtforms import Form as SubForm
+from wtforms.validators import AnyOf, DataRequired, Regexp
 from wtforms.widgets import CheckboxInput
 
 from shop.forms import Form
+from shop.operator.inputs import InputError, parse_count, parse_dong
 from shop.portal.forms import DayField
 from shop.promotions.voucher_services import VoucherDraft
+from shop.shipping.models import ZONES
+from shop.shipping.rules import Rate
+from shop.shipping.services import MAX_BAND_GRAMS
 
 
 def _clip(limit: int):
@@ -101,6 +108,26 @@ class CheckList(SelectMultipleField):
 
     def __init__(self, label=None, **kwargs):
         super().__init__(label, validate_choice=False, **kwargs)
+
+
+class Switch(BooleanField):
+    """On only when the page's own value "1" is sent: "0" (a hidden input turning it
+    off), nothing (a box left unticked) or anything else is off."""
+
+    def process_formdata(self, valuelist):
+        self.data = bool(valuelist) and valuelist[0] == "1"
+
+
+class UnstarredSectionForm(Form):
+    """The "Sản phẩm chưa có sao" section on or off (/ops/cai-dat)."""
+
+    unstarred_section = Switch(_l("Mở khu “Sản phẩm chưa có sao”"), render_kw={"value": "1"})
+
+
+class VoucherSwitchForm(Form):
+    """A voucher's "Tắt mã" / "Bật lại mã" button: `active` is what it asks for."""
+
+    active = Switch()
 
 
 _NUMBER = {"inputmode": "numeric", "autocomplete": "off"}
@@ -196,6 +223,13 @@ class CategoryNamesForm(KeyedForm):
     name_en = StringField(_l("Tên tiếng Anh"), render_kw={"maxlength": "200", "lang": "en"})
 
 
+class CategoryAddForm(CategoryNamesForm):
+    """A new category's names and its parent (a hidden input on the parent's row;
+    blank: a group at the top level)."""
+
+    parent_id = HiddenField(default="")
+
+
 def _reason(label):
     return TextAreaField(label, default="", render_kw={"rows": "2", "maxlength": "1000", "required": True})
 
@@ -246,6 +280,13 @@ class ReviewReasonForm(KeyedForm):
         return self
 
 
+class ApproveForm(ReviewReasonForm):
+    """Approving an application: the certificates ticked "Xác minh luôn" (ids; one
+    that does not parse names nothing, one not in the file is ignored by the service)."""
+
+    verify_certificate = CheckList(_l("Xác minh luôn"))
+
+
 def _review_reason(label):
     return TextAreaField(label, default="", render_kw={"rows": "2", "maxlength": "2000", "required": True})
 
@@ -260,6 +301,13 @@ class SuspendReasonForm(ReviewReasonForm):
 
 class ReinstateReasonForm(ReviewReasonForm):
     reason = _review_reason(_l("Lý do mở lại"))
+
+
+class TakeDownForm(ReviewReasonForm):
+    """Taking a product off the market (/ops/san-pham, one per product): the reason the
+    producer reads, judged by shop.operator.catalog_services.unpublish_product."""
+
+    reason = _review_reason(_l("Lý do (nhà sản xuất sẽ đọc)"))
 
 
 _PERCENT_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
@@ -341,3 +389,158 @@ class CategoryMoveForm(KeyedForm):
 
 class CategoryDeleteForm(KeyedForm):
     """Deleting a category (refused by the service while it has children or products)."""
+
+
+class TransferMatchForm(KeyedForm):
+    """An unmatched bank transfer given to an order (/ops/chuyen-khoan, one per transfer).
+    The order is looked up by shop.bank.services.match; the note goes to the audit log."""
+
+    SUFFIXES = {"order_number": "order", "reason": "note"}
+
+    order_number = StringField(
+        _l("Mã đơn hàng"),
+        default="",
+        filters=[_clip(40)],
+        validators=[DataRequired(message=_l("Nhập mã đơn hàng."))],
+        render_kw={"maxlength": "40", "required": True, "autocomplete": "off", "placeholder": "OC261202-ABCDE"},
+    )
+    reason = StringField(_l("Ghi chú"), default="", filters=[_clip(500)], render_kw={"maxlength": "500"})
+
+
+class TransferRefundForm(KeyedForm):
+    """An unmatched transfer flagged to go back to its sender, with the reason
+    (judged by shop.bank.services.mark_for_refund)."""
+
+    reason = StringField(
+        _l("Lý do hoàn"), default="", filters=[_clip(500)], render_kw={"maxlength": "500", "required": True}
+    )
+
+
+class TransferRefundedForm(KeyedForm):
+    """Money flagged for refund recorded as sent back, with the bank's reference
+    (judged by shop.bank.services.mark_refunded)."""
+
+    reference = StringField(
+        _l("Mã GD hoàn tiền"),
+        default="",
+        filters=[_clip(200)],
+        render_kw={"maxlength": "120", "required": True, "autocomplete": "off"},
+    )
+
+
+class IndexedList(FieldList):
+    """A FieldList reading only ASCII row numbers: WTForms' own takes any key whose
+    index passes str.isdigit(), so a posted "zone-bands-²-max" reached int(): a 500."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split(self._field_separator, 1)[0]  # type: ignore[attr-defined]  # not in types-wtforms
+                if index.isascii() and index.isdigit():
+                    yield int(index)
+
+
+_BAND_INPUT = {"inputmode": "numeric", "autocomplete": "off", "class": "oc-num-input"}
+
+
+def _band_input(label):
+    return StringField(label, default="", filters=[_strip(60)], render_kw=_BAND_INPUT)
+
+
+class BandForm(SubForm):
+    """One band of a zone's shipping table (/ops/cai-dat) as typed: up to a weight in
+    grams, its fee and the extra per kg above the heaviest band (blank: 0). Each value
+    is read here; the rules across bands are shop.shipping.services.replace_rates'."""
+
+    max = _band_input(_l("Đến khối lượng (gam)"))
+    fee = _band_input(_l("Phí (đ)"))
+    extra = _band_input(_l("Phụ phí mỗi kg vượt (đ)"))
+    remove = BooleanField(_l("Bỏ"), render_kw={"value": "1"})
+
+    band: tuple[int, int, int] | None = None  # (max grams, fee, extra) once validated
+
+    def skipped(self) -> bool:
+        """Left out of the table: ticked "Bỏ"."""
+        return bool(self.remove.data)
+
+    def validate(self, extra_validators=None) -> bool:
+        self.band = None
+        if not super().validate(extra_validators):
+            return False
+        if self.skipped():
+            return True
+        parsers = (
+            (self.max, lambda text, name: parse_count(text, name, minimum=1, maximum=MAX_BAND_GRAMS)),
+            (self.fee, parse_dong),
+            (self.extra, lambda text, name: parse_dong(text or "0", name)),
+        )
+        values = []
+        for field, parse in parsers:
+            try:
+                values.append(parse(field.data or "", field.name))
+            except InputError as err:
+                field.errors = [*field.errors, err.message]
+        if len(values) < len(parsers):
+            return False
+        self.band = (values[0], values[1], values[2])
+        return True
+
+
+class NewBandForm(BandForm):
+    """The empty row under a zone's bands, for adding one; left blank, nothing is added."""
+
+    max = _band_input(_l("Đến khối lượng (gam), mức mới"))
+    fee = _band_input(_l("Phí (đ), mức mới"))
+    extra = _band_input(_l("Phụ phí mỗi kg vượt (đ), mức mới"))
+    remove = None  # type: ignore[assignment]  # a new row has nothing to remove
+
+    def skipped(self) -> bool:
+        return not (self.max.data or self.fee.data or self.extra.data)
+
+
+class ZoneForm(SubForm):
+    """One zone's table: its bands as saved (or as typed), then the new row."""
+
+    bands = IndexedList(FormField(BandForm), max_entries=200)
+    new = FormField(NewBandForm)
+
+
+class ShippingRatesForm(Form):
+    """The three zones' shipping tables, saved as a whole (/ops/cai-dat). Inputs are
+    named "<zone>-bands-<i>-max" and "<zone>-new-max"; a refused table comes back as
+    typed, each message beside its cell or above its zone."""
+
+    same_province = FormField(ZoneForm)
+    same_region = FormField(ZoneForm)
+    elsewhere = FormField(ZoneForm)
+
+    @classmethod
+    def of(cls, table: dict[str, list[Rate]]) -> "ShippingRatesForm":
+        """The saved table, ready to edit."""
+        data = {
+            zone: {
+                "bands": [
+                    {"max": str(b.max_weight_grams), "fee": str(b.fee), "extra": str(b.extra_per_kg)}
+                    for b in table.get(zone, [])
+                ]
+            }
+            for zone in ZONES
+        }
+        return cls(formdata=None, data=data)
+
+    def zone(self, zone: str) -> ZoneForm:
+        return self[zone].form  # a FormField's form
+
+    def rates(self) -> list[Rate]:
+        """The table as validated: every band kept, with its zone."""
+        table = []
+        for zone in ZONES:
+            rows = (*(entry.form for entry in self.zone(zone).bands), self.zone(zone).new.form)
+            table += [Rate(zone, *row.band) for row in rows if not row.skipped() and row.band]
+        return table
+
+    def refuse(self, zone: str | None, message) -> None:
+        """A refusal of the whole table, above the zone it names (or above the form)."""
+        target = self.zone(zone) if zone in ZONES else self
+        target.form_errors.append(message)

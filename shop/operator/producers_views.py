@@ -20,6 +20,7 @@ from shop.formatting import today_vn
 from shop.inputs import parse_int
 from shop.operator import bp, producers_services, queries
 from shop.operator.forms import (
+    ApproveForm,
     ReinstateReasonForm,
     RejectReasonForm,
     ReviewReasonForm,
@@ -111,13 +112,14 @@ def _producer_action(producer_id: int, action: str, form: ReviewReasonForm, call
 @bp.post("/ho-so/<int:producer_id>/duyet")
 def approve(producer_id: int):
     # The certificates ticked "verify now" (ids that do not parse name nothing).
-    verify = tuple(n for raw in request.form.getlist("verify_certificate") if (n := parse_int(raw)) is not None)
+    form = ApproveForm()
+    verify = tuple(n for raw in form.verify_certificate.data or () if (n := parse_int(raw)) is not None)
     waiting: list[int] = []
 
     def decide(actor: int, pid: int, reason: str) -> None:
         waiting.append(producers_services.decide_application(actor, pid, True, reason, verify))
 
-    response = _producer_action(producer_id, "approve", ReviewReasonForm(), decide, _("Đã duyệt hồ sơ."))
+    response = _producer_action(producer_id, "approve", form, decide, _("Đã duyệt hồ sơ."))
     if waiting and waiting[0]:
         flash(
             ngettext(

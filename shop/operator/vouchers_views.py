@@ -13,7 +13,7 @@ from wtforms import SelectChoice  # type: ignore[attr-defined]  # new in WTForms
 from shop.catalog.reference import reference
 from shop.ledger.queries import categories_for_rates, commission_rows
 from shop.operator import bp
-from shop.operator.forms import VoucherForm, show_error
+from shop.operator.forms import VoucherForm, VoucherSwitchForm, show_error
 from shop.promotions import voucher_services
 from shop.promotions.voucher_services import VoucherDraft, VoucherInvalid
 
@@ -92,7 +92,7 @@ def voucher_update(voucher_id: int):
 
 @bp.post("/ma-giam-gia/<int:voucher_id>/bat-tat")
 def voucher_toggle(voucher_id: int):
-    active = request.form.get("active") == "1"
+    active = bool(VoucherSwitchForm().active.data)
     found = voucher_services.set_active(voucher_id, active, current_user.id)
     flash(
         _("Đã bật lại mã %(code)s.", code=found.code) if active else _("Đã tắt mã %(code)s.", code=found.code),

@@ -5,6 +5,7 @@ Orders are made by the real checkout service."""
 
 import itertools
 import json
+import re
 import secrets
 import threading
 from datetime import timedelta
@@ -285,6 +286,76 @@ def test_the_console_queue_lists_and_matches_transfers(app, shop, operator_id):
     assert answer.status_code == 303
     assert fresh(order.id).status == "paid"
     assert client.get("/ops/chuyen-khoan").status_code == 404  # not an operator
+
+
+def tag(page: str, element: str, element_id: str) -> str:
+    """The opening tag of the element with that id (empty when there is none)."""
+    found = re.search(rf'<{element} [^>]*id="{element_id}"[^>]*>', page)
+    return found[0] if found else ""
+
+
+def test_a_refused_action_on_a_transfer_comes_back_as_typed_beside_its_message(app, shop):
+    order = place(shop)
+    post(app.test_client(), notice(None, 75_000, content="khong ro"))
+    (row,) = transfers()
+    ops = app.test_client()
+    ops.post("/tai-khoan/dang-nhap", data={"email": "vanhanh@example.vn", "password": "mat-khau-an-toan-1"})
+    match, refund, refunded = (f"/ops/chuyen-khoan/{row.id}/{action}" for action in ("ghep", "hoan", "da-hoan"))
+
+    for typed, message in (
+        ({}, "Nhập mã đơn hàng."),
+        ({"order_number": "  "}, "Nhập mã đơn hàng."),
+        ({"order_number": "²"}, "Không có đơn chuyển khoản nào mang mã ²."),
+        ({"order_number": "9" * 40, "reason": "²" * 600}, "Không có đơn chuyển khoản nào mang mã " + "9" * 30),
+        ({"order_number": "OC000000-ZZZZZ", "reason": "khách gọi"}, "mang mã OC000000-ZZZZZ."),
+    ):
+        refused = ops.post(match, data=typed | {"xem": "all"})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and message in page, typed
+        assert f'<p class="field-error" id="match-{row.id}-order-error">' in page, typed
+    assert ops.post(match, data={"order_number": order.number + "\x00"}).status_code == 400  # a NUL: no 500
+    # The last one as typed, its message tied to the order number, on the list it came from.
+    number = tag(page, "input", f"match-{row.id}-order")
+    assert 'value="OC000000-ZZZZZ"' in number and f'aria-describedby="match-{row.id}-order-error"' in number
+    assert 'value="khách gọi"' in tag(page, "input", f"match-{row.id}-note")
+    assert '<a href="/ops/chuyen-khoan?xem=all" aria-current="page">' in page
+    assert page.index('role="alert"') < page.index("<table")  # also said at the top, with a link to the row
+
+    for reason in ("", " \t ", None):
+        refused = ops.post(refund, data={} if reason is None else {"reason": reason})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and "Cho biết lý do hoàn tiền." in page, reason
+        assert f'aria-describedby="refund-{row.id}-reason-error"' in tag(page, "input", f"refund-{row.id}-reason")
+    assert (transfers()[0].state, db.session.scalar(select(func.count(AuditEntry.id)))) == ("unmatched", 1)
+
+    assert ops.post(refund, data={"reason": "²: không tìm ra đơn"}).status_code == 303
+    for reference in ("", "9" * 121, "²" * 300, None):
+        refused = ops.post(refunded, data={} if reference is None else {"reference": reference})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and "Nhập mã giao dịch hoàn tiền của ngân hàng" in page, reference
+    refused = ops.post(refunded, data={"reference": "FT" + "9" * 119, "xem": "refund"})  # sent from "Cần hoàn"
+    reference = tag(refused.get_data(as_text=True), "input", f"refunded-{row.id}-reference")
+    assert f'value="FT{"9" * 119}"' in reference and 'aria-invalid="true"' in reference
+    assert transfers()[0].refund_state == "due"
+    assert ops.post(refunded, data={"reference": "FT2612020001"}).status_code == 303
+    assert transfers()[0].refund_reference == "FT2612020001"
+    assert fresh(order.id).status == "awaiting_payment"
+
+
+def test_the_forms_on_a_transfer_carry_their_csrf_token(app, shop):
+    post(app.test_client(), notice(None, 75_000, content="khong ro"))
+    (row,) = transfers()
+    ops = app.test_client()
+    ops.post("/tai-khoan/dang-nhap", data={"email": "vanhanh@example.vn", "password": "mat-khau-an-toan-1"})
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = ops.get("/ops/chuyen-khoan").get_data(as_text=True)
+    action = f'action="/ops/chuyen-khoan/{row.id}/ghep"'
+    form = page[page.index(action) : page.index("</form>", page.index(action))]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token, "the match form posts no CSRF token: its form would refuse every real post"
+    answer = ops.post(f"/ops/chuyen-khoan/{row.id}/ghep", data={"csrf_token": token[1], "order_number": "OC1"})
+    assert answer.status_code == 400 and "mang mã OC1." in answer.get_data(as_text=True)
+    assert "CSRF" not in answer.get_data(as_text=True)
 
 
 def test_the_console_saves_the_vietqr_settings_and_shows_a_refusal_beside_its_field(app, vietqr_on):

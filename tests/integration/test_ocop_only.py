@@ -182,7 +182,9 @@ def test_the_console_approves_with_a_tick_and_says_what_still_waits(app, operato
     file = ops.get(f"/ops/nha-san-xuat/{applicant.id}").get_data(as_text=True)
     assert f'name="verify_certificate" value="{checked.id}"' in file
     assert f'value="{bare.id}"' not in file and "không thể xác minh" in file
-    done = ops.post(f"/ops/ho-so/{applicant.id}/duyet", data={"verify_certificate": [str(checked.id), "x"]})
+    done = ops.post(
+        f"/ops/ho-so/{applicant.id}/duyet", data={"verify_certificate": [str(checked.id), "x", "²", "9" * 40, ""]}
+    )
     assert done.status_code == 302
     after = ops.get(done.location).get_data(as_text=True)
     assert re.search(r"1 giấy chứng nhận vẫn chờ xác minh", after)

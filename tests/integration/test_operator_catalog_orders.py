@@ -228,6 +228,23 @@ def test_a_take_down_needs_a_reason_and_a_product_that_exists(ops, shop):
     assert audit("product.unpublish") == []
 
 
+def test_a_refused_take_down_comes_back_as_typed_beside_its_message(ops, shop):
+    url = f"/ops/san-pham/{shop.honey_product}/go"
+    missing = ops.post(url, data={})
+    assert missing.status_code == 400 and "Nhập lý do: nhà sản xuất sẽ đọc lý do này." in text_of(missing)
+    assert ops.post(url, data={"reason": "lỗi\x00"}).status_code == 400  # a NUL byte: refused, no 500
+    page = text_of(ops.post(url, data={"reason": " \t "}))
+    reason = re.search(rf'<textarea ([^>]*id="reason-{shop.honey_product}"[^>]*)>\r?\n?([^<]*)</textarea>', page)
+    assert reason and reason[2] == " \t "  # as typed, its message tied to it
+    assert f'aria-describedby="reason-{shop.honey_product}-error"' in reason[1] and 'aria-invalid="true"' in reason[1]
+    assert f'<p class="field-error" id="reason-{shop.honey_product}-error">Nhập lý do' in page
+    assert '<details class="oc-confirm" open>' in page
+    assert (fresh(Product, shop.honey_product).listed, audit("product.unpublish")) == (True, [])
+    # Odd but real text is a reason like any other, kept whole (up to the service's 2000 characters).
+    assert ops.post(url, data={"reason": " ² " + "9" * 40}).status_code == 303
+    assert fresh(Product, shop.honey_product).moderation_reason == "² " + "9" * 40
+
+
 def test_a_product_taken_down_twice_or_allowed_when_not_down_is_refused(ops, shop):
     response = ops.post(f"/ops/san-pham/{shop.honey_product}/cho-phep")
     assert response.status_code == 400 and "Sản phẩm này không bị gỡ." in text_of(response)
@@ -331,6 +348,22 @@ def test_adding_a_category_refuses_missing_names_a_fourth_level_and_an_unknown_p
     response = ops.post("/ops/danh-muc/them", data={"parent_id": "999999", "name_vi": "Bánh", "name_en": "Cake"})
     assert response.status_code == 404
     assert count(Category) == before and audit("category.add") == []
+
+
+def test_a_parent_that_does_not_parse_is_no_category_not_the_top_level(ops, shop):
+    before = count(Category)
+    for parent in ("²", "9" * 40, "abc", "-1"):  # these once added a top-level group
+        response = ops.post("/ops/danh-muc/them", data={"parent_id": parent, "name_vi": "Bánh", "name_en": "Cake"})
+        assert response.status_code == 404 and "Không tìm thấy danh mục." in text_of(response), parent
+    assert ops.post("/ops/danh-muc/them", data={"parent_id": "1\x00", "name_vi": "Bánh"}).status_code == 400
+    assert count(Category) == before and audit("category.add") == []
+    # Blank or missing is the top level, as the "add a group" form sends it.
+    assert (
+        ops.post("/ops/danh-muc/them", data={"parent_id": " ", "name_vi": "Quà", "name_en": "Gifts"}).status_code == 303
+    )
+    assert ops.post("/ops/danh-muc/them", data={"name_vi": "Quà Tết", "name_en": "Tet gifts"}).status_code == 303
+    added = db.session.scalars(select(Category).where(Category.name_vi.in_(["Quà", "Quà Tết"]))).all()
+    assert sorted((c.level, c.parent_id) for c in added) == [(1, None), (1, None)]
 
 
 def test_renaming_keeps_the_address_and_search_finds_the_products_by_the_new_name(ops, client, shop):
@@ -814,16 +847,30 @@ def test_a_setting_that_does_not_parse_is_explained_and_nothing_is_saved(ops, sh
     assert audit("settings.update") == []
 
 
+def test_the_unstarred_section_is_switched_on_only_by_its_box(ops, shop):
+    url = "/ops/cai-dat/chua-co-sao"
+    assert ops.post(url, data={"unstarred_section": "1"}).status_code == 303
+    assert get_int("unstarred_section") == 1
+    box = re.search(r'<input [^>]*id="unstarred_section"[^>]*>', text_of(ops.get("/ops/cai-dat")))
+    assert box and "checked" in box[0] and '<label for="unstarred_section">' in text_of(ops.get("/ops/cai-dat"))
+    for odd in ("²", "9" * 40, "", "0", None):  # a box left unticked sends nothing: off, as anything but "1"
+        response = ops.post(url, data={} if odd is None else {"unstarred_section": odd})
+        assert response.status_code == 303 and get_int("unstarred_section") == 0, odd
+    assert ops.post(url, data={"unstarred_section": "1\x00"}).status_code == 400
+    box = re.search(r'<input [^>]*id="unstarred_section"[^>]*>', text_of(ops.get("/ops/cai-dat")))
+    assert box and "checked" not in box[0]
+    assert [e.after for e in audit("settings.update")] == [{"unstarred_section": 1}, {"unstarred_section": 0}]
+
+
 def rates_form(table=None, **changes) -> dict:
     """The shipping form as the page sends it, from the current table, with changes."""
     table = table or rate_table()
     data = {}
     for zone, bands in table.items():
-        data[f"{zone}-count"] = str(len(bands))
         for i, band in enumerate(bands):
-            data[f"{zone}-{i}-max"] = str(band.max_weight_grams)
-            data[f"{zone}-{i}-fee"] = str(band.fee)
-            data[f"{zone}-{i}-extra"] = str(band.extra_per_kg)
+            data[f"{zone}-bands-{i}-max"] = str(band.max_weight_grams)
+            data[f"{zone}-bands-{i}-fee"] = str(band.fee)
+            data[f"{zone}-bands-{i}-extra"] = str(band.extra_per_kg)
         for part in ("max", "fee", "extra"):
             data[f"{zone}-new-{part}"] = ""
     data.update(changes)
@@ -833,11 +880,11 @@ def rates_form(table=None, **changes) -> dict:
 def test_an_operator_edits_adds_and_removes_shipping_bands(ops, shop):
     data = rates_form(
         **{
-            "same_province-0-fee": "20.000",
+            "same_province-bands-0-fee": "20.000",
             "same_province-new-max": "10000",
             "same_province-new-fee": "60000",
             "same_province-new-extra": "4000",
-            "elsewhere-1-remove": "1",
+            "elsewhere-bands-1-remove": "1",
         }
     )
     response = ops.post("/ops/cai-dat/phi-van-chuyen", data=data)
@@ -858,20 +905,73 @@ def test_an_operator_edits_adds_and_removes_shipping_bands(ops, shop):
 
 
 BAD_RATES = [
-    ({"same_region-0-fee": "-5"}, "Nhập số tiền là số đồng nguyên"),
-    ({"same_region-0-fee": "abc"}, "Nhập số tiền là số đồng nguyên"),
-    ({"same_region-0-extra": "1.5"}, "Nhập số tiền là số đồng nguyên"),
-    ({"same_region-0-max": "0"}, "Nhập một số từ 1 đến 1000000."),
-    ({"same_region-0-max": "2,5"}, "Nhập một số nguyên không âm."),
-    ({"same_region-1-max": "1000"}, "không được có cùng khối lượng tối đa"),
+    ({"same_region-bands-0-fee": "-5"}, "Nhập số tiền là số đồng nguyên"),
+    ({"same_region-bands-0-fee": "abc"}, "Nhập số tiền là số đồng nguyên"),
+    ({"same_region-bands-0-extra": "1.5"}, "Nhập số tiền là số đồng nguyên"),
+    ({"same_region-bands-0-max": "0"}, "Nhập một số từ 1 đến 1000000."),
+    ({"same_region-bands-0-max": "2,5"}, "Nhập một số nguyên không âm."),
+    ({"same_region-bands-1-max": "1000"}, "không được có cùng khối lượng tối đa"),
     ({"same_region-new-max": "3000", "same_region-new-fee": "1"}, "không được có cùng khối lượng tối đa"),
     ({"same_region-new-fee": "30000"}, "Nhập một số nguyên không âm."),
     (
-        {"same_region-0-remove": "1", "same_region-1-remove": "1", "same_region-2-remove": "1"},
+        {"same_region-bands-0-remove": "1", "same_region-bands-1-remove": "1", "same_region-bands-2-remove": "1"},
         "Mỗi vùng cần ít nhất một mức phí.",
     ),
-    ({"same_region-1-max": "500"}, "Gói nặng hơn không được có phí thấp hơn"),
+    ({"same_region-bands-1-max": "500"}, "Gói nặng hơn không được có phí thấp hơn"),
 ]
+
+
+def test_a_refused_shipping_table_comes_back_as_typed_with_each_message_beside_its_cell(ops, shop):
+    before = rate_table()
+    typed = rates_form(
+        before,
+        **{
+            "same_region-bands-0-fee": "²",
+            "same_region-bands-1-max": "9" * 40,
+            "elsewhere-bands-1-remove": "1",
+            "same_province-new-fee": "7",
+        },
+    )
+    del typed["elsewhere-bands-0-fee"]  # a missing field is a blank one
+    response = ops.post("/ops/cai-dat/phi-van-chuyen", data=typed)
+    page = text_of(response)
+    assert response.status_code == 400
+    for name, value, message in (
+        ("same_region-bands-0-fee", "²", "Nhập số tiền là số đồng nguyên"),
+        ("same_region-bands-1-max", "9" * 40, "Nhập một số từ 1 đến 1000000."),
+        ("elsewhere-bands-0-fee", "", "Nhập số tiền là số đồng nguyên"),
+        ("same_province-new-max", "", "Nhập một số nguyên không âm."),
+    ):
+        cell = re.search(rf'<input ([^>]*id="{name}"[^>]*)>', page)
+        assert cell and input_value(page, name) == value, name  # as typed
+        assert f'aria-describedby="{name}-error"' in cell[1] and 'aria-invalid="true"' in cell[1], name
+        assert f'<p class="field-error" id="{name}-error">{message}' in page, name
+    assert input_value(page, "same_province-new-fee") == "7"
+    assert re.search(r'<input checked id="elsewhere-bands-1-remove" name="elsewhere-bands-1-remove"', page)
+    assert page.count('class="field-error"') == 4  # the rows typed right carry no message
+
+    # A whole-table refusal is said above its zone, the table still as typed.
+    removed = {f"same_region-bands-{i}-remove": "1" for i in range(3)}
+    page = text_of(ops.post("/ops/cai-dat/phi-van-chuyen", data=rates_form(before, **removed)))
+    zone = page[page.index("Nội vùng") : page.index("Liên vùng")]
+    assert '<div class="form-errors" role="alert">' in zone and "Mỗi vùng cần ít nhất một mức phí." in zone
+    assert zone.count("<input checked") == 3
+
+    assert (
+        ops.post(
+            "/ops/cai-dat/phi-van-chuyen", data=rates_form(before, **{"elsewhere-bands-0-fee": "1\x00"})
+        ).status_code
+        == 400
+    )
+    assert rate_table() == before and audit("shipping.rates") == []
+    # Row numbers are read as ASCII digits only: "²" passes str.isdigit() and once reached int().
+    odd = rates_form(before, **{"same_region-bands-²-max": "5", "same_region-bands-٣-fee": "5"})
+    assert ops.post("/ops/cai-dat/phi-van-chuyen", data=odd).status_code == 303
+    far = rates_form(
+        before, **{f"same_region-bands-{'9' * 40}-max": "8000", f"same_region-bands-{'9' * 40}-fee": "60000"}
+    )
+    assert ops.post("/ops/cai-dat/phi-van-chuyen", data=far).status_code == 303  # any row number: one more band
+    assert [r.max_weight_grams for r in rate_table()["same_region"]][-1] == 8000
 
 
 def test_a_bad_shipping_table_is_refused_and_the_old_one_kept(ops, shop):

@@ -172,6 +172,20 @@ def test_an_operator_edits_and_switches_a_voucher_off_and_on_in_the_console(cons
     assert actions == ["voucher.create", "voucher.update", "voucher.deactivate", "voucher.activate"]
 
 
+def test_the_switch_turns_a_voucher_on_only_for_the_pages_own_value(console, operator_id):
+    voucher = voucher_services.create_voucher(draft(), operator_id)
+    url = f"/ops/ma-giam-gia/{voucher.id}/bat-tat"
+    for odd in ("²", "9" * 40, "", " 1", None):  # anything but "1" (and a missing value) is "off"
+        response = console.post(url, data={} if odd is None else {"active": odd})
+        assert response.status_code == 303, odd
+        db.session.expire_all()
+        assert db.session.get(Voucher, voucher.id).active is False, odd
+    assert console.post(url, data={"active": "1\x00"}).status_code == 400  # a NUL byte: refused, no 500
+    assert console.post(url, data={"active": "1"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Voucher, voucher.id).active is True
+
+
 def test_an_unknown_voucher_is_a_404(console):
     assert console.get("/ops/ma-giam-gia/999999").status_code == 404
     assert console.post("/ops/ma-giam-gia/999999", data=GOOD).status_code == 404
