@@ -186,6 +186,38 @@ def test_every_console_page_answers_an_operator_without_data(ops):
         assert response.headers["Cache-Control"] == "no-store"
 
 
+POST_FORM = re.compile(r"<form\b[^>]*method=\"post\"[^>]*>(.*?)</form>", re.S | re.I)
+
+
+def test_every_post_form_on_the_console_pages_carries_its_csrf_token(app, ops, shop):
+    """Console pages are personal, so their forms carry the session's token; a macro
+    imported without context once rendered none, and a form whose view validates
+    would then refuse every real browser post."""
+    place([(shop.honey_product, 1)])
+    page_urls = (
+        "/ops/nha-san-xuat/{producer}",
+        "/ops/ma-giam-gia",
+        "/ops/ma-giam-gia/moi",
+        "/ops/doi-soat",
+        "/ops/doi-soat/hoa-hong",
+        "/ops/doi-soat/nha-san-xuat/{producer}",
+        "/ops/email-loi",
+        "/ops/cai-dat",
+        "/ops/chuyen-khoan",
+    )
+    app.config["WTF_CSRF_ENABLED"] = True
+    checked = 0
+    for url in page_urls:
+        response = ops.get(url.format(producer=shop.mine))
+        assert response.status_code == 200, url
+        page = response.get_data(as_text=True)
+        main = page[page.index("<main") : page.index("</main>")]  # the shared header's language form has none
+        for form in POST_FORM.findall(main):
+            assert 'name="csrf_token"' in form, (url, form[:200])
+            checked += 1
+    assert checked >= 10
+
+
 # --- dashboard ------------------------------------------------------------------------------
 
 
