@@ -21,6 +21,7 @@ from shop.extensions import db
 from shop.formatting import vn_date, vn_datetime, vnd
 from shop.operator.queries import PRODUCER_STATUS_LABELS
 from shop.orders.models import ORDER_STATUS_LABELS, SUB_ORDER_STATUS_LABELS
+from shop.paging import Page, counted
 from shop.places.models import Province
 from shop.producers.models import Producer
 from shop.shipping.models import ZONE_LABELS
@@ -200,18 +201,10 @@ VALUE_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    entries: list[AuditEntry]
-    page: int
-    pages: int
-    total: int
-
-
 def audit_page(
     action: str = "", target_type: str = "", actor_id: int | None = None, target_id: int | None = None,
     page: int = 1, per_page: int = AUDIT_PER_PAGE,
-) -> AuditPage:  # fmt: skip
+) -> Page[AuditEntry]:  # fmt: skip
     """Audit entries, newest first, filtered by action prefix ("producer" or
     "producer.suspend"), target type, actor and target id."""
     stmt = select(AuditEntry).options(selectinload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
@@ -225,7 +218,7 @@ def audit_page(
     if target_id is not None:
         stmt = stmt.where(AuditEntry.target_id == target_id)
     result = db.paginate(stmt, page=max(page, 1), per_page=per_page, error_out=False, count=True)
-    return AuditPage(list(result.items), result.page, max(result.pages, 1), result.total or 0)
+    return counted(list(result.items), result.page, result.total or 0, per_page)
 
 
 def audit_filters() -> dict:

@@ -47,6 +47,7 @@ def producers():
     return render_template(
         "operator/producers.html",
         result=result,
+        counts=queries.producer_status_counts(),
         applications=queries.pending_applications() if show_queue else [],
         provinces=queries.provinces(),
         filters={"status": status, "province": province_id, "q": q},

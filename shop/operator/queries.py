@@ -19,6 +19,7 @@ from shop.extensions import db
 from shop.formatting import VN_TZ, today_vn, utcnow
 from shop.ledger.models import LedgerEntry
 from shop.orders.models import Order, OrderLine, SubOrder
+from shop.paging import Page, counted
 from shop.places.models import Province
 from shop.producers.models import Certificate, Producer
 
@@ -325,15 +326,6 @@ class ProducerRow:
     listed: int
 
 
-@dataclass(frozen=True)
-class ProducerPage:
-    rows: list[ProducerRow]
-    page: int
-    pages: int
-    total: int
-    counts: dict[str, int]  # by status, over the whole table
-
-
 def pending_applications() -> list[Producer]:
     """Producers waiting for a decision, oldest first, with their certificates."""
     return list(
@@ -351,7 +343,7 @@ def pending_applications() -> list[Producer]:
 
 def producers(
     status: str | None = None, province_id: int | None = None, q: str = "", page: int = 1, per_page: int = PER_PAGE
-) -> ProducerPage:
+) -> Page[ProducerRow]:
     """Producers matching the filters, applications waiting first, then by name;
     with each one's product counts (two grouped queries for the page)."""
     stmt = select(Producer).options(selectinload(Producer.province))
@@ -381,10 +373,14 @@ def producers(
             )
         }
     rows = [ProducerRow(p, *counts.get(p.id, (0, 0))) for p in result.items]
-    by_status = dict(
+    return counted(rows, result.page, result.total or 0, per_page)
+
+
+def producer_status_counts() -> dict[str, int]:
+    """Producers per status over the whole table, whatever the filters (the list's tabs)."""
+    return dict(
         db.session.execute(select(Producer.status, func.count(Producer.id)).group_by(Producer.status)).tuples().all()
     )
-    return ProducerPage(rows, result.page, max(result.pages, 1), result.total or 0, by_status)
 
 
 def provinces() -> list[Province]:

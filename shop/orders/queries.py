@@ -1,7 +1,6 @@
 """Reads of orders, always scoped to who is asking."""
 
 import hmac
-from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
@@ -10,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.orders.models import Order, SubOrder
+from shop.paging import Page, peek
 
 
 def order_for_viewer(number: str, *, user_id: int | None, token: str | None) -> Order:
@@ -71,28 +71,19 @@ def stage_of(order: Order) -> str:
     return _RANK_STAGE[min(ranks)] if ranks else "cancelled"
 
 
-@dataclass(frozen=True)
-class OrderPage:
-    items: list[Order]
-    page: int
-    has_next: bool
-    counts: dict[str, int]  # orders per stage, for the tabs
+def stage_counts(user_id: int) -> dict[str, int]:
+    """The shopper's orders per stage, every stage named (the list's tabs)."""
+    stage = _stage_expression().label("stage")
+    by_stage = select(stage, func.count()).where(Order.user_id == user_id).group_by("stage")
+    return {name: 0 for name in STAGES} | {name: n for name, n in db.session.execute(by_stage)}
 
 
-def orders_of_user(user_id: int, stage: str | None = None, page: int = 1, per_page: int = PER_PAGE) -> OrderPage:
+def orders_of_user(user_id: int, stage: str | None = None, page: int = 1, per_page: int = PER_PAGE) -> Page[Order]:
     """One page of the shopper's orders, newest first, optionally those at one stage."""
-    stage_expr = _stage_expression()
-    counted = select(stage_expr.label("stage"), func.count()).where(Order.user_id == user_id).group_by("stage")
-    counts = {name: 0 for name in STAGES} | {name: n for name, n in db.session.execute(counted)}
     stmt = select(Order).where(Order.user_id == user_id)
     if stage in STAGES:
-        stmt = stmt.where(stage_expr == stage)
-    rows = list(
-        db.session.scalars(
-            stmt.order_by(Order.created_at.desc(), Order.id.desc())
-            .options(selectinload(Order.sub_orders).selectinload(SubOrder.producer))
-            .limit(per_page + 1)
-            .offset((page - 1) * per_page)
-        )
+        stmt = stmt.where(_stage_expression() == stage)
+    stmt = stmt.order_by(Order.created_at.desc(), Order.id.desc()).options(
+        selectinload(Order.sub_orders).selectinload(SubOrder.producer)
     )
-    return OrderPage(rows[:per_page], page, len(rows) > per_page, counts)
+    return peek(stmt, page, per_page)

@@ -37,7 +37,8 @@ def index():
     stage = stage if stage in queries.STAGES else ""
     page = parse_int(request.args.get("page"), minimum=1, maximum=9_999) or 1
     result = queries.orders_of_user(current_user.id, stage or None, page)
-    return render_template("orders/index.html", result=result, stage=stage, stage_of=queries.stage_of)
+    counts = queries.stage_counts(current_user.id)
+    return render_template("orders/index.html", result=result, counts=counts, stage=stage, stage_of=queries.stage_of)
 
 
 @bp.get("/<number>")

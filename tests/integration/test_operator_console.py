@@ -478,6 +478,9 @@ def test_the_producers_table_filters_by_status_province_and_name(ops, shop):
     assert "HTX chè Tân Cương" in nearby and "HTX Chờ Duyệt Mới" in nearby and "HTX ong Phong Thổ" not in nearby
     named = text(ops.get("/ops/nha-san-xuat?q=Phong"))
     assert "HTX ong Phong Thổ" in named and "HTX chè Tân Cương" not in named
+    # The tabs count the whole table whatever the filters: all, then pending, approved, rejected, suspended.
+    tabs = ops.get("/ops/nha-san-xuat?status=suspended&q=Phong").get_data(as_text=True)
+    assert re.findall(r'<span class="ops-count">(\d+)</span>', tabs) == ["3", "1", "1", "0", "1"]
     for odd in ("?status=deleted", "?province=abc", "?page=999", "?q=" + "a" * 500):
         assert ops.get("/ops/nha-san-xuat" + odd).status_code == 200, odd
 
