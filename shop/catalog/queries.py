@@ -22,6 +22,7 @@ from shop.catalog.reference import CategoryInfo, ProvinceInfo, Reference, refere
 from shop.catalog.sold import SOLD_LISTINGS_TAG
 from shop.extensions import db
 from shop.formatting import today_vn
+from shop.paging import page_count
 from shop.places.models import Province
 from shop.producers.models import OWNER_TYPES, Certificate, Producer
 from shop.settings import services as settings
@@ -157,7 +158,7 @@ class Listing:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.filter.per_page))
+        return page_count(self.total, self.filter.per_page)
 
 
 def _build_facets(rows: list[tuple[str, str, int]], ref: Reference) -> Facets:

@@ -14,6 +14,7 @@ from shop.catalog.filters import parse_filter
 from shop.catalog.related import related_products
 from shop.formatting import utcnow, vnd
 from shop.page_cache import cached_page
+from shop.paging import page_count
 from shop.promotions import pricing
 from shop.promotions import storefront_queries as promotions
 from shop.reviews import queries as review_queries
@@ -22,6 +23,8 @@ from shop.templating import owner_type_label
 from shop.urls import absolute_url
 
 bp = Blueprint("catalog", __name__)
+
+PRODUCERS_PER_PAGE = 24
 
 
 @bp.get("/")
@@ -153,8 +156,9 @@ def product_qr(slug: str):
 def producers():
     page_arg = request.args.get("page", "1")
     page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 10_000 else 1
-    rows, total = queries.list_producers(page, 24)
-    return render_template("catalog/producers.html", rows=rows, total=total, page=page, pages=max(1, -(-total // 24)))
+    rows, total = queries.list_producers(page, PRODUCERS_PER_PAGE)
+    pages = page_count(total, PRODUCERS_PER_PAGE)
+    return render_template("catalog/producers.html", rows=rows, total=total, page=page, pages=pages)
 
 
 @bp.get("/nha-san-xuat/<slug>")
