@@ -82,3 +82,31 @@ def test_a_submit_whose_cart_was_emptied_by_its_twin_meanwhile_gets_the_twins_or
     (number,) = db.session.scalars(select(Order.number))
     assert answer.status_code == 303 and f"/don-hang/{number}" in answer.headers["Location"]
     assert twins and f"/don-hang/{number}" in twins[0]
+
+
+def test_an_order_number_already_taken_is_drawn_again_and_the_order_placed_once(app, client, monkeypatch):
+    """Order numbers are random (five characters of 32 a day): a clash with an
+    existing order is drawn again, not a 500 that drops the shopper's order."""
+    from shop.checkout import services
+
+    product = make_product("Trà Shan Tuyết", prices=(120_000,), stock=10)
+    first = client.post("/thanh-toan/dat-hang", data={**review_form(client, product.variants[0].id, 1)})
+    assert first.status_code == 303
+    (taken,) = db.session.scalars(select(Order.number))
+    shopper = app.test_client()
+    form = {**review_form(shopper, product.variants[0].id, 2), "payment_method": "cod"}
+    real_number = services.new_order_number
+    drawn: list[str] = []
+
+    def first_draw_clashes(now=None):
+        drawn.append(taken if not drawn else real_number(now))
+        return drawn[-1]
+
+    monkeypatch.setattr(services, "new_order_number", first_draw_clashes)
+    answer = shopper.post("/thanh-toan/dat-hang", data=form)
+    assert answer.status_code == 303 and "/don-hang/" in answer.headers["Location"]
+    db.session.expire_all()
+    numbers = db.session.scalars(select(Order.number).order_by(Order.id)).all()
+    assert len(numbers) == 2 and numbers[0] == taken and numbers[1] == drawn[1] != taken
+    assert len(drawn) == 2
+    assert db.session.get(Variant, product.variants[0].id).stock == 10 - 1 - 2
