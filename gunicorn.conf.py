@@ -26,7 +26,9 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # use the cores. 2 per core (at most 8) x 4 threads suits this I/O-bound app.
 workers = _int("WEB_CONCURRENCY", min(2 * cpus, 8))
 threads = _int("GUNICORN_THREADS", 4)
-worker_class = "gthread" if threads > 1 else "sync"
+# gthread that accepts a connection only while a thread is free (shop/serving.py): plain
+# gthread let one worker take every kept-alive connection and left the other core idle.
+worker_class = "shop.serving.BalancedThreadWorker" if threads > 1 else "sync"
 # A card payment may wait on Stripe for STRIPE_TIMEOUT (20 s) twice: stop a request only past that.
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)

@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 from flask import Flask, request
-from flask_babel import get_locale
 
 from config import CONFIGS, ProductionConfig, dev_secret_key, dev_sepay_key
 
@@ -33,6 +32,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(Path(config_class.INSTANCE_DIR)),
     )
+    from shop.template_env import LocalizedEnvironment
+
+    app.jinja_environment = LocalizedEnvironment  # templates compiled per language
     from shop.inputs import install_input_checks
 
     install_input_checks(app)  # before any route: `<int:...>` is bounded to the database's range
@@ -162,9 +164,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     register_cli(app)
 
+    from shop.template_env import language
+
     @app.context_processor
     def inject_locale():
-        return {"locale": str(get_locale())}
+        return {"locale": language()}
 
     from shop.formatting import next_vn_midnight
     from shop.page_cache import install_middleware, register_expiry

@@ -41,6 +41,9 @@ from shop.security import cookie_secure
 MESSAGE_COOKIE = "ocop_msg"  # flashed messages wait: render this visitor's next page for them
 PERSONAL_COOKIE = "ocop_p"  # readable by scripts: this visitor has a session, ask /ca-nhan
 MAX_KEY_LENGTH = 2000
+# zlib's fastest strategy (levels 1-3): a 32 KB listing took 0.18 ms and 6.3 KB at 3
+# against 0.71 ms and 5.7 KB at 6, a tenth of a first view's CPU for 10% more bytes.
+GZIP_LEVEL = 3
 _SKIPPED_HEADERS = {"set-cookie", "content-length", "content-encoding", "date", "cache-control", "vary", "etag"}
 
 
@@ -163,7 +166,7 @@ def store_and_finish(response):
     # From when the render began: a week edge passed while rendering ends the page at once.
     expires = _expires_at(g.page_started, config["PAGE_CACHE_SECONDS"])
     etag = 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    zipped = gzip.compress(body, compresslevel=6, mtime=0)
+    zipped = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
     headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _SKIPPED_HEADERS]
     meta = {"status": response.status_code, "headers": headers, "etag": etag, "expires": expires}
     s0 = g.get("page_s0")

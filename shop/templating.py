@@ -17,6 +17,7 @@ from shop.portal import order_queries
 from shop.reviews.jsonld import with_reviews
 from shop.settings.legal import operator_details
 from shop.settings.services import get_int
+from shop.template_env import language
 from shop.urls import absolute_url, media_path_url
 
 OWNER_TYPE_LABELS = {
@@ -50,12 +51,17 @@ def canonical_url(**args) -> str:
     return absolute_url(request.endpoint, **(request.view_args or {}), **args)
 
 
-def page_url(endpoint: str, view_args: dict, args: dict, page: int) -> str:
-    """URL of another page of a paginated view, keeping its other arguments."""
-    query = {k: v for k, v in args.items() if k != "page"}
-    if page > 1:
-        query["page"] = page
-    return url_for(endpoint, **view_args, **query)
+def page_urls(endpoint: str, view_args: dict, args: dict):
+    """The URL of each page of a paginated view, keeping its other arguments: a
+    function of the page number. The route is built once (a pager showed up to 7
+    links, each a url_for); page 1 has no `page` argument, the others end with it."""
+    base = url_for(endpoint, **view_args, **{k: v for k, v in args.items() if k != "page"})
+    joiner = "&" if "?" in base else "?"
+
+    def url_of(page: int) -> str:
+        return base if page <= 1 else f"{base}{joiner}page={page}"
+
+    return url_of
 
 
 def media_url(path: str | None) -> str:
@@ -120,37 +126,43 @@ def _translations():
 CARD_CACHE_SIZE = 20_000
 
 
-def product_card(product, heading: str = "h3", offer=None) -> Markup:
-    """A product card (templates/catalog/_macros.html), rendered once per process
-    for each state it can show: the product row (its updated_at moves with every
-    listing column), its producer's and province's names, the day (stars lapse),
-    the promotion offer and the language. A listing page of 24 cards would
-    otherwise spend most of its time in this macro."""
+def cards(products, offers=None, heading: str = "h3") -> Markup:
+    """A grid's product cards (templates/catalog/_macros.html), each rendered once per
+    process for each state it can show: the product row (its updated_at moves with every
+    listing column), its producer's and province's names, the day (stars lapse), the
+    promotion offer and the language. A listing page of 24 cards would otherwise spend
+    most of its time in this macro; the language and the day are read once per grid."""
     cache = current_app.extensions.setdefault("product_cards", OrderedDict())
-    key = (
-        str(get_locale()),
-        heading,
-        product.id,
-        product.updated_at,
-        product.producer.name,
-        product.province.name,
-        today_vn(),
-        (offer.price, offer.promo_price, offer.percent) if offer else None,
-    )
-    html = cache.get(key)
-    if html is None:
-        macro = get_template_attribute("catalog/_macros.html", "product_card")
-        html = cache[key] = Markup(macro(product, heading, offer))
-        if len(cache) > CARD_CACHE_SIZE:
-            cache.popitem(last=False)
-    return html
+    locale = language()
+    today = today_vn()
+    out = []
+    for product in products:
+        offer = offers.get(product.id) if offers else None
+        key = (
+            locale,
+            heading,
+            product.id,
+            product.updated_at,
+            product.producer.name,
+            product.province.name,
+            today,
+            (offer.price, offer.promo_price, offer.percent) if offer else None,
+        )
+        html = cache.get(key)
+        if html is None:
+            macro = get_template_attribute("catalog/_macros.html", "product_card")
+            html = cache[key] = str(macro(product, heading, offer))
+            if len(cache) > CARD_CACHE_SIZE:
+                cache.popitem(last=False)
+        out.append(html)
+    return Markup("".join(out))
 
 
 def facet_options(ref, kind: str, selected: str | None, counts: dict[int, int]) -> Markup:
     """The <option>s of the listing's group or province filter with their counts.
     Their labels are escaped once per process, language and reference snapshot:
     a hundred options through the template's loop cost ~1 ms a first view."""
-    locale = str(get_locale())
+    locale = language()
     cache = current_app.extensions.setdefault("facet_options", {})
     held = cache.get((kind, locale))
     if held is None or held[0] is not ref:
@@ -187,7 +199,7 @@ def chrome(name: str, *args, **holes) -> Markup:
     everything it shows (the operator's details are a frozen dataclass, replaced
     when they change)."""
     cache = current_app.extensions.setdefault("chrome", {})
-    key = (name, str(get_locale()), request.script_root, args, tuple(holes))
+    key = (name, language(), request.script_root, args, tuple(holes))
     parts = cache.get(key)
     if parts is None:
         macro = get_template_attribute(CHROME_TEMPLATE, name)
@@ -204,7 +216,7 @@ def chrome(name: str, *args, **holes) -> Markup:
 
 def register_templating(app) -> None:
     def loc() -> str:
-        return str(get_locale())
+        return language() or app.config["BABEL_DEFAULT_LOCALE"]
 
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
@@ -232,13 +244,13 @@ def register_templating(app) -> None:
     app.jinja_env.globals.update(
         absolute_url=absolute_url,
         canonical_url=canonical_url,
-        page_url=page_url,
+        page_urls=page_urls,
         order_status_label=lambda s: str(ORDER_STATUS_LABELS.get(s, s)),
         sub_status_label=lambda s: str(SUB_ORDER_STATUS_LABELS.get(s, s)),
         order_stage_label=lambda s: str(ORDER_STAGE_LABELS.get(s, s)),
         order_stage_labels=ORDER_STAGE_LABELS,
         cart_count=cart_count,
-        card=product_card,
+        cards=cards,
         chrome=chrome,
         facet_options=facet_options,
         new_order_count=new_order_count,
