@@ -135,7 +135,9 @@ def product(slug: str):
         trail=ref.trail(item.category_id),
         producer_province=ref.province_by_id.get(item.producer.province_id),
         offers=pricing.variant_offers(item),
-        reviews=review_queries.visible_for_product(item.id),
+        # rating_count counts the visible reviews (kept in their transaction): most
+        # products have none, and their page skips the query.
+        reviews=review_queries.visible_for_product(item.id) if item.rating_count else [],
         related=related,
         related_offers=pricing.card_offers(related),
     )
