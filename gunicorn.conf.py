@@ -68,17 +68,22 @@ def on_starting(server):
 def post_worker_init(worker):
     """A worker builds its catalog index before its first request, not during it
     (bench/hello.py's baseline has none). The build runs beside a heartbeat: the
-    master would take a silent worker for a hung one after `timeout`."""
+    master would take a silent worker for a hung one after `timeout`. The log says
+    when each worker starts taking connections (READY_LINE; the benchmarks wait for it)."""
+    started = time.monotonic()
     app = worker.wsgi
-    if "catalog" not in getattr(app, "blueprints", {}):
-        return
-    from shop.catalog.index import build_before_serving
+    if "catalog" in getattr(app, "blueprints", {}):
+        from shop.catalog.index import build_before_serving
 
-    build = threading.Thread(target=build_before_serving, args=(app,), name="catalog-index", daemon=True)
-    build.start()
-    while build.is_alive():
-        worker.notify()
-        build.join(1)
+        build = threading.Thread(target=build_before_serving, args=(app,), name="catalog-index", daemon=True)
+        build.start()
+        while build.is_alive():
+            worker.notify()
+            build.join(1)
+    worker.log.info("%s (after %.1f s)", READY_LINE, time.monotonic() - started)
+
+
+READY_LINE = "Worker ready to serve"
 
 
 def child_exit(server, worker):

@@ -112,6 +112,22 @@ class Gunicorn:
             gunicorn_command(self.port, workers=workers, app=app), cwd=ROOT, env=env, stdout=self.log, stderr=self.log
         )
         wait_for_port(self.port, timeout=120, proc=self.proc)
+        self._wait_ready(workers, timeout=900)
+
+    def _wait_ready(self, workers: int, timeout: float) -> None:
+        """Until every worker has built its catalog index and takes connections: the
+        port opens at once, and a run started before then was served by one worker
+        (gunicorn.conf.py logs a line per worker when it is ready)."""
+        deadline = time.monotonic() + timeout
+        path = self.log.name
+        while time.monotonic() < deadline:
+            with open(path) as log:
+                if log.read().count("Worker ready to serve") >= workers:
+                    return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {path}")
+            time.sleep(0.2)
+        raise TimeoutError(f"gunicorn workers not ready after {timeout:.0f} s; see {path}")
 
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -141,7 +157,7 @@ def need_wrk() -> bool:
 
 
 def warm(url: str, times: int = 4, timeout: float = 600) -> None:
-    """Ask until both workers have answered (the first request of each builds its index)."""
+    """Ask a few times (each worker's first render of a page compiles its templates)."""
     import requests
 
     for _ in range(times):
