@@ -69,7 +69,9 @@ def post_worker_init(worker):
     """A worker builds its catalog index before its first request, not during it
     (bench/hello.py's baseline has none). The build runs beside a heartbeat: the
     master would take a silent worker for a hung one after `timeout`. The log says
-    when each worker starts taking connections (READY_LINE; the benchmarks wait for it)."""
+    when each worker starts taking connections (shop.serving.READY_LINE)."""
+    from shop.serving import READY_LINE
+
     started = time.monotonic()
     app = worker.wsgi
     if "catalog" in getattr(app, "blueprints", {}):
@@ -81,9 +83,6 @@ def post_worker_init(worker):
             worker.notify()
             build.join(1)
     worker.log.info("%s (after %.1f s)", READY_LINE, time.monotonic() - started)
-
-
-READY_LINE = "Worker ready to serve"
 
 
 def child_exit(server, worker):

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shop.devstack import gunicorn_command  # noqa: E402
+from shop.serving import READY_LINE  # noqa: E402
 from tests.support.servers import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
 
 __all__ = ["PostgresServer", "RedisServer", "free_port", "wait_for_port"]
@@ -122,7 +123,7 @@ class Gunicorn:
         path = self.log.name
         while time.monotonic() < deadline:
             with open(path) as log:
-                if log.read().count("Worker ready to serve") >= workers:
+                if log.read().count(READY_LINE) >= workers:
                     return
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited; see {path}")

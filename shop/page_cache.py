@@ -308,8 +308,7 @@ _REQUEST_STATE = (
     "page_started",
     "memo_stamps",
     "catalog_index_synced",
-    "_babel_translations",
-    "_flask_babel",  # Flask-Babel's locale of the request
+    "_flask_babel",  # Flask-Babel's locale of the request, with shop.template_env's language and translations
     "_login_user",  # Flask-Login's user of the request
 )
 

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from gunicorn.workers.gthread import ThreadWorker
 
+# Logged by each worker once it takes connections (gunicorn.conf.py's post_worker_init,
+# after the catalog index is built); the benchmarks wait for one line per worker.
+READY_LINE = "Worker ready to serve"
+
 
 class BalancedThreadWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):

@@ -30,22 +30,45 @@ _COMPILING: ContextVar[tuple[str, Any] | None] = ContextVar("compiling_for", def
 _GETTEXT_NAMES = frozenset(("_", "gettext"))
 
 
-def language() -> str | None:
-    """The current language's code ("vi", "en"), as `str(get_locale())` gives it, read
-    where Flask-Babel keeps it: get_locale() resolves `g` five times and the code is
-    rebuilt by each str(); a page asked for it ~50 times. None outside an app context."""
+def _babel_state():
+    """Flask-Babel's namespace on `g` and the locale it holds (resolved by get_locale()
+    the first time), read with one resolution of `g` where get_locale() makes five.
+    (None, None) outside an app context or without a locale."""
     if not has_app_context():
-        return None
+        return None, None
     babel_ctx = g._get_current_object().__dict__.get("_flask_babel")
     locale = getattr(babel_ctx, "babel_locale", None)
     if locale is None:
         locale = get_locale()
         if locale is None:
-            return None
+            return None, None
         babel_ctx = g._flask_babel
+    return babel_ctx, locale
+
+
+def language() -> str | None:
+    """The current language's code ("vi", "en"), as `str(get_locale())` gives it: the
+    code is built once per locale (a page asked for it ~50 times). None outside an app
+    context."""
+    babel_ctx, locale = _babel_state()
+    if locale is None:
+        return None
     held = getattr(babel_ctx, "shop_language", None)
     if held is None or held[0] is not locale:  # force_locale swaps the locale object
         held = babel_ctx.shop_language = (locale, str(locale))
+    return held[1]
+
+
+def translations():
+    """The current translations, looked up once per locale rather than per string
+    (Flask-Babel's own template callables look them up for each string of a page;
+    force_locale still switches, since the locale object is compared)."""
+    babel_ctx, locale = _babel_state()
+    if locale is None:
+        return get_translations()
+    held = getattr(babel_ctx, "shop_translations", None)
+    if held is None or held[0] is not locale:
+        held = babel_ctx.shop_translations = (locale, get_translations())
     return held[1]
 
 
@@ -114,7 +137,7 @@ class LocalizedEnvironment(Environment):
                 if globals:
                     template.globals.update(globals)
                 return template
-        token = _COMPILING.set((code, get_translations()) if code is not None else None)
+        token = _COMPILING.set((code, translations()) if code is not None else None)
         try:
             template = self.loader.load(self, name, self.make_globals(globals))
         finally:

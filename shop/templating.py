@@ -4,8 +4,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, g, get_template_attribute, request, url_for
-from flask_babel import get_locale, get_translations
+from flask import current_app, get_template_attribute, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -17,7 +16,7 @@ from shop.portal import order_queries
 from shop.reviews.jsonld import with_reviews
 from shop.settings.legal import operator_details
 from shop.settings.services import get_int
-from shop.template_env import language
+from shop.template_env import language, translations
 from shop.urls import absolute_url, media_path_url
 
 OWNER_TYPE_LABELS = {
@@ -105,22 +104,6 @@ def variant_offer(variant, offers: dict | None = None) -> dict:
     if offer:
         out["priceValidUntil"] = to_vn(offer.ends_at).date().isoformat()
     return out
-
-
-def _translations():
-    """The request's translations, looked up once per locale rather than per
-    string (Flask-Babel's own template callables look them up for each of the
-    ~150 strings of a page; force_locale still switches, since the locale object
-    is compared). The locale is read from where Flask-Babel keeps it, through one
-    resolution of `g` rather than the five of get_locale() for every string."""
-    ctx = g._get_current_object().__dict__
-    babel_ctx = ctx.get("_flask_babel")
-    locale = getattr(babel_ctx, "babel_locale", None)
-    held = ctx.get("_babel_translations")
-    if locale is None or held is None or held[0] is not locale:
-        locale = get_locale()
-        held = ctx["_babel_translations"] = (locale, get_translations())
-    return held[1]
 
 
 CARD_CACHE_SIZE = 20_000
@@ -219,11 +202,11 @@ def register_templating(app) -> None:
         return language() or app.config["BABEL_DEFAULT_LOCALE"]
 
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
 
     app.jinja_env.filters["vnd"] = lambda amount: vnd(int(amount), loc())

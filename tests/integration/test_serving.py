@@ -8,6 +8,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from shop.devstack import gunicorn_command
+from shop.serving import READY_LINE
 from tests.support.servers import ROOT, free_port, wait_for_port
 
 
@@ -47,4 +48,4 @@ def test_connections_go_to_the_worker_with_a_free_thread(tmp_path):
             server.wait(30)
     log = (tmp_path / "gunicorn.log").read_text()
     assert "Using worker: shop.serving.BalancedThreadWorker" in log
-    assert log.count("Worker ready to serve") == 2  # what bench/common.py waits for
+    assert log.count(READY_LINE) == 2  # what bench/common.py waits for
